@@ -1,0 +1,260 @@
+"""The rule-set model: immutable dataclasses built by the loader and read by the engine.
+
+A ``RuleSet`` is everything one rule file says, with numbers as ``Decimal`` and dates as
+``datetime.date``. ``RuleSet.to_dict()`` gives a JSON-compatible copy (numbers as decimal strings)
+that ``RuleSet.from_dict()`` turns back into an equal ``RuleSet``: an application stores that frozen
+copy and is re-scored from it forever, whatever later happens to the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+KINDS = ("factory", "product", "park", "supply_chain")
+INDICATOR_TYPES = ("requirement", "points", "metric", "choice")
+BASIC_SECTION_ID = "basic"
+
+# Version of the to_dict() layout; from_dict() refuses copies it does not know.
+FROZEN_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text a user reads, in Chinese and English."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    """The standard a rule set follows (code such as ``GB/T 36132-2018`` and its title)."""
+
+    code: str
+    title: Text
+
+
+@dataclass(frozen=True, slots=True)
+class Provisional:
+    """Marks a value that the collected references did not verify, with the reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A threshold of a banded metric: reaching ``at`` earns ``points``."""
+
+    at: Decimal
+    points: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A descriptor of what earns ``points`` on a points indicator."""
+
+    points: Decimal
+    title: Text
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One answer of a choice indicator."""
+
+    key: str
+    title: Text
+    points: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class NoteKind:
+    """A kind of note an assessor writes on an indicator, and whether the applicant sees it."""
+
+    key: str
+    title: Text
+    visible_to_applicant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One thing that is checked or scored.
+
+    ``type`` is ``requirement`` (met / not met, vetoes when not met, no points), ``points``
+    (0..max in steps), ``metric`` (a reported number scored by ``bands`` or ``linear`` between
+    ``baseline`` and ``leading``) or ``choice`` (one of ``options``). ``required`` (必选) means the
+    indicator must be met for the application to pass; requirements are always required.
+    ``industries`` (GB/T 4754 codes) limits the indicator to organisations in those industries;
+    ``best_of`` names a group of alternatives of which only the best applicable one counts.
+    """
+
+    id: str
+    section: str
+    type: str
+    title: Text
+    required: bool
+    max: Decimal
+    ref: str | None = None
+    item: Text | None = None
+    guidance: Text | None = None
+    evidence: tuple[Text, ...] = ()
+    step: Decimal | None = None
+    levels: tuple[Level, ...] = ()
+    options: tuple[Option, ...] = ()
+    unit: Text | None = None
+    scoring: str | None = None
+    better: str | None = None
+    baseline: Decimal | None = None
+    leading: Decimal | None = None
+    bands: tuple[Band, ...] = ()
+    industries: tuple[str, ...] = ()
+    best_of: str | None = None
+    applicant_visible_notes: tuple[str, ...] = ()
+    provisional: Provisional | None = None
+
+    @property
+    def is_binary(self) -> bool:
+        """A points indicator whose only step is its maximum: answered yes (full points) or no."""
+        return self.type == "points" and self.step == self.max
+
+    def applies_to(self, industry: str | None) -> bool:
+        """Whether the indicator applies to an organisation of ``industry`` (a GB/T 4754 code)."""
+        if not self.industries:
+            return True
+        return industry is not None and any(industry.startswith(code) for code in self.industries)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A first-level part of a rule set. With a ``weight`` its raw points are scaled to it."""
+
+    id: str
+    title: Text
+    indicators: tuple[Indicator, ...]
+    weight: Decimal | None = None
+    provisional: Provisional | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A grade given to a passed application whose total reaches ``min``."""
+
+    key: str
+    title: Text
+    min: Decimal
+    provisional: Provisional | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One rule file: identity, validity, pass rule, basic requirements and scored sections."""
+
+    id: str
+    version: str
+    kind: str
+    title: Text
+    standard: Standard
+    effective_from: date
+    basic_requirements: tuple[Indicator, ...]
+    sections: tuple[Section, ...]
+    effective_until: date | None = None
+    threshold: Decimal | None = None
+    threshold_provisional: Provisional | None = None
+    grades: tuple[Grade, ...] = ()
+    industries: tuple[str, ...] = ()
+    note_kinds: tuple[NoteKind, ...] = ()
+    provisional: Provisional | None = None
+    path: str = ""
+    sha256: str = ""
+    # Precomputed scoring plans, one per industry; never compared, never serialised.
+    _plans: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        """Every indicator, basic requirements first, in file order."""
+        return self.basic_requirements + tuple(i for s in self.sections for i in s.indicators)
+
+    @property
+    def is_weighted(self) -> bool:
+        """Whether sections carry weights (raw section points are scaled to the weight)."""
+        return any(s.weight is not None for s in self.sections)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        """The indicator with this id (``KeyError`` when there is none)."""
+        for candidate in self.indicators:
+            if candidate.id == indicator_id:
+                return candidate
+        raise KeyError(indicator_id)
+
+    def in_force_on(self, day: date) -> bool:
+        """Whether the rule set is in force on ``day`` (``effective_until`` is inclusive)."""
+        if day < self.effective_from:
+            return False
+        return self.effective_until is None or day <= self.effective_until
+
+    def applies_to(self, industry: str | None) -> bool:
+        """Whether the whole rule set applies to ``industry`` (no restriction when unset)."""
+        if not self.industries:
+            return True
+        return industry is not None and any(industry.startswith(code) for code in self.industries)
+
+    def to_dict(self) -> dict:
+        """A JSON-compatible copy: numbers as decimal strings, dates as ISO strings."""
+        data = _dump(self)
+        data["format"] = FROZEN_FORMAT
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RuleSet:
+        """Rebuild the rule set from ``to_dict()`` output (refuses an unknown ``format``)."""
+        if data.get("format") != FROZEN_FORMAT:
+            raise ValueError(f"unknown frozen rule-set format {data.get('format')!r}")
+        body = {key: value for key, value in data.items() if key != "format"}
+        return _build(cls, body)
+
+
+# ---- generic (de)serialisation driven by the dataclass annotations ---------------------------
+
+_HINTS: dict[type, dict[str, object]] = {}
+
+
+def _fields(cls: type) -> list[tuple[str, object]]:
+    if cls not in _HINTS:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+    return list(_HINTS[cls].items())
+
+
+def _dump(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_dump(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        return {name: _dump(getattr(value, name)) for name, _ in _fields(type(value))}
+    return value
+
+
+def _build(hint: object, value: object) -> object:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _build(inner, value)
+    if origin is tuple:
+        inner = typing.get_args(hint)[0]
+        return tuple(_build(inner, item) for item in value)
+    if hint is Decimal:
+        return Decimal(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if dataclasses.is_dataclass(hint):
+        return hint(**{name: _build(h, value[name]) for name, h in _fields(hint) if name in value})
+    return value

@@ -1,0 +1,110 @@
+"""One worked example per shipped rule file: the expected total is computed by hand below."""
+
+from decimal import Decimal
+
+import pytest
+
+from certify.scoring import score
+from tests.unit.scoring.conftest import shipped_files
+
+FACTORY = "factory-gbt-36132-2018"
+SUPPLY_CHAIN = "supply-chain-miit-2016"
+
+
+def all_basic(rule_set):
+    return {r.id: True for r in rule_set.basic_requirements}
+
+
+def test_every_shipped_rule_file_has_a_worked_example(rule_sets):
+    assert len(rule_sets) == len(shipped_files()), "two shipped files share an id"
+    assert set(rule_sets) <= set(WORKED_EXAMPLES), f"without a worked example: {set(rule_sets) - set(WORKED_EXAMPLES)}"
+
+
+def factory_example(rule_set):
+    """A steel works (GB/T 4754 division 31), every basic requirement met."""
+    answers = all_basic(rule_set) | {
+        # infrastructure, weight 20: raw 3+1+3+2+3+0 = 12 of 15 -> 12 x 20 / 15 = 16.00
+        "building.mandatory": True, "building.optional": 1,
+        "metering.mandatory": 3, "metering.optional": 2,
+        "lighting.mandatory": True, "lighting.optional": 0,
+        # management, weight 15: raw 3+1+3+2+3+0+2 = 14 of 17 -> 14 x 15 / 17 = 12.3529.. -> 12.35
+        "quality_ohs.mandatory": True, "quality_ohs.optional": 1,
+        "environmental.mandatory": True, "environmental.optional": 2,
+        "energy.mandatory": True, "energy.optional": 0,
+        "social_responsibility.optional": 2,
+        # energy and resources, weight 15: raw 9 + 2+1+1 = 13 of 15 -> 13.00
+        "energy_input.mandatory": True, "energy_input.optional": 2,
+        "resource_input.mandatory": True, "resource_input.optional": 1,
+        "procurement.mandatory": True, "procurement.optional": 1,
+        # product, weight 10: raw 4 x 3 + (1+2+0+1+1) = 17 of 22 -> 170 / 22 = 7.7272.. -> 7.73
+        "eco_design.mandatory": True, "eco_design.optional": 1,
+        "hazardous_substances.mandatory": True, "hazardous_substances.optional": 2,
+        "energy_saving.mandatory": True, "energy_saving.optional": 0,
+        "carbon_footprint.optional": 1,
+        "recyclability.mandatory": True, "recyclability.optional": 1,
+        # environment, weight 10: raw 5 x 3 + (2+2+1+0+0) = 20 of 25 -> 8.00
+        "air.mandatory": True, "air.optional": 2,
+        "water.mandatory": True, "water.optional": 2,
+        "solid_waste.mandatory": True, "solid_waste.optional": 1,
+        "noise.mandatory": True, "noise.optional": 0,
+        "ghg.mandatory": True, "ghg.optional": 0,
+        # performance, weight 30, 12 indicators x 5 = 60 raw:
+        #   plot ratio 1.6 reaches band 1.5 -> 4; green materials 45 % reaches band 40 -> 4;
+        #   steel 545.5 kgce/t: 5 x (549 - 545.5) / (549 - 540) = 1.9444.. -> 1.94
+        #   (the general unit-energy item does not count for a steel works);
+        #   raw 4+3+4+4+5+3+3+4+5+2+3+1.94 = 41.94 -> 41.94 x 30 / 60 = 20.97
+        "land.plot_ratio": Decimal("1.6"), "land.building_density": 3, "land.output_per_area": 4,
+        "materials.green_material_rate": 45,
+        "cleaner.pollutant_per_unit": 5, "cleaner.waste_gas_per_unit": 3, "cleaner.waste_water_per_unit": 3,
+        "waste.raw_material_per_unit": 4, "waste.solid_waste_utilisation": 5, "waste.water_reuse": 2,
+        "energy.carbon_per_unit": 3, "energy.unit_energy.steel": Decimal("545.5"),
+        "energy.unit_energy": 5,
+    }
+    # total 16.00 + 12.35 + 13.00 + 7.73 + 8.00 + 20.97 = 78.05 >= 60 (provisional threshold)
+    return answers, {"industry": "31"}, "78.05", True, None
+
+
+def supply_chain_example(rule_set):
+    answers = all_basic(rule_set) | {
+        "X11": 8, "X12": 5, "X13": 6,  # 19
+        # 4+3+2+3+1 = 13, low-risk suppliers 82.5 % of 4 points = 3.30 -> 16.30
+        "X21": 4, "X22": 3, "X23": 2, "X24": 3, "X25": 1, "X26": Decimal("82.5"),
+        "X31": 10, "X32": 8,  # 18
+        # product recovery 40 % of 5 = 2.00; packaging 63.3 % of 5 = 3.165 -> 3.17 (half up); +4+3 -> 12.17
+        "X41": 40, "X42": Decimal("63.3"), "X43": 4, "X44": 3,
+        "X51": 7,  # 7
+        "X61": 2.5, "X62": 2, "X63": 1.5, "X64": 2.5,  # 8.50
+    }
+    # total 19 + 16.30 + 18 + 12.17 + 7 + 8.50 = 80.97 >= 70, star band 80
+    return answers, {}, "80.97", True, "band-80"
+
+
+WORKED_EXAMPLES = {
+    FACTORY: factory_example,
+    SUPPLY_CHAIN: supply_chain_example,
+}
+
+
+@pytest.mark.parametrize("rule_set_id", sorted(WORKED_EXAMPLES))
+def test_the_worked_example_matches_the_hand_computation(rule_sets, rule_set_id):
+    rule_set = rule_sets[rule_set_id]
+    answers, options, total, passed, grade = WORKED_EXAMPLES[rule_set_id](rule_set)
+    result = score(rule_set, answers, **options)
+    assert str(result.total) == total
+    assert result.passed is passed
+    assert result.grade == grade
+
+
+def test_the_factory_sections_are_scaled_to_their_weights(rule_sets):
+    rule_set = rule_sets[FACTORY]
+    answers, options, *_ = factory_example(rule_set)
+    result = score(rule_set, answers, **options)
+    assert [(s.id, str(s.score), str(s.max)) for s in result.sections] == [
+        ("infrastructure", "16.00", "20.00"),
+        ("management", "12.35", "15.00"),
+        ("energy_resources", "13.00", "15.00"),
+        ("product", "7.73", "10.00"),
+        ("environment", "8.00", "10.00"),
+        ("performance", "20.97", "30.00"),
+    ]
+    assert str(result.max) == "100.00"
