@@ -1,0 +1,63 @@
+# certify — the two everyday commands are `make run` and `make test` (see README.md).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+PORT ?= 5000
+export FLASK_APP := certify
+
+SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES)
+
+.PHONY: install install-test system-packages test-system-packages translations run test bench \
+        messages clean
+
+install: system-packages $(VENV)/.installed translations instance/secret_key
+
+install-test: test-system-packages $(VENV)/.installed-test translations
+
+system-packages:
+	@sh scripts/system-packages $(SYSTEM_PACKAGES)
+
+test-system-packages:
+	@sh scripts/system-packages $(TEST_SYSTEM_PACKAGES)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --editable .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet --editable '.[test]'
+	@touch $@
+
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile --use-fuzzy --statistics -d certify/translations 2>&1 | grep -v '^$$' || true
+
+instance/secret_key: | $(PY)
+	@mkdir -p instance
+	@$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@chmod 600 $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	@echo "Serving on http://127.0.0.1:$(PORT)"
+	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: install-test
+	$(PY) -m pytest -q
+
+bench: install-test
+	$(PY) -m bench
+
+# Refreshes the translation catalogues after strings change in code or templates.
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o certify/translations/messages.pot --no-location --sort-output --project certify certify templates
+	$(VENV)/bin/pybabel update -i certify/translations/messages.pot -d certify/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

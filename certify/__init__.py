@@ -1,0 +1,73 @@
+"""certify: green manufacturing certification workflow.
+
+``create_app(config)`` builds the application; nothing touches the database at import time.
+"""
+
+from pathlib import Path
+
+from flask import Flask
+
+from certify import config as settings
+from certify.extensions import babel, csrf, db, login_manager, migrate
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment's settings are unsafe or incomplete; the message says how to fix them."""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. ``config`` overrides settings from the environment."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(settings.PROJECT_ROOT / "templates"),
+    )
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_environment(Path(app.instance_path)))
+    app.config.update(config or {})
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.jinja_env.add_extension("jinja2.ext.do")
+    _check_secret_key(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    # Batch mode lets SQLite alter tables; compare_type makes autogenerate notice type changes.
+    migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+
+    from certify import i18n, models  # noqa: F401  (models: every table registered for migrations)
+    from certify.auth import login
+
+    login.init_app(app)
+    i18n.init_app(app)
+
+    from certify.admin import bp as admin_bp
+    from certify.auth import bp as auth_bp
+    from certify.core import bp as core_bp
+    from certify.core.errors import register_error_handlers
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    register_error_handlers(app)
+
+    from certify import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.debug or app.testing:
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = "certify-dev"
+        return
+    key = app.config.get("SECRET_KEY")
+    if key is None or key.strip().lower() in settings.DEVELOPMENT_SECRET_KEYS or len(key) < 16:
+        raise ConfigurationError(
+            "certify refuses to start: SECRET_KEY is missing or is a development value. "
+            "Set the SECRET_KEY environment variable to a long random value, e.g. "
+            "`export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')` "
+            "(`make install` writes one to instance/secret_key for a local installation)."
+        )

@@ -1,0 +1,63 @@
+"""Accounts: people who log in, each belonging to one organisation and holding one role."""
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certify.extensions import db
+from certify.organisations.models import Organisation, enum_column
+from certify.timeutil import utcnow
+
+
+class Role(enum.StrEnum):
+    APPLICANT = "applicant"
+    ASSESSOR = "assessor"
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored in lower case, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Empty until an invited colleague sets a password through the emailed link.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    preferred_language: Mapped[str | None] = mapped_column(String(8))
+    # Part of the login cookie; replaced on logout and password change so that copied cookies
+    # stop working on the server side.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_assessor(self) -> bool:
+        return self.role == Role.ASSESSOR
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.role == Role.APPLICANT
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"

@@ -1,0 +1,274 @@
+"""Accounts: registration, login, passwords, invitations and staff accounts.
+
+Service functions flush and leave the commit to their caller (one transaction per use case);
+every change writes an audit event.
+"""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from certify.audit.services import record_event
+from certify.auth.models import Role, User, new_session_token
+from certify.exceptions import PermissionDenied, ServiceError
+from certify.extensions import db
+from certify.mail.services import send_mail
+from certify.organisations.models import APPLICANT_KINDS, Organisation, OrganisationKind
+from certify.organisations.services import create_organisation
+from certify.timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when an e-mail is unknown, so that a failed login takes the same time.
+_DUMMY_HASH = _hasher.hash("certify: no such account")
+
+# Which organisation kinds each role belongs to.
+ROLE_ORGANISATION_KINDS = {
+    Role.APPLICANT: APPLICANT_KINDS,
+    Role.ASSESSOR: (OrganisationKind.AGENCY,),
+    Role.ADMIN: (OrganisationKind.AUTHORITY,),
+}
+
+
+def normalise_email(raw: str) -> str:
+    """The canonical (lower-case) form of an e-mail address, or ``ServiceError``."""
+    try:
+        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ServiceError(_l("Enter a valid e-mail address."), field="email") from exc
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            _l("A password needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+            field="password",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(
+            _l("A password can have at most %(count)d characters.", count=MAX_PASSWORD_LENGTH),
+            field="password",
+        )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check ``password``; costs the same whether or not the account exists."""
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None and user.password_hash is not None
+
+
+def find_user_by_email(raw_email: str) -> User | None:
+    try:
+        email = normalise_email(raw_email)
+    except ServiceError:
+        return None
+    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+
+
+def _require_new_email(email: str) -> None:
+    if db.session.execute(select(User.id).where(User.email == email)).first() is not None:
+        raise ServiceError(
+            _l("An account with this e-mail address already exists. Log in, or reset the password."),
+            field="email",
+        )
+
+
+def _new_user(*, email: str, name: str, role: Role, organisation: Organisation,
+              password: str | None = None, language: str | None = None) -> User:
+    email = normalise_email(email)
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_l("Enter the person's name."), field="name")
+    if organisation.kind not in ROLE_ORGANISATION_KINDS[role]:
+        raise ServiceError(_l("This organisation cannot hold accounts of that role."),
+                           field="organisation")
+    _require_new_email(email)
+    if password is not None:
+        check_password_rules(password)
+    user = User(
+        email=email, name=name, role=role, organisation=organisation,
+        password_hash=hash_password(password) if password is not None else None,
+        preferred_language=language,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register_applicant(*, organisation: dict, email: str, name: str, password: str,
+                       language: str | None = None) -> User:
+    """Self-registration: a new applicant organisation and its first user."""
+    kind = OrganisationKind(organisation["kind"])
+    if kind not in APPLICANT_KINDS:
+        raise ServiceError(_l("Only enterprises and park management committees can register."),
+                           field="kind")
+    email = normalise_email(email)
+    _require_new_email(email)
+    check_password_rules(password)
+    new_org = create_organisation(actor=None, **{**organisation, "kind": kind})
+    user = _new_user(email=email, name=name, role=Role.APPLICANT, organisation=new_org,
+                     password=password, language=language)
+    record_event("user.registered", actor=user, obj=user,
+                 details={"email": user.email, "organisation_id": new_org.id})
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or ``None`` (never saying which part was wrong)."""
+    user = find_user_by_email(email)
+    if not password_matches(user, password) or not user.is_active:
+        record_event("user.login_failed", details={"email": (email or "")[:254]})
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    record_event("user.logged_in", actor=user, obj=user)
+
+
+def logout(user: User) -> None:
+    user.session_token = new_session_token()
+    record_event("user.logged_out", actor=user, obj=user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not password_matches(user, current_password):
+        raise ServiceError(_l("The current password is not correct."), field="current_password")
+    check_password_rules(new_password)
+    user.password_hash = hash_password(new_password)
+    user.session_token = new_session_token()
+    record_event("user.password_changed", actor=user, obj=user)
+
+
+# Password links (reset and invitation) are signed, expire, and stop working once used: they
+# carry a fingerprint of the password hash, which changes when a password is set.
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="certify.password-link")
+
+
+def _fingerprint(user: User) -> str:
+    return (user.password_hash or "unset")[-16:]
+
+
+def password_token(user: User) -> str:
+    return _serializer().dumps({"user": user.id, "fp": _fingerprint(user)})
+
+
+def user_from_password_token(token: str) -> User:
+    """The user a password link was made for, or ``ServiceError`` if it is invalid or used."""
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except SignatureExpired as exc:
+        raise ServiceError(_l("This link has expired. Ask for a new one.")) from exc
+    except BadSignature as exc:
+        raise ServiceError(_l("This link is not valid.")) from exc
+    user = db.session.get(User, data.get("user"))
+    if user is None or not user.is_active or data.get("fp") != _fingerprint(user):
+        raise ServiceError(_l("This link has already been used or is no longer valid."))
+    return user
+
+
+def _password_link(user: User) -> str:
+    token = password_token(user)
+    base = current_app.config.get("CERTIFY_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("auth.set_password", token=token)
+    return url_for("auth.set_password", token=token, _external=True)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; the caller says the same thing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        record_event("user.password_reset_unknown", details={"email": (email or "")[:254]})
+        return
+    send_mail(user.email, "password_reset", language=user.preferred_language,
+              user=user, link=_password_link(user))
+    record_event("user.password_reset_requested", actor=user, obj=user)
+
+
+def set_password_from_link(user: User, new_password: str) -> None:
+    check_password_rules(new_password)
+    action = "user.password_reset" if user.password_hash else "user.invitation_accepted"
+    user.password_hash = hash_password(new_password)
+    user.session_token = new_session_token()
+    record_event(action, actor=user, obj=user)
+
+
+def invite_colleague(inviter: User, *, email: str, name: str) -> User:
+    """An applicant adds a colleague to its own organisation; the colleague sets a password
+    through the link sent by e-mail."""
+    if inviter.role != Role.APPLICANT:
+        raise PermissionDenied(_l("Only applicant users can invite colleagues."))
+    user = _new_user(email=email, name=name, role=Role.APPLICANT,
+                     organisation=inviter.organisation, language=inviter.preferred_language)
+    send_mail(user.email, "invitation", language=user.preferred_language,
+              user=user, inviter=inviter, link=_password_link(user))
+    record_event("user.invited", actor=inviter, obj=user, details={"email": user.email})
+    return user
+
+
+def create_staff_user(admin: User | None, *, email: str, name: str, role: Role,
+                      organisation: Organisation, password: str | None = None) -> User:
+    """An admin (or the command line, with ``admin`` None) creates an assessor or admin account.
+    Without a password, the new user receives a link to set one."""
+    if admin is not None and admin.role != Role.ADMIN:
+        raise PermissionDenied(_l("Only administrators can create staff accounts."))
+    if role not in (Role.ASSESSOR, Role.ADMIN):
+        raise ServiceError(_l("Staff accounts are assessors or administrators."), field="role")
+    user = _new_user(email=email, name=name, role=role, organisation=organisation,
+                     password=password)
+    if password is None:
+        send_mail(user.email, "invitation", user=user, inviter=admin, link=_password_link(user))
+    record_event("user.created", actor=admin, obj=user,
+                 details={"email": user.email, "role": role.value})
+    return user
+
+
+def set_user_active(admin: User, user: User, active: bool) -> None:
+    if admin.role != Role.ADMIN:
+        raise PermissionDenied(_l("Only administrators can do this."))
+    if user.id == admin.id and not active:
+        raise ServiceError(_l("You cannot deactivate your own account."))
+    if user.is_active == active:
+        return
+    user.is_active = active
+    user.session_token = new_session_token()
+    record_event("user.activated" if active else "user.deactivated", actor=admin, obj=user)
+
+
+def set_preferred_language(user: User, language: str) -> None:
+    if language not in current_app.config["LANGUAGES"] or user.preferred_language == language:
+        return
+    user.preferred_language = language
+    record_event("user.language_changed", actor=user, obj=user, details={"language": language})
+
+
+def authority_organisation() -> Organisation:
+    """The authority that runs the programme (created on first use)."""
+    authority = db.session.execute(
+        select(Organisation).where(Organisation.kind == OrganisationKind.AUTHORITY)
+        .order_by(Organisation.id).limit(1)
+    ).scalar_one_or_none()
+    if authority is None:
+        authority = create_organisation(
+            actor=None, kind=OrganisationKind.AUTHORITY, name="四川省经济和信息化厅",
+            credit_code=None, city_code="510100",
+        )
+    return authority

@@ -1,0 +1,160 @@
+"""Account pages: login, logout, registration, passwords, colleagues."""
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from certify.auth import bp, services
+from certify.auth.forms import (
+    ForgotPasswordForm, InviteForm, LoginForm, PasswordChangeForm, RegistrationForm,
+    SetPasswordForm,
+)
+from certify.auth.models import User
+from certify.auth.permissions import can_invite_colleagues
+from certify.core.forms import safe_next_url, show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.i18n import SESSION_KEY, current_language
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login (nothing carried over but the chosen language).
+    language = session.get(SESSION_KEY)
+    session.clear()
+    if language:
+        session[SESSION_KEY] = language
+    login_user(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            db.session.commit()  # keeps the audit record of the failed attempt
+            flash(_("The e-mail address or the password is not correct."), "error")
+        else:
+            services.record_login(user)
+            db.session.commit()
+            _start_session(user)
+            return redirect(safe_next_url(form.next.data) or url_for("core.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    services.logout(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_applicant(
+                organisation=form.organisation_data(form.kind.data),
+                email=form.email.data, name=form.name.data, password=form.password.data,
+                language=current_language(),
+            )
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        except IntegrityError:
+            # Someone registered the same e-mail or credit code a moment ago.
+            db.session.rollback()
+            flash(_("This e-mail address or credit code has just been registered. "
+                    "Log in or check the details."), "error")
+        else:
+            _start_session(user)
+            flash(_("Your organisation is registered. Welcome!"), "success")
+            return redirect(url_for("core.home"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            # The old session token is gone; log in again under the new one.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
+            return redirect(url_for("core.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        # The same answer whether or not the account exists.
+        flash(_("If an account exists for this address, a link to set a new password has been "
+                "sent to it. The link is valid for 24 hours."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/set/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    try:
+        user = services.user_from_password_token(token)
+    except ServiceError as error:
+        return render_template("auth/link_invalid.html", message=error.message), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password_from_link(user, form.new_password.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            logout_user()
+            flash(_("Your password has been set. You can log in now."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, user=user)
+
+
+@bp.route("/account/colleagues", methods=["GET", "POST"])
+@login_required
+def colleagues():
+    if not can_invite_colleagues(current_user):
+        abort(403)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invited = services.invite_colleague(current_user, email=form.email.data, name=form.name.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            flash(_("An invitation has been sent to %(email)s.", email=invited.email), "success")
+            return redirect(url_for("auth.colleagues"))
+    members = db.session.execute(
+        select(User).where(User.organisation_id == current_user.organisation_id).order_by(User.id)
+    ).scalars().all()
+    return render_template("auth/colleagues.html", form=form, members=members)

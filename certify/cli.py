@@ -1,0 +1,49 @@
+"""``flask`` command groups: ``flask users …`` and ``flask demo …``."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from certify.exceptions import ServiceError
+from certify.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True, help="The administrator's e-mail address.")
+@click.option("--name", prompt=True, help="The administrator's name.")
+@click.password_option(help="At least 8 characters.")
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an administrator account."""
+    from certify.auth import services
+    from certify.auth.models import Role
+
+    try:
+        user = services.create_staff_user(
+            None, email=email, name=name, role=Role.ADMIN,
+            organisation=services.authority_organisation(), password=password,
+        )
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from error
+    click.echo(f"Administrator {user.email} created.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demonstration data (safe to run again)."""
+    from certify.demo import DEMO_PASSWORD, load_demo
+
+    logins = load_demo()
+    db.session.commit()
+    click.echo("Demo data loaded. Log in with any of these (password: %s):" % DEMO_PASSWORD)
+    for email, role in logins:
+        click.echo(f"  {role:<10} {email}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,79 @@
+"""Settings, read from environment variables, with embedded defaults for a single machine.
+
+Every setting can also be given to ``create_app(config)`` as a mapping, which wins over the
+environment (tests use this).
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Placeholder values that must never protect a production deployment.
+DEVELOPMENT_SECRET_KEYS = frozenset({"", "dev", "development", "changeme", "secret", "certify-dev"})
+
+
+def database_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver named for plain PostgreSQL URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _read_secret_key(instance_path: Path) -> str | None:
+    """The secret key from ``SECRET_KEY``, else from ``instance/secret_key`` (made by ``make run``)."""
+    if "SECRET_KEY" in os.environ:
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text(encoding="utf-8").strip()
+    return None
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Build the settings mapping from the environment."""
+    env = os.environ.get
+    return {
+        "SECRET_KEY": _read_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            env("DATABASE_URL", f"sqlite:///{instance_path / 'certify.sqlite3'}")
+        ),
+        "REDIS_URL": env("REDIS_URL") or None,
+        "CERTIFY_STORAGE_DIR": env("CERTIFY_STORAGE_DIR", str(instance_path / "storage")),
+        "CRITERIA_DIR": env("CERTIFY_CRITERIA_DIR", str(PROJECT_ROOT / "criteria")),
+        "MAX_CONTENT_LENGTH": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
+        "MAIL_SERVER": env("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env("MAIL_PORT", "587")),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "certify@localhost"),
+        # Absolute address used in e-mails (reset links); falls back to the request's host.
+        "CERTIFY_BASE_URL": env("CERTIFY_BASE_URL") or None,
+        "PASSWORD_RESET_MAX_AGE": int(env("CERTIFY_PASSWORD_RESET_MAX_AGE", str(24 * 3600))),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "DEBUG": _env_bool("FLASK_DEBUG", False),
+    }
+
+
+# Fixed settings that are not meant to vary by deployment.
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "zh",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ("zh", "en"),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "PAGE_SIZE": 50,
+}

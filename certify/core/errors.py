@@ -1,0 +1,47 @@
+"""Error pages in the user's language; never a traceback."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from certify.extensions import db
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
+    404: (_l("Page not found"), _l("The page you asked for does not exist or has moved.")),
+    405: (_l("Not allowed"), _l("This page cannot be used in that way.")),
+    413: (_l("File too large"), _l("The file is larger than the upload limit. Please send a smaller file.")),
+    429: (_l("Too many requests"), _l("You have sent too many requests. Please wait a moment and try again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been recorded; please try again later.")),
+}
+
+
+def _render(code: int, detail=None):
+    title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=str(title), message=str(detail or message)), code
+    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _render(400, _l("The form had expired or was sent from elsewhere. "
+                               "Please reload the page and send it again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return _render(error.code)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the database may be the cause; the page must still show
+            app.logger.warning("Rollback failed after an unhandled error", exc_info=True)
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return _render(InternalServerError.code)

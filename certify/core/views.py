@@ -1,0 +1,40 @@
+"""Home page, language switcher and the health check."""
+
+from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from certify.auth.services import set_preferred_language
+from certify.core import bp
+from certify.core.forms import safe_next_url
+from certify.extensions import csrf, db
+from certify.i18n import SESSION_KEY
+
+
+@bp.route("/")
+def home():
+    return render_template("core/home.html")
+
+
+@bp.route("/language", methods=["POST"])
+def switch_language():
+    language = request.form.get("language", "")
+    if language in current_app.config["LANGUAGES"]:
+        session[SESSION_KEY] = language
+        if current_user.is_authenticated:
+            set_preferred_language(current_user, language)
+            db.session.commit()
+    return redirect(safe_next_url(request.form.get("next")) or url_for("core.home"))
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0][:200]
+        return jsonify(status="error", database="unreachable", reason=reason), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: one interface, SMTP when configured, otherwise kept in the mail log."""

@@ -1,0 +1,53 @@
+"""Creating and changing organisations."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from certify.audit.services import record_event
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.organisations.credit_code import CreditCodeError, normalise_credit_code
+from certify.organisations.models import Organisation, OrganisationKind
+from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
+
+
+def find_by_credit_code(code: str) -> Organisation | None:
+    return db.session.execute(
+        select(Organisation).where(Organisation.credit_code == code)
+    ).scalar_one_or_none()
+
+
+def create_organisation(*, actor, kind: OrganisationKind, name: str, credit_code: str | None,
+                        city_code: str, industry_code: str | None = None, address: str = "",
+                        contact_name: str = "", contact_phone: str = "") -> Organisation:
+    """Create an organisation after checking its credit code, city and industry."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_l("Enter the organisation's name."), field="organisation_name")
+    code = None
+    if credit_code or kind != OrganisationKind.AUTHORITY:
+        try:
+            code = normalise_credit_code(credit_code or "")
+        except CreditCodeError as exc:
+            raise ServiceError(exc.message, field="credit_code") from exc
+        if find_by_credit_code(code) is not None:
+            raise ServiceError(
+                _l("An organisation with this unified social credit code is already registered. "
+                   "Ask its users to invite you, or contact the administrator."),
+                field="credit_code",
+            )
+    if city_code not in cities_by_code():
+        raise ServiceError(_l("Choose a city or prefecture of Sichuan."), field="city_code")
+    if industry_code and industry_code not in INDUSTRIES_BY_CODE:
+        raise ServiceError(_l("Choose an industry from the list."), field="industry_code")
+    if kind == OrganisationKind.ENTERPRISE and not industry_code:
+        raise ServiceError(_l("Choose the enterprise's industry."), field="industry_code")
+    organisation = Organisation(
+        kind=kind, name=name, credit_code=code, city_code=city_code,
+        industry_code=industry_code or None, address=(address or "").strip(),
+        contact_name=(contact_name or "").strip(), contact_phone=(contact_phone or "").strip(),
+    )
+    db.session.add(organisation)
+    record_event("organisation.created", actor=actor, obj=organisation,
+                 details={"kind": kind.value, "name": name, "credit_code": code})
+    return organisation

@@ -1,0 +1,127 @@
+"""Shared fixtures: ``app``, ``db``, ``client``, ``login_as`` and the factories in ``factories``.
+
+The suite runs on a temporary SQLite file by default, and on PostgreSQL when
+``TEST_DATABASE_URL`` is set. The schema is built by the real migrations, once per run; every test
+starts with empty tables.
+"""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from certify import create_app
+from certify.extensions import db as _db
+from tests import factories
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('database') / 'test.sqlite3'}"
+
+
+def reset_schema(engine: sa.Engine) -> None:
+    """Drop every table (and the migration stamp) so that migrations start from nothing."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            metadata = sa.MetaData()
+            metadata.reflect(connection)
+            metadata.drop_all(connection)
+
+
+def test_config(database_url: str, storage_dir) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "CERTIFY_STORAGE_DIR": str(storage_dir),
+        "MAIL_SERVER": None,
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own application context, as in production:
+    its own ``g`` (so Flask-Login loads the user afresh) and its own database session. Objects
+    the test holds are expired afterwards, so that they show what the request committed."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    application = create_app(test_config(database_url, tmp_path_factory.mktemp("storage")))
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        reset_schema(_db.engine)
+        upgrade()
+        _db.session.remove()
+    return application
+
+
+@pytest.fixture()
+def make_app(database_url, tmp_path):
+    """A fresh application on the test database, for tests that add routes or change settings."""
+
+    def make(**overrides):
+        application = create_app(test_config(database_url, tmp_path / "storage") | overrides)
+        application.test_client_class = IsolatedClient
+        return application
+
+    return make
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        _db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture()
+def db(app):
+    """The database, with empty tables, inside an application context."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _empty_tables()
+        _db.session.remove()
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def login_as(client, db):
+    """``login_as(role_or_user, **factory_fields)`` logs the test client in and returns the user."""
+
+    def login(who, **fields):
+        user = who if not isinstance(who, str) else factories.make_user(who, **fields)
+        db.session.commit()
+        response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+        assert response.status_code == 302, "login failed"
+        return user
+
+    return login

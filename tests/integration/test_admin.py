@@ -1,0 +1,103 @@
+"""The admin console: staff accounts, deactivation, the mail log."""
+
+import pytest
+from sqlalchemy import select
+
+from certify.audit.models import AuditEvent
+from certify.auth.models import Role, User
+from certify.mail.models import MailMessage
+from certify.organisations.models import OrganisationKind
+from tests import factories
+
+ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/mail"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+@pytest.mark.parametrize("role", ["applicant", "assessor"])
+def test_only_administrators_reach_the_console(client, login_as, path, role):
+    login_as(role)
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_visitors_are_sent_to_the_login_page(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_administrators_see_every_console_page(client, login_as, path):
+    login_as("admin")
+    assert client.get(path).status_code == 200
+
+
+def test_an_admin_creates_an_assessor_who_receives_a_link(client, login_as, db):
+    admin = login_as("admin")
+    agency = factories.make_organisation(OrganisationKind.AGENCY, name="测试评价机构")
+    db.session.commit()
+    response = client.post("/admin/users/new", data={
+        "role": "assessor", "organisation_id": agency.id, "name": "评价员甲",
+        "email": "Assessor.A@example.com"})
+    assert response.status_code == 302
+    assessor = db.session.execute(select(User).where(User.email == "assessor.a@example.com")).scalar_one()
+    assert assessor.role == Role.ASSESSOR and assessor.organisation_id == agency.id
+    assert assessor.password_hash is None
+    mail = db.session.execute(select(MailMessage).where(MailMessage.recipient == assessor.email)).scalar_one()
+    assert "/password/set/" in mail.body
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "user.created")).scalar_one()
+    assert event.actor_id == admin.id and event.object_id == str(assessor.id)
+
+
+def test_an_assessor_must_belong_to_an_agency(client, login_as, db):
+    login_as("admin")
+    response = client.post("/admin/users/new", data={
+        "role": "assessor", "organisation_id": 0, "name": "评价员乙", "email": "b@example.com"},
+        headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert "Choose the assessor" in response.get_data(as_text=True)
+    assert db.session.execute(select(User).where(User.email == "b@example.com")).first() is None
+
+
+def test_deactivating_a_user_ends_their_session_at_once(app, client, login_as, db):
+    victim = factories.make_user("applicant")
+    db.session.commit()
+    victim_client = app.test_client()
+    victim_client.post("/login", data={"email": victim.email, "password": factories.PASSWORD})
+    assert victim_client.get("/account/password").status_code == 200
+
+    login_as("admin")
+    response = client.post(f"/admin/users/{victim.id}/active", data={"active": "0"})
+    assert response.status_code == 302
+    assert victim.is_active is False
+    assert victim_client.get("/account/password").status_code == 302
+    actions = db.session.execute(select(AuditEvent.action)).scalars().all()
+    assert "user.deactivated" in actions
+
+
+def test_an_admin_cannot_deactivate_themselves(client, login_as, db):
+    admin = login_as("admin")
+    client.post(f"/admin/users/{admin.id}/active", data={"active": "0"})
+    assert admin.is_active is True
+
+
+def test_the_mail_log_shows_messages_sent_without_smtp(client, login_as, db):
+    factories.make_user(email="someone@example.com")
+    db.session.commit()
+    client.post("/password/forgot", data={"email": "someone@example.com"})
+    login_as("admin")
+    log = client.get("/admin/mail").get_data(as_text=True)
+    message = db.session.execute(select(MailMessage)).scalar_one()
+    assert "someone@example.com" in log
+    detail = client.get(f"/admin/mail/{message.id}").get_data(as_text=True)
+    assert "/password/set/" in detail
+
+
+def test_the_user_list_filters_by_role_and_search(client, login_as, db):
+    login_as("admin")
+    factories.make_user("assessor", name="专家张三")
+    factories.make_user("applicant", name="申报李四")
+    db.session.commit()
+    page = client.get("/admin/users?role=assessor").get_data(as_text=True)
+    assert "专家张三" in page and "申报李四" not in page
+    page = client.get("/admin/users?q=李四").get_data(as_text=True)
+    assert "申报李四" in page and "专家张三" not in page

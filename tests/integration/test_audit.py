@@ -1,0 +1,52 @@
+"""Every change leaves an audit event, and the events form a chain that shows tampering."""
+
+from sqlalchemy import select, update
+
+from certify.audit.models import AuditEvent
+from certify.audit.services import GENESIS_HASH, record_event, verify_chain
+from tests import factories
+
+
+def test_each_event_links_to_the_one_before(db):
+    actor = factories.make_user("admin")
+    for number in range(5):
+        record_event("thing.done", actor=actor, object_type="thing", object_id=number,
+                     details={"n": number, "名称": "绿色工厂"})
+    db.session.commit()
+    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    assert events[0].prev_hash == GENESIS_HASH
+    for before, after in zip(events, events[1:]):
+        assert after.prev_hash == before.hash
+    assert verify_chain() == (5, [])
+
+
+def test_editing_an_event_is_detected_at_that_row(db):
+    for number in range(4):
+        record_event("thing.done", object_type="thing", object_id=number, details={"n": number})
+    db.session.commit()
+    third = db.session.execute(select(AuditEvent).order_by(AuditEvent.id).offset(2).limit(1)).scalar_one()
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == third.id).values(details={"n": 99}))
+    db.session.commit()
+    checked, breaks = verify_chain()
+    assert checked == 4
+    assert [b.event_id for b in breaks] == [third.id]
+
+
+def test_deleting_an_event_is_detected_at_the_next_row(db):
+    for number in range(4):
+        record_event("thing.done", object_type="thing", object_id=number)
+    db.session.commit()
+    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    db.session.delete(events[1])
+    db.session.commit()
+    _, breaks = verify_chain()
+    assert [b.event_id for b in breaks] == [events[2].id]
+
+
+def test_events_survive_the_round_trip_through_the_database(db):
+    # Times and JSON come back from the database in the form that was hashed.
+    record_event("thing.done", object_type="thing", object_id="x",
+                 details={"nested": {"list": [1, "二", None]}, "flag": True})
+    db.session.commit()
+    db.session.expire_all()
+    assert verify_chain() == (1, [])
