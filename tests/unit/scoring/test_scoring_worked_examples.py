@@ -79,9 +79,37 @@ def supply_chain_example(rule_set):
     return answers, {}, "80.97", True, "band-80"
 
 
+def park_example(rule_set):
+    answers = all_basic(rule_set) | {
+        # energy, weight 20, each 10 x value / leading value, capped at 10:
+        #   2.4 / 3 -> 8.00; 6 / 15 -> 4.00; 80 / 75 -> capped 10.00; raw 22 of 30 -> 22 x 20 / 30 = 14.67
+        "EG1": Decimal("2.4"), "EG2": 6, "EG3": 80,
+        # resources, weight 20: 1200/1500 -> 8.00; 12/15 -> 8.00; 90/95 -> 9.4736.. -> 9.47;
+        #   95/90 -> capped 10.00; 20/30 -> 6.67; 45/60 -> 7.50; 0/90 -> 0.00; RG8 unanswered -> 0
+        #   raw 49.64 of 80 -> 49.64 x 20 / 80 = 12.41
+        "RG1": 1200, "RG2": 12, "RG3": 90, "RG4": 95, "RG5": 20, "RG6": 45, "RG7": 0,
+        # the four categories assessed as a whole, 10 raw points each, weight 15: 7 -> 10.50, 6 -> 9.00,
+        #   8 -> 12.00, 5 -> 7.50
+        "IG.overall": 7, "CG.overall": 6, "ecology.overall": 8, "MG.overall": 5,
+    }
+    # total 14.67 + 12.41 + 10.50 + 9.00 + 12.00 + 7.50 = 66.08 >= 60 (provisional pass value)
+    return answers, {}, "66.08", True, None
+
+
+def product_example(rule_set):
+    # Pass / fail: every basic requirement, every attribute at its baseline and the LCA report are
+    # met, so the product passes; nothing is weighted, so the total is 0.00 of 0.00.
+    answers = {indicator.id: True for indicator in rule_set.indicators}
+    return answers, {}, "0.00", True, None
+
+
 WORKED_EXAMPLES = {
     FACTORY: factory_example,
     SUPPLY_CHAIN: supply_chain_example,
+    "park-miit-2016": park_example,
+    "product-gbt-32161-2015": product_example,
+    "product-room-air-conditioner-tcagp-0001-2016": product_example,
+    "product-biodegradable-plastics-gbt-32163.2-2015": product_example,
 }
 
 
@@ -108,3 +136,29 @@ def test_the_factory_sections_are_scaled_to_their_weights(rule_sets):
         ("performance", "20.97", "30.00"),
     ]
     assert str(result.max) == "100.00"
+
+
+def test_a_product_below_one_baseline_fails(rule_sets):
+    rule_set = rule_sets["product-room-air-conditioner-tcagp-0001-2016"]
+    answers = {indicator.id: True for indicator in rule_set.indicators} | {"energy.baseline": False}
+    result = score(rule_set, answers)
+    assert not result.passed
+    assert result.failed_requirements == ("energy.baseline",)
+
+
+def test_a_product_without_its_lca_report_fails(rule_sets):
+    rule_set = rule_sets["product-gbt-32161-2015"]
+    answers = {indicator.id: True for indicator in rule_set.indicators} | {"lca.report": False}
+    assert score(rule_set, answers).failed_requirements == ("lca.report",)
+
+
+def test_a_chemical_works_is_scored_on_its_own_product(rule_sets):
+    # Division 26 has three seeded products; the best-scoring of them counts, the others do not.
+    rule_set = rule_sets[FACTORY]
+    result = score(rule_set, {"energy.unit_energy.caustic_soda": 325}, industry="26")
+    assert result.indicator("energy.unit_energy.caustic_soda").counted
+    assert not result.indicator("energy.unit_energy.ethylene").counted
+    assert result.sections[-1].score == Decimal("2.50")  # 5 of 60 raw x 30 / 60
+    # the general unit-energy item is not offered to an industry with its own indicator
+    assert "energy.unit_energy" not in {r.id for r in result.indicators}
+    assert "energy.unit_energy" in {r.id for r in score(rule_set, {}, industry="13").indicators}
