@@ -133,8 +133,8 @@ class _Reader:
                 key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
                 key = str(key) if isinstance(key, Decimal) else key
                 if not isinstance(key, str):
-                    self.lines[where + ("?",)] = key_node.start_mark.line + 1
-                    self.report(where + ("?",), "keys must be plain words")
+                    self.lines[where + (repr(key),)] = key_node.start_mark.line + 1
+                    self.report(where + (repr(key),), f"keys must be plain words, not {key!r}")
                     continue
                 if key in result:
                     self.lines.setdefault(where + (key, "duplicate"), key_node.start_mark.line + 1)
