@@ -28,7 +28,6 @@ from certify.scoring.model import Indicator, RuleSet, Section
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-_MISSING = object()
 _FILE_THRESHOLD = object()
 
 
@@ -47,7 +46,7 @@ class IndicatorResult:
 
     def __init__(self, indicator: Indicator, answer: object, points: Decimal, met: bool, counted: bool = True):
         self.indicator = indicator
-        self.answer = None if answer is _MISSING else answer
+        self.answer = answer
         self.points = points
         self.met = met
         self.counted = counted
@@ -94,13 +93,18 @@ class Result:
     grade: str | None
     sections: tuple[SectionResult, ...]
     failed_requirements: tuple[str, ...]
-    indicators: tuple[IndicatorResult, ...]
+    rows: tuple[tuple, ...]  # (indicator, answer, points, met, counted), in file order
+
+    @property
+    def indicators(self) -> tuple[IndicatorResult, ...]:
+        """Every applicable indicator's result, basic requirements first, in file order."""
+        return tuple(IndicatorResult(*row) for row in self.rows)
 
     def indicator(self, indicator_id: str) -> IndicatorResult:
         """The result of one indicator (``KeyError`` if it was not scored)."""
-        for result in self.indicators:
-            if result.id == indicator_id:
-                return result
+        for row in self.rows:
+            if row[0].id == indicator_id:
+                return IndicatorResult(*row)
         raise KeyError(indicator_id)
 
     def to_dict(self) -> dict:
@@ -137,39 +141,39 @@ def score(
     if not isinstance(answers, Mapping):
         raise AnswerError("answers", "must be a mapping of indicator id to answer")
     plan = _plan(rule_set, industry)
-    for key in answers:
-        if key not in plan.known:
-            raise AnswerError(str(key), "unknown indicator in this rule set")
+    if not plan.known.issuperset(answers):
+        unknown = sorted(str(key) for key in answers if key not in plan.known)
+        raise AnswerError(unknown[0], "unknown indicator in this rule set")
     get = answers.get
-    results: list[IndicatorResult] = []
+    rows: list[tuple] = []
     failed: list[str] = []
-    for indicator, scorer in plan.basic:
-        answer = get(indicator.id, _MISSING)
-        points, met = scorer(_MISSING if answer is None else answer)
-        results.append(IndicatorResult(indicator, answer, points, met))
+    for indicator_id, indicator, scorer, _, _ in plan.basic:
+        answer = get(indicator_id)
+        points, met = scorer(answer)
+        rows.append((indicator, answer, points, met, True))
         if not met:
-            failed.append(indicator.id)
+            failed.append(indicator_id)
     sections = []
     total = ZERO
     for section in plan.sections:
         raw = ZERO
-        groups = [[] for _ in range(section.group_count)]
-        for indicator, scorer, group in section.entries:
-            answer = get(indicator.id, _MISSING)
-            points, met = scorer(_MISSING if answer is None else answer)
-            result = IndicatorResult(indicator, answer, points, met)
-            results.append(result)
+        groups = [[] for _ in range(section.group_count)] if section.group_count else ()
+        for indicator_id, indicator, scorer, group, required in section.entries:
+            answer = get(indicator_id)
+            points, met = scorer(answer)
             if group >= 0:
-                groups[group].append(result)
-                continue
-            raw += points
-            if not met and indicator.required:
-                failed.append(indicator.id)
+                groups[group].append(len(rows))
+            else:
+                raw += points
+                if required and not met:
+                    failed.append(indicator_id)
+            rows.append((indicator, answer, points, met, True))
         for members in groups:
-            best = max(members, key=_points_of)
-            for member in members:
-                member.counted = member is best
-            raw += best.points
+            best = max(members, key=lambda n: rows[n][2])
+            raw += rows[best][2]
+            for n in members:
+                if n != best:
+                    rows[n] = rows[n][:4] + (False,)
         if section.weight is None:
             section_score = raw
         elif section.raw_max:
@@ -196,7 +200,7 @@ def score(
         grade,
         tuple(sections),
         tuple(failed),
-        tuple(results),
+        tuple(rows),
     )
 
 
@@ -229,7 +233,7 @@ class _SectionPlan:
         members = {name: [i for i in group if i.industries] or group for name, group in members.items()}
         counted = {i.id for group in members.values() for i in group}
         self.entries = [
-            (i, _scorer(i), names.index(i.best_of) if i.best_of else -1)
+            (i.id, i, _scorer(i), names.index(i.best_of) if i.best_of else -1, i.required)
             for i in applicable
             if i.best_of is None or i.id in counted
         ]
@@ -247,10 +251,10 @@ class _Plan:
 
     def __init__(self, rule_set: RuleSet, industry: str | None):
         self.known = frozenset(i.id for i in rule_set.indicators)
-        self.basic = [(i, _scorer(i)) for i in rule_set.basic_requirements]
+        self.basic = [(i.id, i, _scorer(i), -1, True) for i in rule_set.basic_requirements]
         self.sections = [_SectionPlan(section, industry) for section in rule_set.sections]
         self.applicable = frozenset(
-            [i.id for i, _ in self.basic] + [i.id for s in self.sections for i, _, _ in s.entries]
+            [entry[0] for entry in self.basic] + [entry[0] for s in self.sections for entry in s.entries]
         )
         self.max = sum((s.max for s in self.sections), ZERO)
 
@@ -278,7 +282,7 @@ def _requirement_scorer(indicator: Indicator) -> Scorer:
     def score_requirement(answer):
         if answer is True or answer is False:
             return ZERO, answer
-        if answer is _MISSING:
+        if answer is None:
             return ZERO, False
         raise AnswerError(indicator.id, f"must be true or false, not {answer!r}")
 
@@ -286,14 +290,14 @@ def _requirement_scorer(indicator: Indicator) -> Scorer:
 
 
 def _points_scorer(indicator: Indicator) -> Scorer:
-    maximum, step = _cents(indicator.max), indicator.step
+    maximum, step, binary = _cents(indicator.max), indicator.step, indicator.is_binary
     allowed = {_cents(step * n): _cents(step * n) for n in range(int(indicator.max / step) + 1)}
 
     def score_points(answer):
-        if answer is _MISSING:
+        if answer is None:
             return ZERO, False
         if answer is True or answer is False:
-            if indicator.is_binary:
+            if binary:
                 return (maximum, True) if answer else (ZERO, False)
             raise AnswerError(indicator.id, f"must be a number of points from 0 to {indicator.max}, not {answer!r}")
         try:
@@ -314,7 +318,7 @@ def _choice_scorer(indicator: Indicator) -> Scorer:
     maximum = _cents(indicator.max)
 
     def score_choice(answer):
-        if answer is _MISSING:
+        if answer is None:
             return ZERO, False
         points = points_by_key.get(answer) if isinstance(answer, str) else None
         if points is None:
@@ -330,7 +334,7 @@ def _linear_scorer(indicator: Indicator) -> Scorer:
     higher = indicator.better == "higher"
 
     def score_linear(answer):
-        if answer is _MISSING:
+        if answer is None:
             return ZERO, False
         value = _number(indicator, answer)
         met = value >= baseline if higher else value <= baseline
@@ -350,7 +354,7 @@ def _bands_scorer(indicator: Indicator) -> Scorer:
     higher = indicator.better == "higher"
 
     def score_bands(answer):
-        if answer is _MISSING:
+        if answer is None:
             return ZERO, False
         value = _number(indicator, answer)
         for at, points in bands:
