@@ -123,9 +123,7 @@ class Indicator:
 
     def applies_to(self, industry: str | None) -> bool:
         """Whether the indicator applies to an organisation of ``industry`` (a GB/T 4754 code)."""
-        if not self.industries:
-            return True
-        return industry is not None and any(industry.startswith(code) for code in self.industries)
+        return _industry_matches(self.industries, industry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +196,7 @@ class RuleSet:
 
     def applies_to(self, industry: str | None) -> bool:
         """Whether the whole rule set applies to ``industry`` (no restriction when unset)."""
-        if not self.industries:
-            return True
-        return industry is not None and any(industry.startswith(code) for code in self.industries)
+        return _industry_matches(self.industries, industry)
 
     def to_dict(self) -> dict:
         """A JSON-compatible copy: numbers as decimal strings, dates as ISO strings."""
@@ -215,6 +211,13 @@ class RuleSet:
             raise ValueError(f"unknown frozen rule-set format {data.get('format')!r}")
         body = {key: value for key, value in data.items() if key != "format"}
         return _build(cls, body)
+
+
+def _industry_matches(codes: tuple[str, ...], industry: str | None) -> bool:
+    """No codes: applies to all. Else the organisation's code must start with one of them."""
+    if not codes:
+        return True
+    return industry is not None and any(industry.startswith(code) for code in codes)
 
 
 # ---- generic (de)serialisation driven by the dataclass annotations ---------------------------

@@ -14,15 +14,9 @@ SUPPLY_CHAIN = CRITERIA / "supply-chain-miit-2016.yaml"
 FACTORY = CRITERIA / "factory-gbt-36132-2018.yaml"
 
 
-def with_rule_sets(app):
-    if rulesets.EXTENSION not in app.extensions:
-        rulesets.init_app(app)
-    return app
-
-
 @pytest.fixture()
 def run(app):
-    runner = with_rule_sets(app).test_cli_runner()
+    runner = app.test_cli_runner()
 
     def invoke(*args):
         return runner.invoke(args=["criteria", *map(str, args)])
@@ -96,7 +90,7 @@ def test_show_prints_every_indicator_with_requirements_at_zero(run):
 
 def test_show_lists_options_of_choice_indicators_only(make_app, tmp_path):
     (tmp_path / "choice.yaml").write_text(CHOICE_RULE_FILE, encoding="utf-8")
-    runner = with_rule_sets(make_app(CRITERIA_DIR=str(tmp_path))).test_cli_runner()
+    runner = make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner()
     result = runner.invoke(args=["criteria", "show", "choice-demo", "--json"])
     rows = {row["id"]: row for row in json.loads(result.output)["indicators"]}
     assert rows["C1"]["options"] == [{"key": "no", "points": "0.00"}, {"key": "yes", "points": "2.00"}]
@@ -156,7 +150,7 @@ def test_score_exits_2_on_a_broken_rule_file(run, answers_file, tmp_path):
 
 
 def test_the_deployment_threshold_overrides_the_file(make_app, answers_file):
-    app = with_rule_sets(make_app(CRITERIA_THRESHOLDS={"supply-chain-miit-2016": "13.80"}))
+    app = make_app(CRITERIA_THRESHOLDS={"supply-chain-miit-2016": "13.80"})
     runner = app.test_cli_runner()
     answers = {f"BR{n}": True for n in range(1, 8)} | {"X11": 8, "X61": 2.5, "X26": 82.5}
     invoked = runner.invoke(args=["criteria", "score", str(SUPPLY_CHAIN), str(answers_file(answers))])
@@ -171,7 +165,7 @@ def test_a_conflicting_rule_file_blocks_new_applications_but_not_pinned_ones(mak
     shutil.copy(SUPPLY_CHAIN, tmp_path / "a.yaml")
     (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace("max: 8,", "max: 7,"))
     (tmp_path / "factory.yaml").write_text(FACTORY.read_text(encoding="utf-8"))
-    app = with_rule_sets(make_app(CRITERIA_DIR=str(tmp_path)))
+    app = make_app(CRITERIA_DIR=str(tmp_path))
     registry = app.extensions[rulesets.EXTENSION]
     assert [rs.id for rs in registry.all()] == ["factory-gbt-36132-2018"]
     with pytest.raises(rulesets.RuleSetUnavailable, match="different content"):
@@ -183,7 +177,7 @@ def test_a_conflicting_rule_file_blocks_new_applications_but_not_pinned_ones(mak
 def test_strict_deployments_refuse_to_start_with_a_broken_rule_file(make_app, tmp_path):
     (tmp_path / "broken.yaml").write_text("id: x\n")
     with pytest.raises(rulesets.RuleFileError, match="broken.yaml:1: missing keys"):
-        with_rule_sets(make_app(CRITERIA_DIR=str(tmp_path), CRITERIA_STRICT=True))
+        make_app(CRITERIA_DIR=str(tmp_path), CRITERIA_STRICT=True)
 
 
 CHOICE_RULE_FILE = """
