@@ -42,19 +42,27 @@ def create_app(config: dict | None = None) -> Flask:
     login.init_app(app)
     i18n.init_app(app)
 
-    from certify.admin import bp as admin_bp
-    from certify.auth import bp as auth_bp
-    from certify.core import bp as core_bp
+    from certify.admin.views import bp as admin_bp
+    from certify.applications.views import bp as applications_bp
+    from certify.auth.views import bp as auth_bp
+    from certify.core.views import bp as core_bp
     from certify.core.errors import register_error_handlers
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(applications_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import cli
+    from certify import cli, rulesets
+    from certify.applications.models import KIND_LABELS
+    from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
+
+    app.jinja_env.globals.update(status_labels=STATUS_LABELS, kind_labels=KIND_LABELS,
+                                 next_step_labels=NEXT_STEP_LABELS)
 
     cli.init_app(app)
+    rulesets.init_app(app)
     return app
 
 

@@ -33,8 +33,16 @@ def current_language() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def translated(text) -> str:
+    """A bilingual text from a rule file (anything with ``zh`` and ``en``) in the current language."""
+    if text is None:
+        return ""
+    return text.zh if current_language() == "zh" else text.en
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["tr"] = translated
 
     @app.context_processor
     def language_context():

@@ -61,3 +61,36 @@ def make_user(role: Role | str = Role.APPLICANT, organisation: Organisation | No
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def best_answers(rule_set, industry=None) -> dict:
+    """Stored-form answers that earn every applicable indicator its maximum."""
+    from certify.scoring import applicable_indicators
+
+    answers = {}
+    for indicator in applicable_indicators(rule_set, industry):
+        if indicator.type == "requirement":
+            answers[indicator.id] = True
+        elif indicator.type == "points":
+            answers[indicator.id] = str(indicator.max)
+        elif indicator.type == "choice":
+            answers[indicator.id] = max(indicator.options, key=lambda o: o.points).key
+        elif indicator.bands:
+            best = max(indicator.bands, key=lambda b: b.points).at
+            answers[indicator.id] = str(best)
+        else:
+            answers[indicator.id] = str(indicator.leading)
+    return answers
+
+
+def make_application(user=None, *, kind="supply_chain", subject="绿色供应链管理", answers=None,
+                     **fields):
+    """An application opened through the service (so the rule set is pinned as in production)."""
+    from certify.applications import services
+
+    user = user or make_user(Role.APPLICANT)
+    application = services.open_application(user, kind=kind, subject=subject, **fields)
+    if answers is not None:
+        application.answers = answers
+    db.session.flush()
+    return application

@@ -1,12 +1,11 @@
 """Admin console pages."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from certify.admin import bp
 from certify.admin.forms import ActionForm, StaffUserForm
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
@@ -16,6 +15,8 @@ from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
 from certify.organisations.models import Organisation, OrganisationKind
+
+bp = Blueprint("admin", __name__)
 
 
 def _page_number() -> int:

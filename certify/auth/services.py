@@ -7,13 +7,14 @@ every change writes an audit event.
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from certify.audit.services import record_event
 from certify.auth.models import Role, User, new_session_token
+from certify.core.urls import absolute_url
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.mail.services import send_mail
@@ -185,11 +186,7 @@ def user_from_password_token(token: str) -> User:
 
 
 def _password_link(user: User) -> str:
-    token = password_token(user)
-    base = current_app.config.get("CERTIFY_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("auth.set_password", token=token)
-    return url_for("auth.set_password", token=token, _external=True)
+    return absolute_url("auth.set_password", token=password_token(user))
 
 
 def request_password_reset(email: str) -> None:

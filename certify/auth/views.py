@@ -1,12 +1,12 @@
 """Account pages: login, logout, registration, passwords, colleagues."""
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from certify.auth import bp, services
+from certify.auth import services
 from certify.auth.forms import (
     ForgotPasswordForm, InviteForm, LoginForm, PasswordChangeForm, RegistrationForm,
     SetPasswordForm,
@@ -17,6 +17,8 @@ from certify.core.forms import safe_next_url, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import SESSION_KEY, current_language
+
+bp = Blueprint("auth", __name__)
 
 
 def _start_session(user: User) -> None:

@@ -1,15 +1,16 @@
 """Home page, language switcher and the health check."""
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from certify.auth.services import set_preferred_language
-from certify.core import bp
 from certify.core.forms import safe_next_url
 from certify.extensions import csrf, db
 from certify.i18n import SESSION_KEY
+
+bp = Blueprint("core", __name__)
 
 
 @bp.route("/")

@@ -1,0 +1,1 @@
+"""Applying: applications, self-assessment with evidence, submission, returns."""

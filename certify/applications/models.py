@@ -1,0 +1,138 @@
+"""Applications, the evidence attached to them, and the snapshot kept at each submission."""
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certify.extensions import db
+from certify.organisations.models import Organisation, enum_column
+from certify.timeutil import utcnow
+from certify.workflow import Status
+
+
+class Kind(enum.StrEnum):
+    """The four kinds of recognition; values are the rule files' ``kind``."""
+
+    FACTORY = "factory"
+    PRODUCT = "product"
+    PARK = "park"
+    SUPPLY_CHAIN = "supply_chain"
+
+
+KIND_LABELS = {
+    Kind.FACTORY: _l("Green factory"),
+    Kind.PRODUCT: _l("Green design product"),
+    Kind.PARK: _l("Green industrial park"),
+    Kind.SUPPLY_CHAIN: _l("Green supply-chain management enterprise"),
+}
+
+# Codes used in references and certificate numbers.
+KIND_CODES = {Kind.FACTORY: "GF", Kind.PRODUCT: "GP", Kind.PARK: "GI", Kind.SUPPLY_CHAIN: "GS"}
+
+
+class Application(db.Model):
+    __tablename__ = "applications"
+    __table_args__ = (
+        Index("ix_applications_status_kind", "status", "kind"),
+        Index("ix_applications_organisation_status", "organisation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "application_kind"))
+    # What is recognised: a production site, a product and its models, a park, a group.
+    subject: Mapped[str] = mapped_column(String(200))
+    subject_detail: Mapped[str] = mapped_column(String(500), default="")
+    industry_code: Mapped[str | None] = mapped_column(String(4))
+    status: Mapped[Status] = mapped_column(enum_column(Status, "application_status"), default=Status.DRAFT)
+    # Optimistic locking: every update checks and increments it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # The rule set pinned when the application was opened; later edits of the file change nothing.
+    rule_set_id: Mapped[str] = mapped_column(String(100))
+    rule_set_version: Mapped[str] = mapped_column(String(40))
+    rule_set_sha256: Mapped[str] = mapped_column(String(64))
+    rule_set_frozen: Mapped[dict] = mapped_column(JSON)
+
+    # Self-assessment: indicator id -> answer (JSON scalars) and indicator id -> explanation.
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    remarks: Mapped[dict] = mapped_column(JSON, default=dict)
+    self_score_total: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    self_score_passed: Mapped[bool | None]
+
+    pledge_name: Mapped[str | None] = mapped_column(String(100))
+    pledge_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_note: Mapped[str | None] = mapped_column(Text)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by = relationship("User")
+    # Current evidence only (deleted files keep their rows for the audit trail).
+    evidence: Mapped[list["Evidence"]] = relationship(
+        order_by="Evidence.id", viewonly=True,
+        primaryjoin="and_(Evidence.application_id == Application.id, Evidence.deleted_at.is_(None))",
+    )
+    submissions: Mapped[list["Submission"]] = relationship(
+        back_populates="application", order_by="Submission.number")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def reference(self) -> str:
+        """A short reference people quote, e.g. ``GF-2026-000042``."""
+        return f"{KIND_CODES[self.kind]}-{self.created_at:%Y}-{self.id:06d}"
+
+    def __repr__(self) -> str:
+        return f"<Application {self.id} {self.kind} {self.status}>"
+
+
+class Evidence(db.Model):
+    """A file attached to an application, for one indicator or for the application as a whole.
+    Deleting keeps the row (``deleted_at``) so that the audit trail can name it."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    indicator_id: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[Application] = relationship()
+
+
+class Submission(db.Model):
+    """What the applicant sent at one submission: earlier versions stay viewable after a return."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("application_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    answers: Mapped[dict] = mapped_column(JSON)
+    remarks: Mapped[dict] = mapped_column(JSON)
+    evidence: Mapped[list] = mapped_column(JSON)
+    self_score: Mapped[dict] = mapped_column(JSON)
+    pledge_name: Mapped[str] = mapped_column(String(100))
+
+    application: Mapped[Application] = relationship(back_populates="submissions")
+    submitted_by = relationship("User")

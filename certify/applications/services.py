@@ -1,0 +1,226 @@
+"""Applying: opening an application, saving the self-assessment, evidence, submission,
+withdrawal and returns. Each function is one use case; the caller commits once."""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from certify.applications.answers import ParsedAnswers, for_engine, missing_answers
+from certify.applications.models import Application, Evidence, Kind, Submission
+from certify.applications.permissions import (
+    can_edit_application, can_open_application, is_own_application,
+)
+from certify.audit.services import record_event
+from certify.exceptions import PermissionDenied, ServiceError
+from certify.extensions import db
+from certify.organisations.models import OrganisationKind
+from certify.rulesets import RuleSetUnavailable, current_registry
+from certify.scoring import Result, RuleSet
+from certify.timeutil import utcnow
+from certify.workflow import Action, transition
+
+# Which kinds each kind of organisation may apply for.
+KINDS_FOR_ORGANISATION = {
+    OrganisationKind.ENTERPRISE: (Kind.FACTORY, Kind.PRODUCT, Kind.SUPPLY_CHAIN),
+    OrganisationKind.PARK_COMMITTEE: (Kind.PARK,),
+}
+MAX_SUBJECT_LENGTH = 200
+
+
+class StaleApplication(ServiceError):
+    """Someone else saved the application after this user opened it."""
+
+    def __init__(self):
+        super().__init__(_l("This application has been changed by someone else since you opened "
+                            "it. Your input is shown below but was not saved: check it against "
+                            "the current answers and save again."))
+
+
+# Thawed frozen copies, by the identity of the file they were frozen from (a few per deployment).
+_thawed: dict[tuple[str, str, str], RuleSet] = {}
+
+
+def rule_set_of(application: Application) -> RuleSet:
+    """The rule set the application was opened under (its frozen copy, never the file)."""
+    key = (application.rule_set_id, application.rule_set_version, application.rule_set_sha256)
+    rule_set = _thawed.get(key)
+    if rule_set is None:
+        rule_set = _thawed[key] = RuleSet.from_dict(application.rule_set_frozen)
+    return rule_set
+
+
+def self_score(application: Application) -> Result:
+    """The applicant's own score, by the engine, with this deployment's pass threshold."""
+    rule_set = rule_set_of(application)
+    return current_registry().score(rule_set, for_engine(rule_set, application.answers),
+                                    industry=application.industry_code)
+
+
+def rule_set_choices(kind: Kind, industry: str | None, on: date | None = None) -> list[RuleSet]:
+    """The rule sets an application of ``kind`` can be opened under today (one per product for
+    green design products; otherwise the one in force)."""
+    registry = current_registry()
+    on = on or date.today()
+    if kind == Kind.PRODUCT:
+        return registry.candidates(kind.value, on, industry)
+    try:
+        return [registry.in_force(kind.value, on, industry)]
+    except RuleSetUnavailable:
+        return []
+
+
+def open_application(user, *, kind: Kind, subject: str, subject_detail: str = "",
+                     rule_set_id: str | None = None) -> Application:
+    """Open a draft under the rule set in force today, pinned for good."""
+    if not can_open_application(user):
+        raise PermissionDenied(_l("Only applicant organisations can open applications."))
+    kind = Kind(kind)
+    organisation = user.organisation
+    if kind not in KINDS_FOR_ORGANISATION.get(organisation.kind, ()):
+        raise ServiceError(_l("Your organisation cannot apply for this kind of recognition."),
+                           field="kind")
+    subject = (subject or "").strip()
+    if not subject:
+        raise ServiceError(_l("Say what is to be recognised."), field="subject")
+    choices = rule_set_choices(kind, organisation.industry_code)
+    if rule_set_id is not None:
+        choices = [rs for rs in choices if rs.id == rule_set_id]
+    if not choices:
+        raise ServiceError(_l("No rule set is in force for this kind of recognition today. "
+                              "Please contact the department."), field="rule_set_id")
+    rule_set = choices[0]
+    application = Application(
+        organisation=organisation, kind=kind, subject=subject[:MAX_SUBJECT_LENGTH],
+        subject_detail=(subject_detail or "").strip()[:500],
+        industry_code=organisation.industry_code,
+        rule_set_id=rule_set.id, rule_set_version=rule_set.version,
+        rule_set_sha256=rule_set.sha256, rule_set_frozen=rule_set.to_dict(),
+        answers={}, remarks={}, created_by_id=user.id,
+    )
+    db.session.add(application)
+    record_event("application.opened", actor=user, obj=application, details={
+        "kind": kind.value, "subject": application.subject,
+        "rule_set": {"id": rule_set.id, "version": rule_set.version, "sha256": rule_set.sha256},
+    })
+    return application
+
+
+def _require_editable(user, application: Application) -> None:
+    if not can_edit_application(user, application):
+        raise PermissionDenied(_l("This application cannot be changed now."))
+
+
+def _require_version(application: Application, seen_version: int | None) -> None:
+    if seen_version is not None and seen_version != application.version:
+        raise StaleApplication()
+
+
+def _refresh_self_score(application: Application) -> Result:
+    result = self_score(application)
+    application.self_score_total = result.total
+    application.self_score_passed = result.passed
+    return result
+
+
+def save_answers(user, application: Application, parsed: ParsedAnswers, *,
+                 seen_version: int | None) -> list[str]:
+    """Store the valid answers and remarks of one page; return the indicator ids that changed.
+    Invalid answers are not stored (the page shows them back with their errors)."""
+    _require_editable(user, application)
+    _require_version(application, seen_version)
+    answers = dict(application.answers or {})
+    remarks = dict(application.remarks or {})
+    changed = [key for key, value in parsed.answers.items() if answers.get(key) != value]
+    changed += [key for key in parsed.cleared if key in answers]
+    answers.update(parsed.answers)
+    for key in parsed.cleared:
+        answers.pop(key, None)
+    for key, text in parsed.remarks.items():
+        if remarks.get(key, "") != text:
+            changed.append(key)
+        if text:
+            remarks[key] = text
+        else:
+            remarks.pop(key, None)
+    if not changed:
+        return []
+    application.answers = answers
+    application.remarks = remarks
+    _refresh_self_score(application)
+    record_event("application.answers_saved", actor=user, obj=application,
+                 details={"indicators": sorted(set(changed))})
+    return sorted(set(changed))
+
+
+def completeness_problems(application: Application) -> list:
+    """What must still be done before submission: unanswered indicators (with their ids) and
+    required evidence. Empty when the application can be submitted."""
+    rule_set = rule_set_of(application)
+    problems = [("answer", indicator) for indicator in
+                missing_answers(rule_set, application.industry_code, application.answers)]
+    if not application.evidence:
+        problems.append(("evidence", None))
+    return problems
+
+
+def submit_application(user, application: Application, *, pledge_name: str, pledge_accepted: bool,
+                       seen_version: int | None = None) -> Submission:
+    """Submit a complete application with the authenticity pledge; editing locks."""
+    if not is_own_application(user, application):
+        raise PermissionDenied(_l("Only the applicant can submit this application."))
+    _require_version(application, seen_version)
+    pledge_name = (pledge_name or "").strip()
+    if not pledge_accepted or not pledge_name:
+        raise ServiceError(_l("Accept the pledge that the materials are true, and sign it with "
+                              "your name."), field="pledge_accepted")
+    if completeness_problems(application):
+        raise ServiceError(_l("The application is not complete yet: see the list of what is missing."))
+    result = _refresh_self_score(application)
+    now = utcnow()
+    application.pledge_name = pledge_name[:100]
+    application.pledge_accepted_at = now
+    application.submitted_at = now
+    number = (db.session.execute(
+        select(func.max(Submission.number)).where(Submission.application_id == application.id)
+    ).scalar() or 0) + 1
+    submission = Submission(
+        application=application, number=number, submitted_at=now, submitted_by_id=user.id,
+        answers=dict(application.answers), remarks=dict(application.remarks or {}),
+        evidence=[{"id": e.id, "indicator_id": e.indicator_id, "sha256": e.sha256,
+                   "name": e.original_name, "size": e.size} for e in application.evidence],
+        self_score=result.to_dict(), pledge_name=application.pledge_name,
+    )
+    db.session.add(submission)
+    transition(application, Action.SUBMIT, user, details={"submission": number,
+                                                          "pledge_name": application.pledge_name})
+    return submission
+
+
+def withdraw_application(user, application: Application, *, reason: str = "") -> None:
+    if not is_own_application(user, application):
+        raise PermissionDenied(_l("Only the applicant can withdraw this application."))
+    transition(application, Action.WITHDRAW, user, reason=(reason or "").strip()[:1000])
+
+
+def return_application(admin, application: Application, *, note: str) -> None:
+    """Send the application back to the applicant with questions; it becomes editable again."""
+    note = (note or "").strip()
+    if not note:
+        raise ServiceError(_l("Say what the applicant should answer or change."), field="note")
+    transition(application, Action.RETURN, admin, reason=note[:4000])
+    application.return_note = note[:4000]
+    application.returned_at = utcnow()
+
+
+def delete_evidence(user, evidence: Evidence) -> None:
+    """Remove a file from a draft; the row stays (marked deleted) for the audit trail, and the
+    stored bytes stay for earlier submissions that list it."""
+    _require_editable(user, evidence.application)
+    if evidence.deleted_at is not None:
+        return
+    evidence.deleted_at = utcnow()
+    evidence.application.updated_at = evidence.deleted_at  # counts as a change of the application
+    record_event("evidence.deleted", actor=user, obj=evidence.application, details={
+        "evidence_id": evidence.id, "name": evidence.original_name, "sha256": evidence.sha256,
+        "indicator_id": evidence.indicator_id})

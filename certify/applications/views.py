@@ -1,0 +1,288 @@
+"""Applicant pages: the list, opening an application, the self-assessment pages, evidence,
+submission, withdrawal, earlier submissions; and the admin's return."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from certify import storage
+from certify.applications import services
+from certify.applications.answers import (
+    answer_field, form_value, pages, parse_page, remark_field,
+)
+from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
+from certify.applications.models import Application, Evidence, Kind, Submission
+from certify.applications.permissions import (
+    can_edit_application, can_open_application, can_view_application, is_own_application,
+)
+from certify.auth.models import Role
+from certify.auth.permissions import roles_required
+from certify.core.forms import show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.i18n import current_language
+from certify.workflow import Action, available_actions
+
+bp = Blueprint("applications", __name__)
+
+
+def load_application(application_id: int, *, for_update: bool = False) -> Application:
+    """The application, if the current user may see it; 404 otherwise (never revealing that an
+    application of another organisation exists)."""
+    application = db.session.get(Application, application_id)
+    if application is None or not can_view_application(current_user, application):
+        abort(404)
+    return application
+
+
+def _refusal(error: Exception):
+    """The message for a refused change: the service's reason, or a concurrent edit."""
+    return error.message if isinstance(error, ServiceError) else services.StaleApplication().message
+
+
+def _commit_change(change, success) -> bool:
+    """Run ``change`` as one transaction and flash the outcome."""
+    try:
+        change()
+        db.session.commit()
+    except (ServiceError, StaleDataError) as error:
+        db.session.rollback()
+        flash(_refusal(error), "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+def _seen_version() -> int | None:
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/applications")
+@login_required
+def index():
+    if current_user.role != Role.APPLICANT:
+        abort(403)
+    applications = db.session.execute(
+        select(Application).where(Application.organisation_id == current_user.organisation_id)
+        .order_by(Application.created_at.desc())
+    ).scalars().all()
+    return render_template("applications/index.html", applications=applications,
+                           can_open=can_open_application(current_user))
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not can_open_application(current_user):
+        abort(403)
+    organisation = current_user.organisation
+    kinds = services.KINDS_FOR_ORGANISATION.get(organisation.kind, ())
+    form = NewApplicationForm()
+    product_rule_sets = services.rule_set_choices(Kind.PRODUCT, organisation.industry_code)
+    form.fill_choices(kinds, product_rule_sets, current_language())
+    if form.validate_on_submit():
+        kind = Kind(form.kind.data)
+        rule_set_id = form.rule_set_id.data or None
+        if kind == Kind.PRODUCT and not rule_set_id:
+            form.rule_set_id.errors = [_("Choose the product's rule set.")]
+        else:
+            try:
+                application = services.open_application(
+                    current_user, kind=kind, subject=form.subject.data,
+                    subject_detail=form.subject_detail.data,
+                    rule_set_id=rule_set_id if kind == Kind.PRODUCT else None,
+                )
+                db.session.commit()
+            except ServiceError as error:
+                db.session.rollback()
+                show_service_error(form, error)
+            else:
+                flash(_("The application has been opened. Answer each section; your input is "
+                        "saved whenever you press Save."), "success")
+                return redirect(url_for("applications.show", application_id=application.id))
+    return render_template("applications/new.html", form=form)
+
+
+def _page_summaries(application, rule_set, result):
+    stored = application.answers or {}
+    summaries = []
+    for page_id, section, indicators in pages(rule_set, application.industry_code):
+        answered = sum(1 for i in indicators if i.id in stored)
+        section_result = next((s for s in result.sections if s.id == page_id), None)
+        summaries.append({"id": page_id, "section": section, "count": len(indicators),
+                          "answered": answered, "result": section_result})
+    return summaries
+
+
+@bp.route("/applications/<int:application_id>")
+@login_required
+def show(application_id: int):
+    application = load_application(application_id)
+    rule_set = services.rule_set_of(application)
+    result = services.self_score(application)
+    return render_template(
+        "applications/show.html", application=application, rule_set=rule_set, result=result,
+        page_summaries=_page_summaries(application, rule_set, result),
+        problems=services.completeness_problems(application),
+        can_edit=can_edit_application(current_user, application),
+        actions=available_actions(application, current_user)
+        if is_own_application(current_user, application) or current_user.role == Role.ADMIN else [],
+        withdraw_form=WithdrawForm(), return_form=ReturnForm(),
+    )
+
+
+@bp.route("/applications/<int:application_id>/sections/<page_id>", methods=["GET", "POST"])
+@login_required
+def section(application_id: int, page_id: str):
+    application = load_application(application_id)
+    rule_set = services.rule_set_of(application)
+    all_pages = pages(rule_set, application.industry_code)
+    position = next((n for n, page in enumerate(all_pages) if page[0] == page_id), None)
+    if position is None:
+        abort(404)
+    section_obj, indicators = all_pages[position][1:]
+    editable = can_edit_application(current_user, application)
+    errors, typed = {}, {}
+    if request.method == "POST":
+        if not editable:
+            abort(403)
+        parsed = parse_page(indicators, request.form)
+        errors, typed = dict(parsed.errors), {**parsed.raw}
+        try:
+            services.save_answers(current_user, application, parsed, seen_version=_seen_version())
+            db.session.commit()
+        except (ServiceError, StaleDataError) as error:
+            db.session.rollback()
+            # Show back everything typed on this page, valid or not.
+            typed = {i.id: request.form.get(answer_field(i.id), "") for i in indicators}
+            flash(_refusal(error), "error")
+            application = load_application(application_id)
+        else:
+            if errors:
+                flash(_("Some answers could not be saved: see the messages below. Everything "
+                        "else has been saved."), "error")
+            else:
+                flash(_("Saved."), "success")
+                target = request.form.get("go")
+                if target == "next" and position + 1 < len(all_pages):
+                    return redirect(url_for("applications.section", application_id=application.id,
+                                            page_id=all_pages[position + 1][0]))
+                if target == "overview":
+                    return redirect(url_for("applications.show", application_id=application.id))
+                return redirect(url_for("applications.section", application_id=application.id,
+                                        page_id=page_id))
+    stored = application.answers or {}
+    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id)) for i in indicators}
+    remarks = {i.id: request.form.get(remark_field(i.id), (application.remarks or {}).get(i.id, ""))
+               if request.method == "POST" else (application.remarks or {}).get(i.id, "")
+               for i in indicators}
+    result = services.self_score(application)
+    return render_template(
+        "applications/section.html", application=application, rule_set=rule_set,
+        section=section_obj, page_id=page_id, indicators=indicators, values=values,
+        remarks=remarks, errors=errors, editable=editable, result=result, all_pages=all_pages,
+        position=position, answer_field=answer_field, remark_field=remark_field,
+    )
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["GET", "POST"])
+@login_required
+def submit(application_id: int):
+    application = load_application(application_id)
+    if not can_edit_application(current_user, application):
+        abort(403)
+    form = SubmitForm(version=str(application.version))
+    problems = services.completeness_problems(application)
+    if form.validate_on_submit():
+        try:
+            services.submit_application(
+                current_user, application, pledge_name=form.pledge_name.data,
+                pledge_accepted=form.pledge_accepted.data, seen_version=_seen_version())
+            db.session.commit()
+        except (ServiceError, StaleDataError) as error:
+            db.session.rollback()
+            if isinstance(error, ServiceError):
+                show_service_error(form, error)
+            else:
+                flash(_refusal(error), "error")
+        else:
+            flash(_("The application has been submitted. It can no longer be changed unless "
+                    "the department returns it."), "success")
+            return redirect(url_for("applications.show", application_id=application.id))
+    return render_template("applications/submit.html", application=application, form=form,
+                           problems=problems, result=services.self_score(application))
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(application_id: int):
+    application = load_application(application_id)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        _commit_change(lambda: services.withdraw_application(current_user, application,
+                                                             reason=form.reason.data),
+                       _("The application has been withdrawn."))
+    return redirect(url_for("applications.show", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/return", methods=["POST"])
+@roles_required(Role.ADMIN)
+def return_to_applicant(application_id: int):
+    application = load_application(application_id)
+    form = ReturnForm()
+    if form.validate_on_submit():
+        _commit_change(lambda: services.return_application(current_user, application, note=form.note.data),
+                       _("The application has been returned to the applicant."))
+    else:
+        flash(_("Say what the applicant should answer or change."), "error")
+    return redirect(url_for("applications.show", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/submissions/<int:number>")
+@login_required
+def submission(application_id: int, number: int):
+    application = load_application(application_id)
+    snapshot = db.session.execute(
+        select(Submission).where(Submission.application_id == application.id,
+                                 Submission.number == number)
+    ).scalar_one_or_none()
+    if snapshot is None:
+        abort(404)
+    return render_template("applications/submission.html", application=application,
+                           snapshot=snapshot, rule_set=services.rule_set_of(application))
+
+
+def _load_evidence(application: Application, evidence_id: int) -> Evidence:
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.application_id != application.id:
+        abort(404)
+    return evidence
+
+
+@bp.route("/applications/<int:application_id>/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(application_id: int, evidence_id: int):
+    application = load_application(application_id)
+    evidence = _load_evidence(application, evidence_id)
+    if not storage.exists(evidence.sha256):
+        abort(404)
+    # Werkzeug writes the Content-Disposition with an RFC 5987 name, so Chinese names survive.
+    response = send_file(storage.path_of(evidence.sha256), mimetype=evidence.content_type,
+                         as_attachment=True, download_name=evidence.original_name,
+                         conditional=True, etag=evidence.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/applications/<int:application_id>/evidence/<int:evidence_id>/delete", methods=["POST"])
+@login_required
+def delete_evidence(application_id: int, evidence_id: int):
+    application = load_application(application_id)
+    evidence = _load_evidence(application, evidence_id)
+    _commit_change(lambda: services.delete_evidence(current_user, evidence),
+                   _("The file “%(name)s” has been removed.", name=evidence.original_name))
+    return redirect(url_for("applications.show", application_id=application_id))

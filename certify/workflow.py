@@ -1,0 +1,194 @@
+"""The application workflow: every state, every action, and who may take it, in one table.
+
+Views never assign ``application.status``; service functions call :func:`transition`, which checks
+the table, changes the status, writes the audit event and queues the notification, all inside
+the caller's transaction.
+
+    draft --submit--> submitted --assign--> assigned --accept--> under_assessment --report--> assessed
+    submitted|assessed --return--> draft            assigned --decline--> submitted
+    assessed --approve--> approved --open_notice--> in_notice --announce--> listed
+    assessed --reject--> rejected                   in_notice --uphold_objection--> assessed
+    listed --revoke--> revoked                      listed --expire--> expired (the system)
+    draft|submitted --withdraw--> withdrawn
+"""
+
+import enum
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from certify.auth.models import Role
+from certify.exceptions import ServiceError
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    UNDER_ASSESSMENT = "under_assessment"
+    ASSESSED = "assessed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    IN_NOTICE = "in_notice"
+    LISTED = "listed"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(enum.StrEnum):
+    SUBMIT = "submit"
+    WITHDRAW = "withdraw"
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    REPORT = "report"
+    RETURN = "return"
+    APPROVE = "approve"
+    REJECT = "reject"
+    OPEN_NOTICE = "open_notice"
+    UPHOLD_OBJECTION = "uphold_objection"
+    ANNOUNCE = "announce"
+    REVOKE = "revoke"
+    EXPIRE = "expire"
+
+
+# Who acts: a user's role, or the system itself (scheduled jobs).
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Status
+    action: Action
+    roles: frozenset
+    target: Status
+
+
+def _t(source, action, roles, target) -> Transition:
+    return Transition(source, action, frozenset(roles), target)
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    _t(Status.DRAFT, Action.SUBMIT, {Role.APPLICANT}, Status.SUBMITTED),
+    _t(Status.DRAFT, Action.WITHDRAW, {Role.APPLICANT}, Status.WITHDRAWN),
+    _t(Status.SUBMITTED, Action.WITHDRAW, {Role.APPLICANT}, Status.WITHDRAWN),
+    _t(Status.SUBMITTED, Action.ASSIGN, {Role.ADMIN}, Status.ASSIGNED),
+    _t(Status.SUBMITTED, Action.RETURN, {Role.ADMIN}, Status.DRAFT),
+    _t(Status.ASSIGNED, Action.ACCEPT, {Role.ASSESSOR}, Status.UNDER_ASSESSMENT),
+    _t(Status.ASSIGNED, Action.DECLINE, {Role.ASSESSOR}, Status.SUBMITTED),
+    _t(Status.UNDER_ASSESSMENT, Action.REPORT, {Role.ASSESSOR}, Status.ASSESSED),
+    _t(Status.ASSESSED, Action.RETURN, {Role.ADMIN}, Status.DRAFT),
+    _t(Status.ASSESSED, Action.APPROVE, {Role.ADMIN}, Status.APPROVED),
+    _t(Status.ASSESSED, Action.REJECT, {Role.ADMIN}, Status.REJECTED),
+    _t(Status.APPROVED, Action.OPEN_NOTICE, {Role.ADMIN}, Status.IN_NOTICE),
+    _t(Status.IN_NOTICE, Action.UPHOLD_OBJECTION, {Role.ADMIN}, Status.ASSESSED),
+    _t(Status.IN_NOTICE, Action.ANNOUNCE, {Role.ADMIN}, Status.LISTED),
+    _t(Status.LISTED, Action.REVOKE, {Role.ADMIN}, Status.REVOKED),
+    _t(Status.LISTED, Action.EXPIRE, {SYSTEM}, Status.EXPIRED),
+)
+_BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
+
+# States in which the applicant may still change answers and evidence.
+EDITABLE = frozenset({Status.DRAFT})
+# States that end an application's life.
+FINAL = frozenset({Status.REJECTED, Status.REVOKED, Status.EXPIRED, Status.WITHDRAWN})
+
+STATUS_LABELS = {
+    Status.DRAFT: _l("Draft"),
+    Status.SUBMITTED: _l("Submitted"),
+    Status.ASSIGNED: _l("Assessor assigned"),
+    Status.UNDER_ASSESSMENT: _l("Under assessment"),
+    Status.ASSESSED: _l("Assessed"),
+    Status.APPROVED: _l("Approved"),
+    Status.REJECTED: _l("Rejected"),
+    Status.IN_NOTICE: _l("Under public notice"),
+    Status.LISTED: _l("Listed"),
+    Status.REVOKED: _l("Revoked"),
+    Status.EXPIRED: _l("Expired"),
+    Status.WITHDRAWN: _l("Withdrawn"),
+}
+
+# What happens next, as the applicant reads it.
+NEXT_STEP_LABELS = {
+    Status.DRAFT: _l("Complete the self-assessment and submit"),
+    Status.SUBMITTED: _l("The department assigns assessors"),
+    Status.ASSIGNED: _l("The assessors confirm the assignment"),
+    Status.UNDER_ASSESSMENT: _l("The assessors evaluate, including an on-site visit"),
+    Status.ASSESSED: _l("The department decides"),
+    Status.APPROVED: _l("Waiting for the public notice"),
+    Status.IN_NOTICE: _l("Public notice in progress"),
+    Status.LISTED: _l("Listed: download the certificate"),
+    Status.REJECTED: _l("None"),
+    Status.REVOKED: _l("None"),
+    Status.EXPIRED: _l("Apply for re-evaluation"),
+    Status.WITHDRAWN: _l("None"),
+}
+
+ACTION_LABELS = {
+    Action.SUBMIT: _l("Submit"),
+    Action.WITHDRAW: _l("Withdraw"),
+    Action.ASSIGN: _l("Assign assessors"),
+    Action.ACCEPT: _l("Accept the assignment"),
+    Action.DECLINE: _l("Decline the assignment"),
+    Action.REPORT: _l("Submit the assessment"),
+    Action.RETURN: _l("Return to the applicant"),
+    Action.APPROVE: _l("Approve"),
+    Action.REJECT: _l("Reject"),
+    Action.OPEN_NOTICE: _l("Open the public notice"),
+    Action.UPHOLD_OBJECTION: _l("Uphold an objection"),
+    Action.ANNOUNCE: _l("Announce"),
+    Action.REVOKE: _l("Revoke"),
+    Action.EXPIRE: _l("Expire"),
+}
+
+
+class TransitionNotAllowed(ServiceError):
+    """The action is not allowed from the application's status, or not for this role."""
+
+
+def _role_of(actor) -> str:
+    return SYSTEM if actor is None else actor.role
+
+
+def find(status: Status, action: Action) -> Transition | None:
+    return _BY_KEY.get((Status(status), Action(action)))
+
+
+def available_actions(application, user) -> list[Action]:
+    """The actions ``user``'s role may take on ``application`` now (object permissions aside)."""
+    role = _role_of(user)
+    return [t.action for t in TRANSITIONS if t.source == application.status and role in t.roles]
+
+
+def check(application, action: Action, actor) -> Transition:
+    """The transition for ``action``, or ``TransitionNotAllowed`` saying why not."""
+    transition = find(application.status, action)
+    if transition is None:
+        raise TransitionNotAllowed(
+            _l("“%(action)s” is not possible while the application is “%(status)s”.",
+               action=ACTION_LABELS[Action(action)], status=STATUS_LABELS[Status(application.status)])
+        )
+    if _role_of(actor) not in transition.roles:
+        raise TransitionNotAllowed(
+            _l("Your role cannot “%(action)s” an application.", action=ACTION_LABELS[Action(action)])
+        )
+    return transition
+
+
+def transition(application, action: Action, actor, *, reason: str | None = None,
+               details: dict | None = None) -> Transition:
+    """Move ``application`` along the table; audit it and notify, in the current transaction."""
+    from certify.audit.services import record_event
+    from certify.notifications import notify_transition
+
+    step = check(application, action, actor)
+    application.status = step.target
+    record_event(
+        f"application.{step.action.value}",
+        actor=actor, obj=application,
+        details={"from": step.source.value, "to": step.target.value, "reason": reason or ""}
+        | (details or {}),
+    )
+    notify_transition(application, step, actor, reason=reason)
+    return step
