@@ -44,6 +44,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 NOT_ACCEPTED = _l("Only PDF, PNG, JPEG, XLSX and DOCX files are accepted.")
+ZIP_BOMB = _l("The file unpacks to far more data than it holds and cannot be accepted.")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ FILE_TYPES = {
     "pdf": FileType("application/pdf", ("pdf",)),
     "png": FileType("image/png", ("png",)),
     "jpeg": FileType("image/jpeg", ("jpg", "jpeg")),
-    "xlsx": FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",)),
+    "xlsx": FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     ("xlsx",)),
     "docx": FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                      ("docx",)),
 }
@@ -277,8 +279,7 @@ def _check_office(fileobj: BinaryIO, size: int, tail: bytes) -> None:
                     for member in members)
     if (len(members) > MAX_ZIP_MEMBERS or unzipped > MAX_UNZIPPED_BYTES or too_dense
             or (unzipped > RATIO_FLOOR_BYTES and unzipped > MAX_COMPRESSION_RATIO * size)):
-        raise UploadRefused(_l("The file unpacks to far more data than it holds and cannot be "
-                               "accepted."))
+        raise UploadRefused(ZIP_BOMB)
     if any(member.filename.lower().endswith("vbaproject.bin") for member in members):
         raise UploadRefused(_l("Files with macros cannot be accepted."))
 

@@ -14,6 +14,8 @@ start-up; otherwise the first PDF a process renders pays for it.
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,8 +59,9 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
     """Convert the Simplified Chinese faces to TrueType unless already done; return
     ``{"regular": path, "bold": path}``.
 
-    Safe to call from several processes at once: each writes a temporary file and moves it
-    into place, so a reader sees a whole font or none.
+    Each conversion runs in a child process: it briefly needs ~750 MB, which a long-lived web
+    or job process should not keep. Safe to call from several processes at once: each writes a
+    temporary file and moves it into place, so a reader sees a whole font or none.
     """
     folder = folder or font_dir()
     paths = prepared_font_paths(folder)
@@ -68,19 +71,27 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
         source, postscript_name = SOURCE_FACES[weight]
         log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", weight)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, lambda handle: _convert_to_truetype(source, postscript_name, handle))
+        subprocess.run([sys.executable, "-m", __name__, str(source), postscript_name, str(target)],
+                       check=True, env=os.environ | {"PYTHONPATH": _import_path()})
     return paths
 
 
-def _write_atomically(target: Path, write) -> None:
+def convert_file(collection: Path, postscript_name: str, target: Path) -> None:
+    """Write the converted face to ``target`` atomically (what the child process runs)."""
     descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-", suffix=".ttf")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
+            _convert_to_truetype(collection, postscript_name, handle)
         os.chmod(name, 0o644)
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def _import_path() -> str:
+    """``PYTHONPATH`` for the child, so that it imports this same ``certify``."""
+    project = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))
 
 
 def _convert_to_truetype(collection: Path, postscript_name: str, output) -> None:
@@ -134,3 +145,7 @@ def _truetype_maxp():
         setattr(maxp, field, 0)
     maxp.maxZones = 1
     return maxp
+
+
+if __name__ == "__main__":
+    convert_file(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))

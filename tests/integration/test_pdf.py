@@ -24,7 +24,8 @@ CERTIFICATE_TEXT = (
 
 
 def page(body: str, head: str = "") -> str:
-    return f"<!doctype html><html lang=zh><head><meta charset=utf-8>{head}</head><body>{body}</body></html>"
+    return (f"<!doctype html><html lang=zh><head><meta charset=utf-8>{head}</head>"
+            f"<body>{body}</body></html>")
 
 
 def text_of(pdf: bytes) -> str:
@@ -44,7 +45,8 @@ def embedded_fonts(pdf: bytes) -> list[tuple[str, list[str]]]:
         for font in reader_page["/Resources"]["/Font"].values():
             font = font.get_object()
             descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
-            fonts.append((str(font["/BaseFont"]), [k for k in descriptor if k.startswith("/FontFile")]))
+            files = [key for key in descriptor if key.startswith("/FontFile")]
+            fonts.append((str(font["/BaseFont"]), files))
     return fonts
 
 
@@ -136,7 +138,8 @@ def secret_files(tmp_path) -> dict[str, Path]:
     return {"css": stylesheet, "png": image}
 
 
-TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJ"
+            "RU5ErkJggg==")
 
 
 @pytest.mark.parametrize("hostile", [
@@ -146,7 +149,8 @@ TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgA
     "<style>@import '{css_uri}';</style>",
     "<style>@import url({css_uri});</style>",
     "<div style='background: url({png_uri}); width: 10mm; height: 10mm'></div>",
-    "<style>@font-face {{ font-family: Evil; src: url({css_uri}) }} p {{ font-family: Evil }}</style>",
+    "<style>@font-face {{ font-family: Evil; src: url({css_uri}) }} "
+    "p {{ font-family: Evil }}</style>",
     "<object data='{png_uri}'></object><embed src='{png_uri}'>",
     "<svg width=20 height=20><image href='{png_uri}' width=20 height=20 /></svg>",
     "<img src='certify-asset:../fetcher.py' alt=''><img src='certify-asset:/etc/passwd' alt=''>",
@@ -204,7 +208,8 @@ def test_a_template_cannot_reach_the_network(pdf_app, listening_server, refused)
     html = page(
         f"<p>正文</p><img src='{base}/image.png'><img src='https://{listening_server}/x.png'>"
         f"<div style='background: url({base}/bg.png)'>x</div>",
-        f"<link rel=stylesheet href='{base}/x.css'><link rel=stylesheet href='http://127.0.0.1:1/x.css'>"
+        f"<link rel=stylesheet href='{base}/x.css'>"
+        "<link rel=stylesheet href='http://127.0.0.1:1/x.css'>"
         f"<style>@import url({base}/import.css); @font-face {{ font-family: Net; "
         f"src: url({base}/font.ttf) }}</style><link rel=attachment href='{base}/a.txt'>",
     )
