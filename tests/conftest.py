@@ -20,6 +20,11 @@ from tests import factories
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
 
 
+# On PostgreSQL each run works in a schema of its own, so that runs side by side never wait on
+# each other's locks.
+PG_SCHEMA = f"certify_test_{os.getpid()}"
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
@@ -28,16 +33,33 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('database') / 'test.sqlite3'}"
 
 
+def is_postgresql(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql"))
+
+
+def engine_options(database_url: str) -> dict:
+    options = {"pool_pre_ping": True}
+    if is_postgresql(database_url):
+        options["connect_args"] = {"options": f"-csearch_path={PG_SCHEMA}"}
+    return options
+
+
 def reset_schema(engine: sa.Engine) -> None:
     """Drop every table (and the migration stamp) so that migrations start from nothing."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            connection.execute(sa.text(f"CREATE SCHEMA {PG_SCHEMA}"))
         else:
             metadata = sa.MetaData()
             metadata.reflect(connection)
             metadata.drop_all(connection)
+
+
+def drop_schema(engine: sa.Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 def test_config(database_url: str, storage_dir) -> dict:
@@ -45,6 +67,7 @@ def test_config(database_url: str, storage_dir) -> dict:
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "WTF_CSRF_ENABLED": False,
         "CERTIFY_STORAGE_DIR": str(storage_dir),
         "MAIL_SERVER": None,
@@ -72,7 +95,10 @@ def app(database_url, tmp_path_factory):
         reset_schema(_db.engine)
         upgrade()
         _db.session.remove()
-    return application
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        drop_schema(_db.engine)
 
 
 @pytest.fixture()
@@ -80,7 +106,8 @@ def make_app(database_url, tmp_path):
     """A fresh application on the test database, for tests that add routes or change settings."""
 
     def make(**overrides):
-        application = create_app(test_config(database_url, tmp_path / "storage") | overrides)
+        url = overrides.get("SQLALCHEMY_DATABASE_URI", database_url)
+        application = create_app(test_config(url, tmp_path / "storage") | overrides)
         application.test_client_class = IsolatedClient
         return application
 

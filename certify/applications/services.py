@@ -18,6 +18,7 @@ from certify.organisations.models import OrganisationKind
 from certify.rulesets import RuleSetUnavailable, current_registry
 from certify.scoring import Result, RuleSet
 from certify.timeutil import utcnow
+from certify.uploads import save_upload
 from certify.workflow import Action, transition
 
 # Which kinds each kind of organisation may apply for.
@@ -211,6 +212,30 @@ def return_application(admin, application: Application, *, note: str) -> None:
     transition(application, Action.RETURN, admin, reason=note[:4000])
     application.return_note = note[:4000]
     application.returned_at = utcnow()
+
+
+def add_evidence(user, application: Application, *, indicator_id: str | None, fileobj,
+                 filename: str | None) -> Evidence:
+    """Check an uploaded file by its content, store it by its sha256 and attach it to the draft.
+    Raises ``UploadRefused`` (nothing stored) when the file is not acceptable."""
+    _require_editable(user, application)
+    if indicator_id is not None:
+        try:
+            rule_set_of(application).indicator(indicator_id)
+        except KeyError:
+            raise ServiceError(_l("There is no such indicator in this application's rules.")) from None
+    saved = save_upload(fileobj, filename)
+    evidence = Evidence(
+        application=application, indicator_id=indicator_id, sha256=saved.sha256,
+        size=saved.size, content_type=saved.content_type, original_name=saved.display_name,
+        uploaded_by_id=user.id, uploaded_at=utcnow(),
+    )
+    db.session.add(evidence)
+    application.updated_at = evidence.uploaded_at  # counts as a change of the application
+    record_event("evidence.uploaded", actor=user, obj=application, details={
+        "name": saved.display_name, "sha256": saved.sha256, "size": saved.size,
+        "content_type": saved.content_type, "indicator_id": indicator_id})
+    return evidence
 
 
 def delete_evidence(user, evidence: Evidence) -> None:

@@ -23,12 +23,13 @@ from certify.core.forms import show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
+from certify.uploads import UploadRefused
 from certify.workflow import Action, available_actions
 
 bp = Blueprint("applications", __name__)
 
 
-def load_application(application_id: int, *, for_update: bool = False) -> Application:
+def load_application(application_id: int) -> Application:
     """The application, if the current user may see it; 404 otherwise (never revealing that an
     application of another organisation exists)."""
     application = db.session.get(Application, application_id)
@@ -153,6 +154,7 @@ def section(application_id: int, page_id: str):
         errors, typed = dict(parsed.errors), {**parsed.raw}
         try:
             services.save_answers(current_user, application, parsed, seen_version=_seen_version())
+            errors |= _attach_uploads(application, indicators)
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
@@ -186,6 +188,22 @@ def section(application_id: int, page_id: str):
         remarks=remarks, errors=errors, editable=editable, result=result, all_pages=all_pages,
         position=position, answer_field=answer_field, remark_field=remark_field,
     )
+
+
+def _attach_uploads(application: Application, indicators) -> dict:
+    """Attach the files chosen on a section page; a refused file is reported at its indicator
+    and the rest of the page is still saved."""
+    errors = {}
+    for indicator in indicators:
+        upload = request.files.get(f"f-{indicator.id}")
+        if upload is None or not upload.filename:
+            continue
+        try:
+            services.add_evidence(current_user, application, indicator_id=indicator.id,
+                                  fileobj=upload.stream, filename=upload.filename)
+        except UploadRefused as refusal:
+            errors[indicator.id] = refusal.message
+    return errors
 
 
 @bp.route("/applications/<int:application_id>/submit", methods=["GET", "POST"])
