@@ -10,12 +10,16 @@ export FLASK_APP := certify
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
 TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES)
 
-.PHONY: install install-test system-packages test-system-packages translations run test bench \
+# The Chinese PDF font is converted once into instance/fonts (about a minute the first time).
+fonts: $(VENV)/.installed instance/secret_key
+	@$(FLASK) pdf prepare-fonts
+
+.PHONY: install install-test system-packages test-system-packages translations fonts run test bench \
         messages clean
 
-install: system-packages $(VENV)/.installed translations instance/secret_key
+install: system-packages $(VENV)/.installed translations instance/secret_key fonts
 
-install-test: test-system-packages $(VENV)/.installed-test translations
+install-test: test-system-packages $(VENV)/.installed-test translations instance/secret_key fonts
 
 system-packages:
 	@sh scripts/system-packages $(SYSTEM_PACKAGES)

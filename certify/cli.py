@@ -1,4 +1,4 @@
-"""``flask`` command groups: ``flask users …`` and ``flask demo …``."""
+"""``flask`` command groups: ``flask users …``, ``flask demo …`` and ``flask pdf …``."""
 
 import click
 from flask import Flask
@@ -9,6 +9,7 @@ from certify.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+pdf_cli = AppGroup("pdf", help="PDF rendering.")
 
 
 @users_cli.command("create-admin")
@@ -44,6 +45,21 @@ def demo_load() -> None:
         click.echo(f"  {role:<10} {email}")
 
 
+@pdf_cli.command("prepare-fonts")
+def pdf_prepare_fonts() -> None:
+    """Prepare the Chinese PDF font once (a minute the first time), and report problems."""
+    from certify.pdf import pdf_health, prepare_fonts
+
+    problems = pdf_health()
+    for problem in problems:
+        click.echo(f"PDF: {problem}", err=True)
+    if any("fonts-noto-cjk" in problem for problem in problems):
+        return
+    for weight, path in prepare_fonts().items():
+        click.echo(f"PDF font ({weight}): {path}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(pdf_cli)

@@ -51,10 +51,16 @@ def rule_set_of(application: Application) -> RuleSet:
     return rule_set
 
 
-def self_score(application: Application) -> Result:
-    """The applicant's own score, by the engine, with this deployment's pass threshold."""
+def self_score(application: Application, pending: ParsedAnswers | None = None) -> Result:
+    """The applicant's own score, by the engine, with this deployment's pass threshold;
+    with ``pending``, as it would be once those unsaved answers are saved."""
     rule_set = rule_set_of(application)
-    return current_registry().score(rule_set, for_engine(rule_set, application.answers),
+    answers = dict(application.answers or {})
+    if pending is not None:
+        answers.update(pending.answers)
+        for key in pending.cleared:
+            answers.pop(key, None)
+    return current_registry().score(rule_set, for_engine(rule_set, answers),
                                     industry=application.industry_code)
 
 

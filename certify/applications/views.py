@@ -1,7 +1,9 @@
 """Applicant pages: the list, opening an application, the self-assessment pages, evidence,
 submission, withdrawal, earlier submissions; and the admin's return."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -188,6 +190,21 @@ def section(application_id: int, page_id: str):
         remarks=remarks, errors=errors, editable=editable, result=result, all_pages=all_pages,
         position=position, answer_field=answer_field, remark_field=remark_field,
     )
+
+
+@bp.route("/applications/<int:application_id>/sections/<page_id>/preview", methods=["POST"])
+@login_required
+def preview(application_id: int, page_id: str):
+    """The self-score as it would be with the page's unsaved answers (nothing is saved)."""
+    application = load_application(application_id)
+    rule_set = services.rule_set_of(application)
+    page = next((p for p in pages(rule_set, application.industry_code) if p[0] == page_id), None)
+    if page is None:
+        abort(404)
+    result = services.self_score(application, parse_page(page[2], request.form))
+    return jsonify(total=str(result.total), max=str(result.max), passed=result.passed,
+                   grade=result.grade, failed_requirements=list(result.failed_requirements),
+                   sections={s.id: {"score": str(s.score), "max": str(s.max)} for s in result.sections})
 
 
 def _attach_uploads(application: Application, indicators) -> dict:

@@ -180,3 +180,18 @@ def test_other_organisations_cannot_see_or_touch_an_application(client, login_as
                                        "pledge_accepted": "y", "pledge_name": "x"}).status_code == 404, path
     assert application.answers == {} and application.status == Status.DRAFT
     assert owner.organisation.name not in client.get("/applications").get_data(as_text=True)
+
+
+def test_the_live_self_score_reflects_unsaved_answers_without_saving_them(client, login_as, db):
+    user = login_as("applicant")
+    application = factories.make_application(user, answers={"X11": "8"})
+    db.session.commit()
+    response = client.post(f"/applications/{application.id}/sections/strategy/preview",
+                           data={"a-X11": "8", "a-X12": "6", "a-X13": "bad"})
+    assert response.status_code == 200
+    # 8 + 6; the unreadable X13 counts as unanswered
+    assert response.json["total"] == "14.00"
+    assert response.json["sections"]["strategy"]["score"] == "14.00"
+    assert application.answers == {"X11": "8"}
+    page = client.get(f"/applications/{application.id}/sections/strategy").get_data(as_text=True)
+    assert "js/self-score.js" in page and "data-preview-url" in page
