@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from certify import config as settings
-from certify.extensions import babel, csrf, db, login_manager, migrate
+from certify.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
     from certify import i18n, models  # noqa: F401  (models: every table registered for migrations)
     from certify.auth import login
@@ -46,20 +48,26 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.applications.views import bp as applications_bp
     from certify.auth.views import bp as auth_bp
     from certify.core.views import bp as core_bp
+    from certify.public.views import bp as public_bp
+    from certify.publication.views import bp as publication_bp
     from certify.core.errors import register_error_handlers
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(publication_bp)
+    app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
     from certify import cli, rulesets
     from certify.applications.models import KIND_LABELS
+    from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
 
-    app.jinja_env.globals.update(status_labels=STATUS_LABELS, kind_labels=KIND_LABELS,
-                                 next_step_labels=NEXT_STEP_LABELS)
+    app.jinja_env.globals.update(
+        status_labels=STATUS_LABELS, kind_labels=KIND_LABELS, next_step_labels=NEXT_STEP_LABELS,
+        batch_status_labels=BATCH_STATUS_LABELS, objection_status_labels=OBJECTION_STATUS_LABELS)
 
     cli.init_app(app)
     rulesets.init_app(app)

@@ -62,6 +62,7 @@ def from_environment(instance_path: Path) -> dict:
         "CERTIFY_BASE_URL": env("CERTIFY_BASE_URL") or None,
         "PASSWORD_RESET_MAX_AGE": int(env("CERTIFY_PASSWORD_RESET_MAX_AGE", str(24 * 3600))),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "CERTIFY_NOTICE_DAYS": int(env("CERTIFY_NOTICE_DAYS", "15")),
         "DEBUG": _env_bool("FLASK_DEBUG", False),
     }
 

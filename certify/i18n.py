@@ -40,9 +40,18 @@ def translated(text) -> str:
     return text.zh if current_language() == "zh" else text.en
 
 
+def city_name(code: str | None) -> str:
+    """The name of a Sichuan city or prefecture in the current language."""
+    from certify.organisations.reference import cities_by_code
+
+    city = cities_by_code().get(code or "")
+    return city.name(current_language()) if city else (code or "")
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tr"] = translated
+    app.jinja_env.globals["city_name"] = city_name
 
     @app.context_processor
     def language_context():

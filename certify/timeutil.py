@@ -1,6 +1,7 @@
 """Time helpers: the system stores UTC and shows China Standard Time."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
@@ -13,3 +14,12 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+# Dates people see (notice periods, certificate validity) are China Standard Time dates.
+LOCAL_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    """Today's date in China Standard Time."""
+    return datetime.now(LOCAL_TIMEZONE).date()

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 
 from certify import create_app
 from certify.extensions import db as _db
+from certify.extensions import limiter
 from tests import factories
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
@@ -71,6 +72,7 @@ def test_config(database_url: str, storage_dir) -> dict:
         "WTF_CSRF_ENABLED": False,
         "CERTIFY_STORAGE_DIR": str(storage_dir),
         "MAIL_SERVER": None,
+        "CERTIFY_BASE_URL": "http://certify.test",
     }
 
 
@@ -129,6 +131,7 @@ def _empty_tables() -> None:
 def db(app):
     """The database, with empty tables, inside an application context."""
     with app.app_context():
+        limiter.reset()  # rate limits count per test, not across the run
         yield _db
         _db.session.rollback()
         _empty_tables()

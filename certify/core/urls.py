@@ -1,12 +1,21 @@
 """Absolute addresses for e-mails and PDFs."""
 
-from flask import current_app, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """``endpoint``'s address with scheme and host: ``CERTIFY_BASE_URL`` when configured (the
-    public address behind a proxy, and the only one known outside a request), else the request's."""
+    """``endpoint``'s address with scheme and host: under ``CERTIFY_BASE_URL`` when configured
+    (the public address behind a proxy, and the only one known outside a request, e.g. in a
+    job), else the current request's."""
     base = current_app.config.get("CERTIFY_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    if not base:
+        if not has_request_context():
+            raise RuntimeError("CERTIFY_BASE_URL must be set to build addresses outside a request "
+                               "(e-mails and PDFs made by jobs), e.g. https://certify.example.gov.cn")
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",
+                                       url_scheme=parts.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)

@@ -1,0 +1,1 @@
+"""What anyone can see without an account: notices with objections, and announced lists."""

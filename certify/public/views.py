@@ -1,0 +1,206 @@
+"""Public pages: notices (公示) with objections, the objector's private page, and announced
+lists (公告) with open-data downloads."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import joinedload
+
+from certify.applications.models import KIND_LABELS, Application, Kind
+from certify.core.forms import show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db, limiter
+from certify.i18n import current_language
+from certify.organisations.models import Organisation
+from certify.organisations.reference import cities, cities_by_code
+from certify.public import exports
+from certify.publication import services
+from certify.publication.forms import ObjectionForm
+from certify.publication.models import Batch, BatchEntry, BatchStatus, Objection
+
+bp = Blueprint("public", __name__)
+
+PAGE_SIZE = 50
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _entries_query(batch_ids_query):
+    return (select(BatchEntry)
+            .join(BatchEntry.application).join(Application.organisation)
+            .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
+                     joinedload(BatchEntry.batch))
+            .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
+
+
+# ---- notices ---------------------------------------------------------------------------------
+
+@bp.route("/notices")
+def notices():
+    batches = db.session.execute(
+        select(Batch).where(Batch.status == BatchStatus.IN_NOTICE).order_by(Batch.notice_starts_on.desc())
+    ).scalars().all()
+    return render_template("public/notices.html", batches=batches)
+
+
+def _notice_batch(batch_id: int) -> Batch:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.status == BatchStatus.DRAFT:
+        abort(404)
+    return batch
+
+
+@bp.route("/notices/<int:batch_id>")
+def notice(batch_id: int):
+    batch = _notice_batch(batch_id)
+    return render_template("public/notice.html", batch=batch, entries=batch.current_entries,
+                           running=services.notice_is_running(batch))
+
+
+@bp.route("/notices/<int:batch_id>/entries/<int:entry_id>/objection", methods=["GET", "POST"])
+@limiter.limit("10 per hour;30 per day", methods=["POST"])
+def object_to_entry(batch_id: int, entry_id: int):
+    batch = _notice_batch(batch_id)
+    entry = db.session.get(BatchEntry, entry_id)
+    if entry is None or entry.batch_id != batch.id or entry.removed_at is not None:
+        abort(404)
+    if not services.notice_is_running(batch):
+        flash(_("Objections can be raised only while the notice runs."), "error")
+        return redirect(url_for("public.notice", batch_id=batch.id))
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        upload = form.evidence.data
+        has_file = upload is not None and getattr(upload, "filename", "")
+        try:
+            objection = services.file_objection(
+                batch, entry, name=form.name.data, contact=form.contact.data, text=form.text.data,
+                evidence=upload.stream if has_file else None,
+                evidence_name=upload.filename if has_file else None)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            return redirect(url_for("public.objection_status", token=objection.token, new=1))
+    return render_template("public/objection_form.html", batch=batch, entry=entry, form=form)
+
+
+@bp.route("/objections/<token>")
+def objection_status(token: str):
+    objection = db.session.execute(select(Objection).where(Objection.token == token)).scalar_one_or_none()
+    if objection is None:
+        abort(404)
+    response = render_template("public/objection_status.html", objection=objection,
+                               new=request.args.get("new") == "1")
+    # A private page: its address is the only key to it.
+    return response, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+# ---- announced lists -------------------------------------------------------------------------
+
+def _list_filters():
+    year = request.args.get("year", type=int)
+    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in Kind} else None
+    city = request.args.get("city") if request.args.get("city") in cities_by_code() else None
+    search = (request.args.get("q") or "").strip()[:100]
+    return year, kind, city, search
+
+
+@bp.route("/lists")
+def lists():
+    year, kind, city, search = _list_filters()
+    announced = select(Batch.id).where(Batch.status == BatchStatus.ANNOUNCED)
+    if year:
+        announced = announced.where(extract("year", Batch.announced_at) == year)
+    query = _entries_query(announced)
+    if kind:
+        query = query.where(Application.kind == Kind(kind))
+    if city:
+        query = query.where(Organisation.city_code == city)
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(Organisation.name.like(pattern) | Application.subject.like(pattern))
+    query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
+    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    years = db.session.execute(
+        select(func.distinct(extract("year", Batch.announced_at)))
+        .where(Batch.status == BatchStatus.ANNOUNCED)
+    ).scalars().all()
+    batches = db.session.execute(
+        select(Batch).where(Batch.status == BatchStatus.ANNOUNCED).order_by(Batch.announced_at.desc()).limit(20)
+    ).scalars().all()
+    return render_template(
+        "public/lists.html", page=page, batches=batches,
+        years=sorted({int(y) for y in years if y is not None}, reverse=True),
+        cities=cities(), kinds=list(Kind), kind_labels=KIND_LABELS, language=current_language(),
+        filters={"year": year or "", "kind": kind or "", "city": city or "", "q": search},
+        certificates=_certificates_for(entry.application_id for entry in page.items),
+    )
+
+
+def _certificates_for(application_ids) -> dict:
+    from certify.certificates.services import certificates_by_application
+
+    return certificates_by_application(list(application_ids))
+
+
+def _announced_batch(batch_id: int) -> Batch:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.status != BatchStatus.ANNOUNCED:
+        abort(404)
+    return batch
+
+
+@bp.route("/lists/<int:batch_id>")
+def list_batch(batch_id: int):
+    batch = _announced_batch(batch_id)
+    page = db.paginate(_entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
+                       page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    return render_template("public/list_batch.html", batch=batch, page=page,
+                           certificates=_certificates_for(e.application_id for e in page.items))
+
+
+def export_rows(batch: Batch) -> list[dict]:
+    entries = db.session.execute(
+        _entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id)
+    ).unique().scalars().all()
+    certificates = _certificates_for(entry.application_id for entry in entries)
+    city_names = cities_by_code()
+    rows = []
+    for entry in entries:
+        application = entry.application
+        certificate = certificates.get(application.id)
+        city = city_names.get(application.organisation.city_code)
+        rows.append({
+            "organisation": application.organisation.name,
+            "credit_code": application.organisation.credit_code,
+            "city": city.name_zh if city else application.organisation.city_code,
+            "kind": str(KIND_LABELS[application.kind]),
+            "kind_code": application.kind.value,
+            "subject": application.subject,
+            "certificate_number": certificate.number if certificate else None,
+            "valid_until": certificate.valid_until.isoformat() if certificate and certificate.valid_until else None,
+        })
+    return rows
+
+
+@bp.route("/lists/<int:batch_id>.<any(csv, xlsx, json):fmt>")
+def export_batch(batch_id: int, fmt: str):
+    batch = _announced_batch(batch_id)
+    rows = export_rows(batch)
+    name = f"certify-list-{batch.id}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = exports.to_csv(rows), "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body = exports.to_xlsx(rows, batch.title)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        meta = {"id": batch.id, "title": batch.title, "kinds": batch.kinds,
+                "announced_at": batch.announced_at.isoformat() if batch.announced_at else None,
+                "notice": [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()]}
+        body, mimetype = exports.to_json(rows, meta), "application/json"
+    return body, 200, {"Content-Type": mimetype,
+                       "Content-Disposition": f'attachment; filename="{name}"',
+                       "X-Content-Type-Options": "nosniff"}

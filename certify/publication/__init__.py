@@ -1,0 +1,1 @@
+"""Publication: decisions, batches for public notice, objections and announcement."""

@@ -1,0 +1,240 @@
+"""Administrators' publication pages: the decision queue, batches, the notice with its
+objections, and announcement."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from certify import storage
+from certify.admin.forms import ActionForm
+from certify.applications import services as application_services
+from certify.applications.models import Application
+from certify.auth.models import Role
+from certify.auth.permissions import roles_required
+from certify.core.forms import show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.publication import services
+from certify.publication.forms import (
+    BatchEntriesForm, BatchForm, BulkDecisionForm, DecisionForm, ResolutionForm,
+)
+from certify.publication.models import Batch, BatchEntry, DecisionOutcome, Objection
+from certify.workflow import Status
+
+bp = Blueprint("publication", __name__)
+
+
+def _concurrent_change_message():
+    return _("Someone else changed this at the same time. Nothing was saved; please look "
+             "again and repeat if still needed.")
+
+
+def _commit(change, success) -> bool:
+    """Run ``change`` as one transaction; flash the outcome."""
+    try:
+        change()
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    except StaleDataError:
+        db.session.rollback()
+        flash(_concurrent_change_message(), "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+# ---- decisions -------------------------------------------------------------------------------
+
+@bp.route("/admin/decisions")
+@roles_required(Role.ADMIN)
+def decision_queue():
+    query = (select(Application).options(joinedload(Application.organisation))
+             .where(Application.status == Status.ASSESSED).order_by(Application.updated_at))
+    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    return render_template("publication/decisions.html", page=page, form=BulkDecisionForm())
+
+
+@bp.route("/admin/decisions/bulk", methods=["POST"])
+@roles_required(Role.ADMIN)
+def bulk_decision():
+    form = BulkDecisionForm()
+    if not form.validate_on_submit() or not form.application_ids.data:
+        flash(_("Choose the applications and the decision."), "error")
+        return redirect(url_for("publication.decision_queue"))
+    applications = db.session.execute(
+        select(Application).where(Application.id.in_(form.application_ids.data)).order_by(Application.id)
+    ).scalars().all()
+    outcome = DecisionOutcome(form.outcome.data)
+    if request.form.get("confirm") != "1":
+        preview = services.preview_decisions(current_user, applications, outcome, form.reason.data)
+        return render_template("publication/bulk_preview.html", form=form, preview=preview,
+                               outcome=outcome)
+    decided = []
+    if _commit(lambda: decided.extend(services.decide_many(current_user, applications, outcome,
+                                                           form.reason.data)),
+               _("Decisions saved.")):
+        flash(_("%(count)d of %(total)d applications decided.", count=len(decided),
+                total=len(applications)), "info")
+    return redirect(url_for("publication.decision_queue"))
+
+
+@bp.route("/admin/decisions/<int:application_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def decide(application_id: int):
+    application = db.get_or_404(Application, application_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide(current_user, application, DecisionOutcome(form.outcome.data),
+                            form.reason.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        except StaleDataError:
+            db.session.rollback()
+            flash(_concurrent_change_message(), "error")
+        else:
+            flash(_("Decision saved."), "success")
+            return redirect(url_for("publication.decision_queue"))
+    return render_template(
+        "publication/decide.html", application=application, form=form,
+        rule_set=application_services.rule_set_of(application),
+        result=application_services.self_score(application),
+        has_assessed=services.has_assessed(current_user, application),
+    )
+
+
+# ---- batches ---------------------------------------------------------------------------------
+
+@bp.route("/admin/batches", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def batches():
+    form = BatchForm()
+    if form.validate_on_submit():
+        try:
+            batch = services.create_batch(current_user, title=form.title.data, kinds=form.kinds.data,
+                                          notice_starts_on=form.notice_starts_on.data,
+                                          notice_ends_on=form.notice_ends_on.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            return redirect(url_for("publication.batch", batch_id=batch.id))
+    page = db.paginate(select(Batch).order_by(Batch.id.desc()), page=_page_number(), per_page=50,
+                       error_out=False)
+    return render_template("publication/batches.html", page=page, form=form)
+
+
+def _load_batch(batch_id: int) -> Batch:
+    return db.get_or_404(Batch, batch_id)
+
+
+@bp.route("/admin/batches/<int:batch_id>")
+@roles_required(Role.ADMIN)
+def batch(batch_id: int):
+    batch = _load_batch(batch_id)
+    objections = db.session.execute(
+        select(Objection).where(Objection.batch_id == batch.id).order_by(Objection.id)
+    ).scalars().all()
+    return render_template(
+        "publication/batch.html", batch=batch, objections=objections,
+        addable=services.addable_applications(batch) if batch.status == "draft" else [],
+        entries_form=BatchEntriesForm(), action_form=ActionForm(),
+        announcement_refusal=services.announcement_refusal(batch),
+        progress=_certificate_progress(batch),
+    )
+
+
+def _certificate_progress(batch: Batch):
+    if batch.status != "announced":
+        return None
+    from certify.certificates.services import batch_progress
+
+    return batch_progress([entry.application_id for entry in batch.current_entries])
+
+
+@bp.route("/admin/batches/<int:batch_id>/entries", methods=["POST"])
+@roles_required(Role.ADMIN)
+def add_entries(batch_id: int):
+    batch = _load_batch(batch_id)
+    form = BatchEntriesForm()
+    if form.validate_on_submit() and form.application_ids.data:
+        applications = db.session.execute(
+            select(Application).where(Application.id.in_(form.application_ids.data))
+        ).scalars().all()
+        _commit(lambda: services.add_to_batch(current_user, batch, applications),
+                _("%(count)d applications added.", count=len(applications)))
+    return redirect(url_for("publication.batch", batch_id=batch_id))
+
+
+@bp.route("/admin/batches/<int:batch_id>/entries/<int:entry_id>/remove", methods=["POST"])
+@roles_required(Role.ADMIN)
+def remove_entry(batch_id: int, entry_id: int):
+    batch = _load_batch(batch_id)
+    entry = db.get_or_404(BatchEntry, entry_id)
+    if ActionForm().validate_on_submit():
+        _commit(lambda: services.remove_from_batch(current_user, batch, entry),
+                _("The application has been taken off the batch."))
+    return redirect(url_for("publication.batch", batch_id=batch_id))
+
+
+# The batch's state changes that take nothing but a confirmation.
+BATCH_ACTIONS = {
+    "open-notice": (services.open_notice, _l("The public notice is open.")),
+    "announce": (services.announce, _l("The batch has been announced; certificates are being issued.")),
+}
+
+
+@bp.route("/admin/batches/<int:batch_id>/<any('open-notice', 'announce'):action>", methods=["POST"])
+@roles_required(Role.ADMIN)
+def batch_action(batch_id: int, action: str):
+    batch = _load_batch(batch_id)
+    change, success = BATCH_ACTIONS[action]
+    if ActionForm().validate_on_submit():
+        _commit(lambda: change(current_user, batch), success)
+    return redirect(url_for("publication.batch", batch_id=batch_id))
+
+
+@bp.route("/admin/objections/<int:objection_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def objection(objection_id: int):
+    objection = db.get_or_404(Objection, objection_id)
+    form = ResolutionForm()
+    if form.validate_on_submit():
+        try:
+            services.resolve_objection(current_user, objection, upheld=form.outcome.data == "upheld",
+                                       reason=form.reason.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        except StaleDataError:
+            db.session.rollback()
+            flash(_concurrent_change_message(), "error")
+        else:
+            flash(_("The objection has been resolved."), "success")
+            return redirect(url_for("publication.batch", batch_id=objection.batch_id))
+    return render_template("publication/objection.html", objection=objection, form=form)
+
+
+@bp.route("/admin/objections/<int:objection_id>/evidence")
+@roles_required(Role.ADMIN)
+def objection_evidence(objection_id: int):
+    objection = db.get_or_404(Objection, objection_id)
+    if not objection.evidence_sha256 or not storage.exists(objection.evidence_sha256):
+        abort(404)
+    return send_file(storage.path_of(objection.evidence_sha256), as_attachment=True,
+                     mimetype=objection.evidence_content_type, download_name=objection.evidence_name)

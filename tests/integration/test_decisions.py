@@ -1,0 +1,93 @@
+"""Administrators decide on assessed applications, one at a time or in bulk."""
+
+import pytest
+from sqlalchemy import select
+
+from certify.publication.models import Decision
+from certify.workflow import Status
+from tests import factories
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.mark.parametrize("outcome, status", [("approved", Status.APPROVED), ("rejected", Status.REJECTED),
+                                              ("returned", Status.DRAFT)])
+def test_an_admin_decides_with_a_reason(client, login_as, db, outcome, status):
+    admin = login_as("admin")
+    application = factories.assessed_application()
+    db.session.commit()
+    response = client.post(f"/admin/decisions/{application.id}", data={"outcome": outcome, "reason": "依据评价报告"})
+    assert response.status_code == 302
+    assert application.status == status
+    decision = db.session.execute(select(Decision)).scalar_one()
+    assert decision.decided_by_id == admin.id and decision.reason == "依据评价报告"
+
+
+@pytest.mark.parametrize("outcome", ["rejected", "returned"])
+def test_rejecting_or_returning_needs_a_reason(client, login_as, db, outcome):
+    login_as("admin")
+    application = factories.assessed_application()
+    db.session.commit()
+    response = client.post(f"/admin/decisions/{application.id}", data={"outcome": outcome, "reason": ""}, headers=EN)
+    assert "needs a reason" in response.get_data(as_text=True)
+    assert application.status == Status.ASSESSED
+
+
+def test_an_admin_who_assessed_the_application_cannot_decide_it(client, db):
+    # Someone who assessed as an assessor and later became an administrator.
+    person = factories.make_user("assessor")
+    application = factories.assessed_application(assessor=person)
+    person.role = "admin"
+    db.session.commit()
+    client.post("/login", data={"email": person.email, "password": factories.PASSWORD})
+    page = client.get(f"/admin/decisions/{application.id}", headers=EN).get_data(as_text=True)
+    assert "You took part in assessing this application" in page
+    client.post(f"/admin/decisions/{application.id}", data={"outcome": "approved"})
+    assert application.status == Status.ASSESSED
+
+
+def test_only_assessed_applications_can_be_decided(client, login_as, db):
+    login_as("admin")
+    application = factories.complete_application()
+    db.session.commit()
+    response = client.post(f"/admin/decisions/{application.id}", data={"outcome": "approved"}, headers=EN)
+    assert "is not possible while the application is" in response.get_data(as_text=True)
+    assert application.status == Status.DRAFT
+
+
+def test_the_queue_lists_assessed_applications(client, login_as, db):
+    login_as("admin")
+    waiting = factories.assessed_application(subject="待决定的工厂")
+    factories.complete_application(subject="草稿中的工厂")
+    db.session.commit()
+    page = client.get("/admin/decisions").get_data(as_text=True)
+    assert waiting.reference in page and "待决定的工厂" in page and "草稿中的工厂" not in page
+
+
+def test_a_bulk_decision_is_previewed_and_saves_nothing_until_confirmed(client, login_as, db):
+    login_as("admin")
+    first = factories.assessed_application()
+    second = factories.assessed_application()
+    draft = factories.complete_application()
+    db.session.commit()
+    ids = [first.id, second.id, draft.id]
+    preview = client.post("/admin/decisions/bulk", data={"application_ids": ids, "outcome": "approved"}, headers=EN)
+    page = preview.get_data(as_text=True)
+    assert "Nothing has been saved yet." in page
+    assert page.count("Will be decided") == 2 and "Left out:" in page
+    assert first.status == Status.ASSESSED and second.status == Status.ASSESSED
+
+    client.post("/admin/decisions/bulk", data={"application_ids": ids, "outcome": "approved", "confirm": "1"})
+    assert first.status == Status.APPROVED and second.status == Status.APPROVED
+    assert draft.status == Status.DRAFT
+    assert len(db.session.execute(select(Decision)).scalars().all()) == 2
+
+
+@pytest.mark.parametrize("role", ["applicant", "assessor"])
+def test_only_admins_reach_the_decision_pages(client, login_as, db, role):
+    login_as(role)
+    application = factories.assessed_application()
+    db.session.commit()
+    assert client.get("/admin/decisions").status_code == 403
+    assert client.post(f"/admin/decisions/{application.id}", data={"outcome": "approved"}).status_code == 403
+    assert application.status == Status.ASSESSED

@@ -1,0 +1,172 @@
+"""Batches for public notice, objections from the public, and when a batch may be announced."""
+
+import io
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from certify.publication import services
+from certify.publication.models import Batch, BatchStatus, Objection, ObjectionStatus
+from certify.timeutil import local_today
+from certify.workflow import Status
+from tests import factories
+
+EN = {"Accept-Language": "en"}
+
+
+def _batch_in_notice(db, *, count=2, starts=None, ends=None, admin=None):
+    admin = admin or factories.make_user("admin")
+    applications = [factories.approved_application(admin=admin) for _ in range(count)]
+    batch = services.create_batch(admin, title="2026年第一批绿色制造名单", kinds=["supply_chain"],
+                                  notice_starts_on=starts, notice_ends_on=ends)
+    services.add_to_batch(admin, batch, applications)
+    services.open_notice(admin, batch)
+    db.session.commit()
+    return batch, applications, admin
+
+
+def test_an_admin_builds_a_batch_and_opens_the_notice(client, login_as, db):
+    admin = login_as("admin")
+    first = factories.approved_application(admin=admin)
+    second = factories.approved_application(admin=admin)
+    factories.assessed_application()  # not approved: cannot be added
+    db.session.commit()
+    response = client.post("/admin/batches", data={"title": "2026年第一批", "kinds": ["supply_chain"]})
+    assert response.status_code == 302
+    batch = db.session.execute(select(Batch)).scalar_one()
+    # The default notice is 15 calendar days, both ends included.
+    assert batch.notice_ends_on - batch.notice_starts_on == timedelta(days=14)
+    page = client.get(f"/admin/batches/{batch.id}").get_data(as_text=True)
+    assert first.reference in page and second.reference in page
+
+    client.post(f"/admin/batches/{batch.id}/entries", data={"application_ids": [first.id, second.id]})
+    client.post(f"/admin/batches/{batch.id}/open-notice")
+    assert batch.status == BatchStatus.IN_NOTICE
+    assert first.status == Status.IN_NOTICE and second.status == Status.IN_NOTICE
+
+    public = client.get(f"/notices/{batch.id}").get_data(as_text=True)
+    assert first.organisation.name in public and "Raise an objection" in client.get(
+        f"/notices/{batch.id}", headers=EN).get_data(as_text=True)
+
+
+def test_the_notice_length_is_configurable(app, login_as, client, db):
+    app.config["CERTIFY_NOTICE_DAYS"] = 7
+    try:
+        login_as("admin")
+        client.post("/admin/batches", data={"title": "短公示", "kinds": ["factory"]})
+    finally:
+        app.config["CERTIFY_NOTICE_DAYS"] = 15
+    batch = db.session.execute(select(Batch)).scalar_one()
+    assert batch.notice_ends_on - batch.notice_starts_on == timedelta(days=6)
+
+
+def test_anyone_can_object_during_the_notice_and_read_the_outcome_privately(client, db):
+    batch, applications, admin = _batch_in_notice(db)
+    entry = batch.current_entries[0]
+    response = client.post(f"/notices/{batch.id}/entries/{entry.id}/objection", data={
+        "name": "张三", "contact": "13800000000", "text": "该企业近三年发生过较大环境事件，附相关通报。",
+        "evidence": (io.BytesIO(factories.PDF_BYTES), "通报.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    objection = db.session.execute(select(Objection)).scalar_one()
+    assert objection.evidence_name == "通报.pdf" and objection.status == ObjectionStatus.OPEN
+    private_page = client.get(response.headers["Location"], headers=EN)
+    assert "Being examined" in private_page.get_data(as_text=True)
+    assert private_page.headers["Cache-Control"] == "no-store"
+
+    services.resolve_objection(admin, objection, upheld=False, reason="经核实，该事件等级为一般，不构成否决。")
+    db.session.commit()
+    page = client.get(f"/objections/{objection.token}", headers=EN).get_data(as_text=True)
+    assert "Dismissed" in page and "不构成否决" in page
+    assert client.get("/objections/not-the-token").status_code == 404
+
+
+def test_an_upheld_objection_sends_the_entry_back_to_decision(client, login_as, db):
+    batch, applications, admin = _batch_in_notice(db)
+    entry = batch.current_entries[0]
+    objection = services.file_objection(batch, entry, name="李四", contact="li@example.com",
+                                        text="申报材料中的能耗数据与统计数据不一致。")
+    db.session.commit()
+    login_as(admin)
+    response = client.post(f"/admin/objections/{objection.id}",
+                           data={"outcome": "upheld", "reason": "异议成立，退回重新决定。"})
+    assert response.status_code == 302
+    assert entry.application.status == Status.ASSESSED
+    assert entry.removed_at is not None
+    assert len(batch.current_entries) == 1
+
+
+def test_a_dismissal_needs_a_reason(client, login_as, db):
+    batch, applications, admin = _batch_in_notice(db)
+    objection = services.file_objection(batch, batch.current_entries[0], name="王五", contact="w@example.com",
+                                        text="怀疑数据造假，请核查原始记录。")
+    db.session.commit()
+    login_as(admin)
+    page = client.post(f"/admin/objections/{objection.id}", data={"outcome": "dismissed", "reason": ""},
+                       headers=EN).get_data(as_text=True)
+    assert "This field is required." in page
+    assert objection.status == ObjectionStatus.OPEN
+
+
+def test_objections_are_refused_outside_the_notice(client, db):
+    yesterday = local_today() - timedelta(days=1)
+    batch, applications, admin = _batch_in_notice(db, starts=yesterday - timedelta(days=14), ends=yesterday)
+    # Opening moves a notice that should have started in the past to start today.
+    batch.notice_starts_on, batch.notice_ends_on = yesterday - timedelta(days=14), yesterday
+    db.session.commit()
+    entry = batch.current_entries[0]
+    response = client.post(f"/notices/{batch.id}/entries/{entry.id}/objection", data={
+        "name": "张三", "contact": "13800000000", "text": "notice already over, objection too late"})
+    assert response.status_code == 302
+    assert db.session.execute(select(Objection)).first() is None
+
+
+def test_a_notice_cannot_be_announced_early(client, login_as, db):
+    batch, applications, admin = _batch_in_notice(db)
+    login_as(admin)
+    page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
+    assert f"The notice runs until {batch.notice_ends_on.isoformat()}" in page
+    client.post(f"/admin/batches/{batch.id}/announce")
+    assert batch.status == BatchStatus.IN_NOTICE
+    assert all(application.status == Status.IN_NOTICE for application in applications)
+
+
+def test_a_notice_with_an_open_objection_cannot_be_announced(db):
+    batch, applications, admin = _batch_in_notice(db)
+    services.file_objection(batch, batch.current_entries[0], name="赵六", contact="z@example.com",
+                            text="该企业存在未整改的节能监察问题。")
+    batch.notice_ends_on = local_today() - timedelta(days=1)
+    db.session.commit()
+    refusal = services.announcement_refusal(batch)
+    assert refusal is not None and "objection" in str(refusal)
+
+
+def test_objections_are_rate_limited(client, db):
+    batch, applications, admin = _batch_in_notice(db, count=1)
+    entry = batch.current_entries[0]
+    statuses = [client.post(f"/notices/{batch.id}/entries/{entry.id}/objection", data={
+        "name": "刷屏者", "contact": "x", "text": "重复提交的异议内容，用于测试频率限制。"}).status_code for _ in range(12)]
+    assert statuses[:10] == [302] * 10
+    assert statuses[10:] == [429, 429]
+    assert len(db.session.execute(select(Objection)).scalars().all()) == 10
+
+
+def test_draft_batches_are_not_public(client, db):
+    admin = factories.make_user("admin")
+    batch = services.create_batch(admin, title="未公开批次", kinds=["factory"])
+    db.session.commit()
+    assert client.get(f"/notices/{batch.id}").status_code == 404
+    assert "未公开批次" not in client.get("/notices").get_data(as_text=True)
+
+
+def test_a_batch_takes_only_approved_applications_of_its_kinds(db):
+    admin = factories.make_user("admin")
+    batch = services.create_batch(admin, title="工厂批次", kinds=["factory"])
+    supply_chain = factories.approved_application(admin=admin)
+    assessed = factories.assessed_application()
+    for application in (supply_chain, assessed):
+        try:
+            services.add_to_batch(admin, batch, [application])
+        except services.ServiceError:
+            continue
+        raise AssertionError("added an application that does not belong on the batch")
+    assert services.addable_applications(batch) == []
