@@ -38,15 +38,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
 
-    from certify import i18n, models  # noqa: F401  (models: every table registered for migrations)
+    from certify import i18n, models, security  # noqa: F401  (models: every table registered)
     from certify.auth import login
 
     login.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
 
     from certify.admin.views import bp as admin_bp
     from certify.applications.views import bp as applications_bp
     from certify.auth.views import bp as auth_bp
+    from certify.certificates.views import bp as certificates_bp
     from certify.core.views import bp as core_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
@@ -55,12 +57,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(certificates_bp)
     app.register_blueprint(publication_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import cli, rulesets
+    from certify import certificates, cli, rulesets
     from certify.applications.models import KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
@@ -71,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     rulesets.init_app(app)
+    certificates.init_app(app)
     return app
 
 

@@ -4,6 +4,9 @@ Service functions flush and leave the commit to their caller (one transaction pe
 every change writes an audit event.
 """
 
+from functools import cache
+from importlib import resources
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -44,7 +47,15 @@ def normalise_email(raw: str) -> str:
         raise ServiceError(_l("Enter a valid e-mail address."), field="email") from exc
 
 
-def check_password_rules(password: str) -> None:
+@cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files("certify.auth").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_password_rules(password: str, *, email: str | None = None) -> None:
+    """At least 8 characters (long passphrases welcome), not a well-known password, not the
+    e-mail address."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ServiceError(
             _l("A password needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
@@ -55,6 +66,10 @@ def check_password_rules(password: str) -> None:
             _l("A password can have at most %(count)d characters.", count=MAX_PASSWORD_LENGTH),
             field="password",
         )
+    lowered = password.lower()
+    if lowered in common_passwords() or (email and lowered in {email.lower(), email.split("@")[0].lower()}):
+        raise ServiceError(_l("This password is too easy to guess. Choose another one, for example "
+                              "a few unrelated words."), field="password")
 
 
 def hash_password(password: str) -> str:
@@ -98,7 +113,7 @@ def _new_user(*, email: str, name: str, role: Role, organisation: Organisation,
                            field="organisation")
     _require_new_email(email)
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, email=email)
     user = User(
         email=email, name=name, role=role, organisation=organisation,
         password_hash=hash_password(password) if password is not None else None,
@@ -118,7 +133,7 @@ def register_applicant(*, organisation: dict, email: str, name: str, password: s
                            field="kind")
     email = normalise_email(email)
     _require_new_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=email)
     new_org = create_organisation(actor=None, **{**organisation, "kind": kind})
     user = _new_user(email=email, name=name, role=Role.APPLICANT, organisation=new_org,
                      password=password, language=language)
@@ -151,7 +166,7 @@ def logout(user: User) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not password_matches(user, current_password):
         raise ServiceError(_l("The current password is not correct."), field="current_password")
-    check_password_rules(new_password)
+    check_password_rules(new_password, email=user.email)
     user.password_hash = hash_password(new_password)
     user.session_token = new_session_token()
     record_event("user.password_changed", actor=user, obj=user)
@@ -201,7 +216,7 @@ def request_password_reset(email: str) -> None:
 
 
 def set_password_from_link(user: User, new_password: str) -> None:
-    check_password_rules(new_password)
+    check_password_rules(new_password, email=user.email)
     action = "user.password_reset" if user.password_hash else "user.invitation_accepted"
     user.password_hash = hash_password(new_password)
     user.session_token = new_session_token()

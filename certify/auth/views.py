@@ -15,8 +15,9 @@ from certify.auth.models import User
 from certify.auth.permissions import can_invite_colleagues
 from certify.core.forms import safe_next_url, show_service_error
 from certify.exceptions import ServiceError
-from certify.extensions import db
+from certify.extensions import db, limiter
 from certify.i18n import SESSION_KEY, current_language
+from certify.security import start_login_clock
 
 bp = Blueprint("auth", __name__)
 
@@ -28,9 +29,19 @@ def _start_session(user: User) -> None:
     if language:
         session[SESSION_KEY] = language
     login_user(user)
+    start_login_clock()
+
+
+def _login_account_key() -> str:
+    # Failed attempts count per e-mail address typed, whether or not an account has it, so that
+    # the lockout reveals nothing about which accounts exist.
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_account_key,
+               deduct_when=lambda response: response.status_code != 302)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
