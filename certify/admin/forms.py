@@ -28,3 +28,19 @@ class StaffUserForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A form with nothing but the CSRF token, for buttons that change state."""
+
+
+class OrganisationEditForm(FlaskForm):
+    name = StringField(_l("Organisation name"), validators=[_required, Length(max=200)])
+    city_code = SelectField(_l("City or prefecture"), validators=[_required])
+    industry_code = SelectField(_l("Industry (GB/T 4754)"), validators=[])
+    address = StringField(_l("Address"), validators=[Length(max=300)])
+    contact_name = StringField(_l("Contact person"), validators=[Length(max=100)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Length(max=40)])
+
+    def __init__(self, *args, **kwargs):
+        from certify.auth.forms import city_choices, industry_choices
+
+        super().__init__(*args, **kwargs)
+        self.city_code.choices = city_choices()
+        self.industry_code.choices = industry_choices()

@@ -1,12 +1,14 @@
 """Admin console pages."""
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from certify.admin.forms import ActionForm, StaffUserForm
+from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
@@ -14,7 +16,14 @@ from certify.core.forms import show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
+from certify.applications.models import Application
+from certify.audit.models import AuditEvent
+from certify.audit.services import verify_chain
+from certify.organisations import services as organisation_services
 from certify.organisations.models import Organisation, OrganisationKind
+from certify.organisations.reference import cities
+from certify.rulesets import current_registry
+from certify.timeutil import LOCAL_TIMEZONE
 
 bp = Blueprint("admin", __name__)
 
@@ -118,3 +127,113 @@ def mail_log():
 def mail_message(message_id: int):
     message = db.get_or_404(MailMessage, message_id)
     return render_template("admin/mail_message.html", message=message)
+
+
+# ---- organisations ---------------------------------------------------------------------------
+
+@bp.route("/organisations")
+@roles_required(Role.ADMIN)
+def organisations():
+    query = select(Organisation).order_by(Organisation.id)
+    search = (request.args.get("q") or "").strip()[:100]
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(Organisation.name.like(pattern),
+                                Organisation.credit_code == search.upper()))
+    kind = request.args.get("kind")
+    if kind in {k.value for k in OrganisationKind}:
+        query = query.where(Organisation.kind == OrganisationKind(kind))
+    city = request.args.get("city")
+    if city:
+        query = query.where(Organisation.city_code == city)
+    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    return render_template("admin/organisations.html", page=page, search=search, kind=kind or "",
+                           city=city or "", action_form=ActionForm(), kinds=list(OrganisationKind),
+                           cities=cities())
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organisation(organisation_id: int):
+    organisation = db.get_or_404(Organisation, organisation_id)
+    form = OrganisationEditForm(obj=organisation)
+    if form.validate_on_submit():
+        try:
+            changed = organisation_services.update_organisation(current_user, organisation, **{
+                field: getattr(form, field).data for field in organisation_services.EDITABLE_FIELDS})
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("admin.organisation", organisation_id=organisation.id))
+    members = db.session.execute(select(User).where(User.organisation_id == organisation.id)
+                                 .order_by(User.id)).scalars().all()
+    return render_template("admin/organisation.html", organisation=organisation, form=form,
+                           members=members, action_form=ActionForm())
+
+
+@bp.route("/organisations/<int:organisation_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def organisation_active(organisation_id: int):
+    organisation = db.get_or_404(Organisation, organisation_id)
+    if ActionForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            organisation_services.set_organisation_active(current_user, organisation, active)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("Saved."), "success")
+    return redirect(url_for("admin.organisation", organisation_id=organisation.id))
+
+
+# ---- rule files ------------------------------------------------------------------------------
+
+@bp.route("/rule-sets")
+@roles_required(Role.ADMIN)
+def rule_sets():
+    registry = current_registry()
+    usage = dict(((rule_set_id, version), count) for rule_set_id, version, count in db.session.execute(
+        select(Application.rule_set_id, Application.rule_set_version, func.count())
+        .group_by(Application.rule_set_id, Application.rule_set_version)).all())
+    return render_template("admin/rule_sets.html", rule_sets=registry.all(), usage=usage,
+                           problems=registry.problems, registry=registry)
+
+
+# ---- audit log -------------------------------------------------------------------------------
+
+@bp.route("/audit")
+@roles_required(Role.ADMIN)
+def audit_log():
+    args = request.args
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if args.get("object_type"):
+        query = query.where(AuditEvent.object_type == args["object_type"][:40])
+    if args.get("object_id"):
+        query = query.where(AuditEvent.object_id == args["object_id"][:40])
+    if args.get("action"):
+        query = query.where(AuditEvent.action.startswith(args["action"][:80]))
+    if args.get("actor"):
+        actor_ids = select(User.id).where(User.email == args["actor"].strip().lower())
+        query = query.where(AuditEvent.actor_id.in_(actor_ids))
+    for name, compare in (("since", AuditEvent.created_at.__ge__), ("until", AuditEvent.created_at.__lt__)):
+        day = _date_arg(name)
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time.min,
+                                      tzinfo=LOCAL_TIMEZONE)
+            query = query.where(compare(moment))
+    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    chain = verify_chain() if args.get("verify") == "1" else None
+    filters = {key: args.get(key, "") for key in ("object_type", "object_id", "action", "actor", "since", "until")}
+    return render_template("admin/audit_log.html", page=page, chain=chain, filters=filters)
+
+
+def _date_arg(name: str):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None

@@ -13,7 +13,8 @@ def load_user(cookie_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_token != token:
+    if (user is None or not user.is_active or not user.organisation.is_active
+            or user.session_token != token):
         return None
     return user
 

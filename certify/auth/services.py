@@ -145,7 +145,7 @@ def register_applicant(*, organisation: dict, email: str, name: str, password: s
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or ``None`` (never saying which part was wrong)."""
     user = find_user_by_email(email)
-    if not password_matches(user, password) or not user.is_active:
+    if not password_matches(user, password) or not user.is_active or not user.organisation.is_active:
         record_event("user.login_failed", details={"email": (email or "")[:254]})
         return None
     if _hasher.check_needs_rehash(user.password_hash):

@@ -4,6 +4,7 @@ the authority that runs the programme."""
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, DateTime, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -58,3 +59,11 @@ class Organisation(db.Model):
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.kind} {self.name!r}>"
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.ENTERPRISE: _l("Enterprise"),
+    OrganisationKind.PARK_COMMITTEE: _l("Industrial park management committee"),
+    OrganisationKind.AGENCY: _l("Assessment agency"),
+    OrganisationKind.AUTHORITY: _l("The department"),
+}

@@ -51,3 +51,45 @@ def create_organisation(*, actor, kind: OrganisationKind, name: str, credit_code
     record_event("organisation.created", actor=actor, obj=organisation,
                  details={"kind": kind.value, "name": name, "credit_code": code})
     return organisation
+
+
+EDITABLE_FIELDS = ("name", "city_code", "industry_code", "address", "contact_name", "contact_phone")
+
+
+def update_organisation(admin, organisation: Organisation, **changes) -> list[str]:
+    """An administrator corrects an organisation's details; returns the fields that changed.
+    The credit code is the organisation's identity and is not edited here."""
+    from certify.auth.models import Role
+
+    if admin.role != Role.ADMIN:
+        raise ServiceError(_l("Only administrators can do this."))
+    changes = {key: (value or "").strip() for key, value in changes.items() if key in EDITABLE_FIELDS}
+    if not changes.get("name", organisation.name):
+        raise ServiceError(_l("Enter the organisation's name."), field="name")
+    if "city_code" in changes and changes["city_code"] not in cities_by_code():
+        raise ServiceError(_l("Choose a city or prefecture of Sichuan."), field="city_code")
+    if changes.get("industry_code") and changes["industry_code"] not in INDUSTRIES_BY_CODE:
+        raise ServiceError(_l("Choose an industry from the list."), field="industry_code")
+    before = {key: getattr(organisation, key) or "" for key in changes}
+    changed = [key for key, value in changes.items() if before[key] != value]
+    for key in changed:
+        setattr(organisation, key, changes[key] or (None if key == "industry_code" else ""))
+    if changed:
+        record_event("organisation.updated", actor=admin, obj=organisation,
+                     details={key: {"from": before[key], "to": changes[key]} for key in changed})
+    return changed
+
+
+def set_organisation_active(admin, organisation: Organisation, active: bool) -> None:
+    """Deactivating an organisation stops all its users from logging in."""
+    from certify.auth.models import Role
+
+    if admin.role != Role.ADMIN:
+        raise ServiceError(_l("Only administrators can do this."))
+    if organisation.kind == OrganisationKind.AUTHORITY and not active:
+        raise ServiceError(_l("The department itself cannot be deactivated."))
+    if organisation.is_active == active:
+        return
+    organisation.is_active = active
+    record_event("organisation.activated" if active else "organisation.deactivated",
+                 actor=admin, obj=organisation)

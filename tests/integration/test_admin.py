@@ -101,3 +101,55 @@ def test_the_user_list_filters_by_role_and_search(client, login_as, db):
     assert "专家张三" in page and "申报李四" not in page
     page = client.get("/admin/users?q=李四").get_data(as_text=True)
     assert "申报李四" in page and "专家张三" not in page
+
+
+@pytest.mark.parametrize("path", ["/admin/organisations", "/admin/rule-sets", "/admin/audit"])
+def test_console_pages_for_organisations_rule_files_and_the_audit_log(client, login_as, path):
+    login_as("admin")
+    assert client.get(path, headers={"Accept-Language": "en"}).status_code == 200
+
+
+def test_an_admin_corrects_an_organisation_and_the_change_is_audited(client, login_as, db):
+    admin = login_as("admin")
+    organisation = factories.make_organisation(name="旧名称有限公司")
+    db.session.commit()
+    response = client.post(f"/admin/organisations/{organisation.id}", data={
+        "name": "新名称有限公司", "city_code": "510700", "industry_code": "31", "address": "绵阳",
+        "contact_name": "", "contact_phone": ""})
+    assert response.status_code == 302
+    assert organisation.name == "新名称有限公司" and organisation.city_code == "510700"
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "organisation.updated")).scalar_one()
+    assert event.actor_id == admin.id
+    assert event.details["name"] == {"from": "旧名称有限公司", "to": "新名称有限公司"}
+
+
+def test_deactivating_an_organisation_stops_its_users(app, client, login_as, db):
+    member = factories.make_user("applicant")
+    db.session.commit()
+    member_client = app.test_client()
+    member_client.post("/login", data={"email": member.email, "password": factories.PASSWORD})
+    login_as("admin")
+    client.post(f"/admin/organisations/{member.organisation_id}/active", data={"active": "0"})
+    assert member_client.get("/account/colleagues").status_code == 302
+    again = app.test_client().post("/login", data={"email": member.email, "password": factories.PASSWORD})
+    assert again.status_code == 200
+
+
+def test_the_audit_log_filters_and_verifies_its_chain(client, login_as, db):
+    admin = login_as("admin")
+    factories.make_organisation(name="被审计的组织")
+    db.session.commit()
+    page = client.get("/admin/audit?action=user.logged_in&verify=1", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert "user.logged_in" in text and "organisation.created" not in text
+    assert "The chain verifies" in text
+    by_actor = client.get(f"/admin/audit?actor={admin.email}").get_data(as_text=True)
+    assert "user.logged_in" in by_actor
+
+
+def test_the_rule_file_page_counts_applications_per_version(client, login_as, db):
+    login_as("admin")
+    factories.make_application()
+    db.session.commit()
+    page = client.get("/admin/rule-sets").get_data(as_text=True)
+    assert "supply-chain-miit-2016" in page and "<td>1</td>" in page
