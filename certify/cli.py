@@ -2,7 +2,7 @@
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from certify.exceptions import ServiceError
 from certify.extensions import db
@@ -59,7 +59,22 @@ def pdf_prepare_fonts() -> None:
         click.echo(f"PDF font ({weight}): {path}")
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run background jobs from Redis (needs REDIS_URL)."""
+    from flask import current_app
+
+    from certify.jobs import start_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline in the web processes.")
+    start_worker(current_app._get_current_object(), burst=burst)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(worker)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(pdf_cli)

@@ -29,14 +29,14 @@ def send_mail(recipient: str, template: str, *, language: str | None = None, **c
     db.session.add(message)
     db.session.flush()
     if smtp:
-        call_after_commit(deliver_mail, current_app._get_current_object(), message.id)
+        call_after_commit(deliver_mail, message.id)
     return message
 
 
-def deliver_mail(app, message_id: int) -> None:
-    """Hand one queued message to the SMTP server and record the outcome."""
-    config = app.config
-    with app.app_context(), Session(db.engine) as session:
+def deliver_mail(message_id: int) -> None:
+    """Hand one queued message to the SMTP server and record the outcome (a job)."""
+    config = current_app.config
+    with Session(db.engine) as session:
         message = session.get(MailMessage, message_id)
         if message is None or message.status != MailStatus.QUEUED:
             return

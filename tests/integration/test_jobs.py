@@ -1,0 +1,51 @@
+"""Background jobs: inline by default, on a real RQ worker with Redis when REDIS_URL is set."""
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from certify import jobs
+from certify.audit.models import AuditEvent
+from certify.audit.services import record_event
+from certify.extensions import db as _db
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def write_marker(text: str) -> None:
+    """A job: leaves an audit event, in a session of its own."""
+    record_event("test.job_ran", details={"text": text})
+    _db.session.commit()
+
+
+def test_without_redis_a_job_runs_inline_after_commit_and_never_after_a_rollback(db):
+    jobs.call_after_commit(write_marker, "rolled back")
+    db.session.rollback()
+    jobs.call_after_commit(write_marker, "committed")
+    db.session.commit()
+    texts = db.session.execute(select(AuditEvent.details)).scalars().all()
+    assert texts == [{"text": "committed"}]
+
+
+@pytest.fixture()
+def redis_queue():
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.ConnectionError as error:
+        pytest.fail(f"Redis is needed at {REDIS_URL} for this test: {error}")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def test_with_redis_a_real_worker_runs_the_queued_job(make_app, db, redis_queue):
+    app = make_app(REDIS_URL=REDIS_URL)
+    with app.app_context():
+        job = jobs.run_job(write_marker, "from the worker")
+        assert job is not None and job.get_status() == "queued"
+        assert _db.session.execute(select(AuditEvent)).first() is None
+        jobs.start_worker(app, burst=True)
+        assert job.get_status(refresh=True) == "finished"
+        texts = _db.session.execute(select(AuditEvent.details)).scalars().all()
+    assert texts == [{"text": "from the worker"}]
