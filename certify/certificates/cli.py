@@ -1,0 +1,73 @@
+"""``flask certificates expire|render`` and ``flask keys init``."""
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from certify.extensions import db
+
+certificates_cli = AppGroup("certificates", help="Certificates: expiry and rendering.")
+keys_cli = AppGroup("keys", help="Keys that sign certificate PDFs.")
+
+
+@certificates_cli.command("expire")
+def expire() -> None:
+    """Record the expiry of every certificate past its last valid day (run daily)."""
+    from certify.certificates.services import expire_due_certificates
+
+    if not current_app.config.get("CERTIFY_BASE_URL"):
+        raise click.ClickException("Set CERTIFY_BASE_URL first: the e-mails to the holders "
+                                   "link to their applications.")
+    expired = expire_due_certificates()
+    db.session.commit()
+    click.echo(f"{len(expired)} certificate(s) expired.")
+    for certificate in expired:
+        click.echo(f"  {certificate.number} (valid until {certificate.valid_until.isoformat()})")
+
+
+@certificates_cli.command("render")
+def render() -> None:
+    """Render the PDF of every certificate still pending or failed (e.g. after setting
+    CERTIFY_BASE_URL)."""
+    from certify.certificates.models import Certificate, RenderState
+    from certify.certificates.services import render_certificate, unrendered_certificate_ids
+    from certify.jobs import run_job
+
+    app = current_app._get_current_object()
+    ids = unrendered_certificate_ids()
+    for certificate_id in ids:
+        run_job(render_certificate, app, certificate_id)
+    db.session.expire_all()
+    failed = [db.session.get(Certificate, i) for i in ids]
+    failed = [c for c in failed if c.render_state != RenderState.RENDERED]
+    click.echo(f"{len(ids) - len(failed)} of {len(ids)} certificate(s) rendered.")
+    for certificate in failed:
+        click.echo(f"  {certificate.number}: {certificate.render_error}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@keys_cli.command("init")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the pair (default: instance/keys).")
+@click.option("--days", default=3650, show_default=True, help="Validity of the certificate.")
+@click.option("--force", is_flag=True, help="Replace an existing pair (earlier signatures "
+              "then no longer validate).")
+def keys_init(folder: Path | None, days: int, force: bool) -> None:
+    """Make a self-signed development key and certificate for signing certificate PDFs.
+    The key is encrypted when CERTIFY_SIGNING_KEY_PASSPHRASE is set."""
+    from certify.certificates.signing import create_development_key
+
+    folder = (folder or Path(current_app.instance_path) / "keys").resolve()
+    passphrase = current_app.config.get("CERTIFY_SIGNING_KEY_PASSPHRASE")
+    try:
+        key_path, cert_path = create_development_key(
+            folder, days=days, passphrase=passphrase.encode("utf-8") if passphrase else None,
+            overwrite=force)
+    except FileExistsError as error:
+        raise click.ClickException(f"{error}; use --force to replace it.") from error
+    click.echo("Development signing key made (not for production). Add to the environment:")
+    click.echo(f"  export CERTIFY_SIGNING_KEY={key_path}")
+    click.echo(f"  export CERTIFY_SIGNING_CERT={cert_path}")

@@ -1,0 +1,83 @@
+"""The certificate PDF: A4 landscape, Chinese with English subtitles, and a QR code that opens
+the public verification page.
+
+The certificate is an official bilingual document, so its wording lives in the template in
+both languages rather than in the interface's translation catalogue.
+"""
+
+import base64
+import io
+
+import segno
+from babel.dates import format_date
+from flask import current_app
+
+from certify.applications.models import Kind
+from certify.certificates.signing import SignerInfo, sign_pdf, signing_configured
+from certify.core.urls import absolute_url
+from certify.pdf import render_pdf
+from certify.scoring.model import Text as Bilingual
+
+TEMPLATE = "certificates/certificate.html"
+ISSUER = Bilingual(zh="四川省经济和信息化厅",
+                   en="Sichuan Provincial Department of Economy and Information Technology")
+SIGNING_LOCATION = "Chengdu, Sichuan"
+KIND_TITLES = {
+    Kind.FACTORY: Bilingual(zh="绿色工厂", en="Green Factory"),
+    Kind.PRODUCT: Bilingual(zh="绿色设计产品", en="Green Design Product"),
+    Kind.PARK: Bilingual(zh="绿色工业园区", en="Green Industrial Park"),
+    Kind.SUPPLY_CHAIN: Bilingual(zh="绿色供应链管理企业", en="Green Supply-Chain Management Enterprise"),
+}
+# Medium error correction: survives a crease or a stamp, and the code stays small (version 4–5).
+QR_ERROR_CORRECTION = "m"
+VERIFY_ENDPOINT = "certificates.verify"
+
+
+class BaseUrlMissing(RuntimeError):
+    """The public address is not configured, so the QR code would lead nowhere."""
+
+
+def verification_url(number: str) -> str:
+    """``<CERTIFY_BASE_URL>/verify?number=<number>``: the address the QR code carries.
+
+    A printed certificate must carry the public address, never whatever host a request came
+    through (and jobs have no request): without ``CERTIFY_BASE_URL`` rendering fails and says so.
+    """
+    if not current_app.config.get("CERTIFY_BASE_URL"):
+        raise BaseUrlMissing("CERTIFY_BASE_URL is not set: certificates need the public address "
+                             "of this site for their QR code, e.g. https://lvse.jxt.sc.gov.cn")
+    return absolute_url(VERIFY_ENDPOINT, number=number)
+
+
+def qr_code(url: str) -> segno.QRCode:
+    return segno.make(url, error=QR_ERROR_CORRECTION, micro=False)
+
+
+def qr_data_url(url: str) -> str:
+    """The QR code as a PNG ``data:`` URL, one pixel per module: the template scales it up
+    with ``image-rendering: pixelated``, so it is sharp and costs a few hundred bytes."""
+    buffer = io.BytesIO()
+    qr_code(url).save(buffer, kind="png", scale=1, border=4)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _dates(day) -> Bilingual:
+    return Bilingual(zh=format_date(day, "long", locale="zh_CN"),
+                     en=format_date(day, "d MMMM y", locale="en"))
+
+
+def certificate_html_context(certificate) -> dict:
+    url = verification_url(certificate.number)
+    return {
+        "certificate": certificate, "kind": KIND_TITLES[Kind(certificate.kind)], "issuer": ISSUER,
+        "issued_on": _dates(certificate.valid_from), "valid_until": _dates(certificate.valid_until),
+        "verification_url": url, "qr_code": qr_data_url(url),
+    }
+
+
+def certificate_pdf(certificate) -> tuple[bytes, SignerInfo | None]:
+    """The certificate's PDF bytes, signed when a signing key is configured, and the signer."""
+    pdf = render_pdf(TEMPLATE, **certificate_html_context(certificate))
+    if not signing_configured():
+        return pdf, None
+    return sign_pdf(pdf, reason=f"{ISSUER.zh} {certificate.number}", location=SIGNING_LOCATION)

@@ -1,0 +1,247 @@
+"""Certificates in public and for their holders: the verification page (by number, QR code or
+uploaded file), the public revocation list, the PDF downloads; and the admin's list, revocation
+and re-rendering.
+
+Public pages need no login. Rate limits for the public endpoints come with issue 8: they belong
+on ``verify`` (both methods) and ``public_pdf``.
+"""
+
+import hashlib
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from certify import storage
+from certify.admin.forms import ActionForm
+from certify.applications.models import KIND_CODES, Application, Kind
+from certify.applications.views import load_application
+from certify.auth.models import Role
+from certify.auth.permissions import roles_required
+from certify.certificates import services
+from certify.certificates.forms import CheckFileForm, RevokeForm
+from certify.certificates.models import Certificate, CertificateStatus, RenderState
+from certify.certificates.numbers import normalise_number
+from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
+from certify.core.forms import show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.i18n import current_language
+from certify.timeutil import local_today
+
+bp = Blueprint("certificates", __name__)
+
+PAGE_SIZE = 50
+# Larger than any certificate we issue (tens of KB); a bigger upload cannot be one of ours.
+MAX_CHECKED_PDF = 5 * 1024 * 1024
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def _stored_pdf(certificate: Certificate) -> bytes | None:
+    if certificate.render_state != RenderState.RENDERED or not storage.exists(certificate.pdf_sha256):
+        return None
+    with storage.open_file(certificate.pdf_sha256) as handle:
+        return handle.read()
+
+
+def _issued_signature(certificate: Certificate) -> SignatureCheck | None:
+    """The signature of the PDF as issued, checked now (``None`` when there is no PDF yet)."""
+    pdf = _stored_pdf(certificate)
+    if pdf is None:
+        return None
+    return check_signature(pdf) if certificate.is_signed else SignatureCheck(SignatureState.UNSIGNED)
+
+
+def _check_upload(form: CheckFileForm, certificate: Certificate | None) -> dict | None:
+    """Compare an uploaded PDF with the issued one: byte for byte (sha256) and by signature.
+    The upload is read in memory and never stored."""
+    data = form.pdf.data.stream.read(MAX_CHECKED_PDF + 1)
+    if len(data) > MAX_CHECKED_PDF:
+        form.pdf.errors = list(form.pdf.errors) + [_("This file is far larger than any certificate.")]
+        return None
+    sha256 = hashlib.sha256(data).hexdigest()
+    matched = certificate if certificate is not None else services.find_by_pdf(sha256)
+    return {
+        "sha256": sha256,
+        "size": len(data),
+        "matched": matched,
+        "identical": matched is not None and matched.pdf_sha256 == sha256,
+        "signature": check_signature(data),
+    }
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    """Anyone checks a certificate by its number (typed, or from the QR code), and may upload a
+    PDF to see whether it is the one issued. An unknown number gets a plain answer (200)."""
+    form = CheckFileForm()
+    typed = request.values.get("number", "")
+    number = normalise_number(typed)
+    certificate = services.find_by_number(number)
+    upload = None
+    if request.method == "POST" and form.validate_on_submit():
+        upload = _check_upload(form, certificate)
+        if certificate is None and upload and upload["matched"] is not None:
+            certificate = upload["matched"]
+            number = certificate.number
+    elif request.method == "GET":
+        form.number.data = number
+    today = local_today()
+    return render_template(
+        "certificates/verify.html", form=form, typed=typed.strip(), number=number,
+        certificate=certificate, upload=upload,
+        status=certificate.public_status(today) if certificate else None,
+        signature=_issued_signature(certificate) if certificate else None,
+    )
+
+
+@bp.route("/verify/revoked")
+def revoked():
+    """The public revocation list, most recent first."""
+    query = (select(Certificate).where(Certificate.status == CertificateStatus.REVOKED)
+             .order_by(Certificate.revoked_at.desc(), Certificate.id.desc()))
+    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    return render_template("certificates/revoked.html", page=page)
+
+
+def _send_pdf(certificate: Certificate, *, public: bool):
+    if certificate.render_state != RenderState.RENDERED or not storage.exists(certificate.pdf_sha256):
+        abort(404)
+    response = send_file(storage.path_of(certificate.pdf_sha256), mimetype="application/pdf",
+                         as_attachment=not public, download_name=certificate.filename,
+                         conditional=True, etag=certificate.pdf_sha256)
+    # A certificate's file never changes once rendered; its status is on the verification page.
+    response.headers["Cache-Control"] = "public, max-age=86400" if public else "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/certificates/<number>.pdf")
+def public_pdf(number: str):
+    """The PDF as issued, for anyone: a certificate is public once announced."""
+    certificate = services.find_by_number(normalise_number(number))
+    if certificate is None:
+        abort(404)
+    return _send_pdf(certificate, public=True)
+
+
+@bp.route("/applications/<int:application_id>/certificate.pdf")
+@login_required
+def application_pdf(application_id: int):
+    """The holder's download from its application page (its own applications only)."""
+    application = load_application(application_id)
+    certificate = services.certificate_for(application)
+    if certificate is None:
+        abort(404)
+    return _send_pdf(certificate, public=False)
+
+
+def _admin_filters() -> dict:
+    kind = request.args.get("kind", "")
+    status = request.args.get("status", "")
+    year = request.args.get("year", "")
+    return {"kind": kind if kind in {k.value for k in Kind} else "",
+            "status": status if status in {s.value for s in CertificateStatus} else "",
+            "year": year if year.isdigit() else "",
+            "q": (request.args.get("q") or "").strip()[:100]}
+
+
+def _public_status_condition(status: CertificateStatus, today):
+    """SQL for "shows as ``status`` today", expiry following the dates."""
+    if status == CertificateStatus.REVOKED:
+        return Certificate.status == CertificateStatus.REVOKED
+    if status == CertificateStatus.EXPIRED:
+        return or_(Certificate.status == CertificateStatus.EXPIRED,
+                   (Certificate.status == CertificateStatus.VALID) & (Certificate.valid_until < today))
+    return (Certificate.status == CertificateStatus.VALID) & (Certificate.valid_until >= today)
+
+
+@bp.route("/admin/certificates")
+@roles_required(Role.ADMIN)
+def admin_list():
+    filters = _admin_filters()
+    today = local_today()
+    query = select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    if filters["kind"]:
+        query = query.where(Certificate.kind == Kind(filters["kind"]))
+    if filters["year"]:
+        query = query.where(Certificate.year == int(filters["year"]))
+    if filters["status"]:
+        query = query.where(_public_status_condition(CertificateStatus(filters["status"]), today))
+    if filters["q"]:
+        pattern = f"%{filters['q'].upper()}%"
+        query = query.where(or_(Certificate.number.like(pattern), Certificate.credit_code.like(pattern),
+                                Certificate.organisation_name.like(f"%{filters['q']}%")))
+    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    years = db.session.execute(select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
+    return render_template("certificates/admin_list.html", page=page, filters=filters, years=years,
+                           kinds=list(Kind), kind_codes=KIND_CODES, today=today)
+
+
+def _load_certificate(certificate_id: int) -> Certificate:
+    return db.get_or_404(Certificate, certificate_id)
+
+
+@bp.route("/admin/certificates/<int:certificate_id>")
+@roles_required(Role.ADMIN)
+def admin_show(certificate_id: int, revoke_form: RevokeForm | None = None):
+    certificate = _load_certificate(certificate_id)
+    if revoke_form is None:
+        revoke_form = RevokeForm()
+        revoke_form.fill_choices(current_language())
+    return render_template("certificates/admin_show.html", certificate=certificate,
+                           status=certificate.public_status(local_today()),
+                           revoke_form=revoke_form, action_form=ActionForm())
+
+
+@bp.route("/admin/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@roles_required(Role.ADMIN)
+def revoke(certificate_id: int):
+    certificate = _load_certificate(certificate_id)
+    form = RevokeForm()
+    form.fill_choices(current_language())
+    if form.validate_on_submit():
+        try:
+            services.revoke_certificate(current_user, certificate, form.reason.data, form.note.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        except StaleDataError:  # the application changed meanwhile (e.g. revoked by a colleague)
+            db.session.rollback()
+            flash(_("The application was changed by someone else meanwhile; please try again."), "error")
+        else:
+            flash(_("Certificate %(number)s has been revoked.", number=certificate.number), "success")
+            return redirect(url_for("certificates.admin_show", certificate_id=certificate_id))
+    return admin_show(certificate_id, revoke_form=form), 400
+
+
+@bp.route("/admin/certificates/<int:certificate_id>/render", methods=["POST"])
+@roles_required(Role.ADMIN)
+def render_again(certificate_id: int):
+    certificate = _load_certificate(certificate_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.render_again(current_user, certificate)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("The certificate's PDF is being made again."), "success")
+    return redirect(url_for("certificates.admin_show", certificate_id=certificate_id))
+
+
+def application_certificate(application: Application) -> Certificate | None:
+    """For templates: the application's certificate, if any (see ``init_app``)."""
+    return services.certificate_for(application)
+
+
+def certificate_public_status(certificate: Certificate) -> CertificateStatus:
+    """For templates: what the public is told about ``certificate`` today."""
+    return certificate.public_status(local_today())
