@@ -8,7 +8,7 @@ own session, so a rolled-back announcement renders nothing.
 import logging
 from datetime import date, datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -130,7 +130,7 @@ def issue_certificate(application: Application, actor, *, now: datetime | None =
 
 
 def _queue_render(certificate: Certificate) -> None:
-    call_after_commit(render_certificate, current_app._get_current_object(), certificate.id)
+    call_after_commit(render_certificate, certificate.id)
 
 
 def render_again(admin, certificate: Certificate) -> None:
@@ -153,42 +153,41 @@ def unrendered_certificate_ids() -> list[int]:
         .order_by(Certificate.id)).scalars())
 
 
-def render_certificate(app: Flask, certificate_id: int) -> None:
+def render_certificate(certificate_id: int) -> None:
     """Job: render, sign (when a key is configured) and store one certificate's PDF, once.
 
-    Takes plain arguments and opens its own application context and session, so a queue worker
-    can run it unchanged. A certificate already rendered is left alone, and of two runs at once
-    only the first to record its file wins. Failures are recorded on the certificate (the admin
-    sees them and can render again); they are never raised into the transaction that queued it.
+    Runs in an application context of its own (see ``certify.jobs``), so ``db.session`` here is
+    the job's own. A certificate already rendered is left alone, and of two runs at once only
+    the first to record its file wins. Failures are recorded on the certificate (the admin sees
+    them and can render again); they are never raised into the transaction that queued it.
     """
-    with app.app_context():
-        certificate = db.session.get(Certificate, certificate_id)
-        if certificate is None or certificate.render_state == RenderState.RENDERED:
-            return
-        try:
-            from certify.certificates.rendering import certificate_pdf
+    from certify.certificates.rendering import certificate_pdf
 
-            pdf, signer = certificate_pdf(certificate)
-            stored = storage.store_bytes(pdf)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded for the admin to see
-            log.exception("Rendering certificate %s failed", certificate_id)
-            db.session.rollback()
-            _record_render_failure(certificate_id, exc)
-            return
-        claimed = db.session.execute(
-            update(Certificate)
-            .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
-            .values(render_state=RenderState.RENDERED, render_error=None, rendered_at=utcnow(),
-                    pdf_sha256=stored.sha256, pdf_size=stored.size, is_signed=signer is not None,
-                    signer_subject=signer.subject if signer else None,
-                    signer_fingerprint=signer.fingerprint if signer else None)
-        ).rowcount
-        if claimed:
-            # In the hash-chained log, so that a changed sha256 in the table can be noticed.
-            record_event("certificate.rendered", object_type="certificates", object_id=certificate_id,
-                         details={"number": certificate.number, "sha256": stored.sha256,
-                                  "size": stored.size, "signed": signer is not None})
-        db.session.commit()
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.render_state == RenderState.RENDERED:
+        return
+    try:
+        pdf, signer = certificate_pdf(certificate)
+        stored = storage.store_bytes(pdf)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded for the admin to see
+        log.exception("Rendering certificate %s failed", certificate_id)
+        db.session.rollback()
+        _record_render_failure(certificate_id, exc)
+        return
+    claimed = db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
+        .values(render_state=RenderState.RENDERED, render_error=None, rendered_at=utcnow(),
+                pdf_sha256=stored.sha256, pdf_size=stored.size, is_signed=signer is not None,
+                signer_subject=signer.subject if signer else None,
+                signer_fingerprint=signer.fingerprint if signer else None)
+    ).rowcount
+    if claimed:
+        # In the hash-chained log, so that a changed sha256 in the table can be noticed.
+        record_event("certificate.rendered", object_type="certificates", object_id=certificate_id,
+                     details={"number": certificate.number, "sha256": stored.sha256,
+                              "size": stored.size, "signed": signer is not None})
+    db.session.commit()
 
 
 def _record_render_failure(certificate_id: int, error: Exception) -> None:

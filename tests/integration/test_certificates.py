@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from certify import storage
+from certify import jobs, storage
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
 from certify.auth.models import Role
@@ -104,7 +104,7 @@ def test_issuing_again_returns_the_same_certificate_and_renders_once(db, admin, 
     db.session.commit()
     again = services.issue_certificate(application, admin)
     db.session.commit()
-    services.render_certificate(app, first.id)  # a job run twice does nothing more
+    jobs.run_job(services.render_certificate, first.id)  # a job run twice does nothing more
 
     assert again.id == first.id
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
@@ -228,8 +228,6 @@ def test_the_render_command_makes_every_missing_pdf(db, admin, app, monkeypatch)
 
 
 def test_batch_progress_counts_certificates_by_render_state(db, admin, monkeypatch):
-    from certify import jobs
-
     monkeypatch.setattr(jobs, "run_job", lambda func, *args: None)  # renders stay queued
     pending = factories.issued_certificate(admin=admin, kind="factory")
     without = factories.listed_application(admin=admin, kind="factory")
