@@ -46,6 +46,7 @@ instance/secret_key: | $(PY)
 	@$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
 	@chmod 600 $@
 
+run: export CERTIFY_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load

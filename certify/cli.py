@@ -36,9 +36,11 @@ def create_admin(email: str, name: str, password: str) -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the demonstration data (safe to run again)."""
-    from certify.demo import DEMO_PASSWORD, load_demo
+    from certify.demo import DEMO_PASSWORD, load_demo, load_public_demo
 
     logins = load_demo()
+    db.session.commit()
+    load_public_demo()
     db.session.commit()
     click.echo("Demo data loaded. Log in with any of these (password: %s):" % DEMO_PASSWORD)
     for email, role in logins:

@@ -75,3 +75,105 @@ def load_demo() -> list[tuple[str, str]]:
             email=email, name=name, password=DEMO_PASSWORD,
         )
     return logins
+
+
+# ---- the public side: an announced batch with certificates (one revoked), a batch under notice
+
+ANNOUNCED_TITLE = "2026年四川省绿色制造名单（第一批）"
+NOTICE_TITLE = "2026年四川省绿色制造名单（第二批）公示"
+# A small, complete PDF standing in for the applicants' scanned evidence.
+DEMO_EVIDENCE = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+# (applicant e-mail, kind, subject) per batch.
+ANNOUNCED_ENTRIES = (
+    ("applicant1@example.com", "factory", "攀西绿色钢铁有限公司钒钛钢铁生产基地"),
+    ("applicant2@example.com", "supply_chain", "德阳清源重型机械有限公司绿色供应链"),
+    ("applicant3@example.com", "factory", "宜宾竹韵纸业有限公司竹浆纸生产线"),
+)
+NOTICE_ENTRIES = (
+    ("applicant2@example.com", "factory", "德阳清源重型机械有限公司旌阳装配厂"),
+    ("applicant3@example.com", "supply_chain", "宜宾竹韵纸业有限公司绿色供应链"),
+)
+
+
+def _user(email: str) -> User:
+    return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def _assessed(applicant: User, kind: str, subject: str, admin: User, assessor: User):
+    """An application answered in full, with evidence, submitted and assessed."""
+    import io
+
+    from certify.applications import services as applications
+    from certify.scoring import applicable_indicators
+    from certify.workflow import Action, transition
+
+    application = applications.open_application(applicant, kind=kind, subject=subject)
+    rule_set = applications.rule_set_of(application)
+    application.answers = {indicator.id: _best_answer(indicator)
+                           for indicator in applicable_indicators(rule_set, application.industry_code)}
+    applications.add_evidence(applicant, application, indicator_id=None,
+                              fileobj=io.BytesIO(DEMO_EVIDENCE), filename="自评价报告.pdf")
+    applications.submit_application(applicant, application, pledge_name=applicant.name,
+                                    pledge_accepted=True)
+    transition(application, Action.ASSIGN, admin)
+    transition(application, Action.ACCEPT, assessor)
+    transition(application, Action.REPORT, assessor)
+    return application
+
+
+def _best_answer(indicator):
+    if indicator.type == "requirement":
+        return True
+    if indicator.type == "choice":
+        return max(indicator.options, key=lambda option: option.points).key
+    if indicator.type == "metric":
+        value = max(indicator.bands, key=lambda band: band.points).at if indicator.bands else indicator.leading
+        return str(value)
+    return str(indicator.max)
+
+
+def _batch(title: str):
+    from certify.publication.models import Batch
+
+    return db.session.execute(select(Batch).where(Batch.title == title)).scalar_one_or_none()
+
+
+def _publish(title: str, entries, admin: User, assessor: User, *, announce: bool):
+    from datetime import timedelta
+
+    from certify.publication import services as publication
+    from certify.timeutil import local_today
+
+    applications = []
+    for email, kind, subject in entries:
+        application = _assessed(_user(email), kind, subject, admin, assessor)
+        publication.decide(admin, application, "approved", "评价报告结论为符合要求。")
+        applications.append(application)
+    kinds = sorted({kind for _, kind, _ in entries})
+    batch = publication.create_batch(admin, title=title, kinds=kinds)
+    publication.add_to_batch(admin, batch, applications)
+    publication.open_notice(admin, batch)
+    if announce:
+        # The demo's notice ran its 15 days last month.
+        batch.notice_starts_on = local_today() - timedelta(days=40)
+        batch.notice_ends_on = batch.notice_starts_on + timedelta(days=14)
+        return batch, publication.announce(admin, batch)
+    return batch, []
+
+
+def load_public_demo() -> None:
+    """Create the demo batches unless they exist (call after ``load_demo``, then commit)."""
+    from certify.certificates.services import revoke_certificate
+
+    admin, assessor = _user(ADMIN_EMAIL), _user("assessor1@example.com")
+    if _batch(ANNOUNCED_TITLE) is None:
+        _, certificates = _publish(ANNOUNCED_TITLE, ANNOUNCED_ENTRIES, admin, assessor, announce=True)
+        revoke_certificate(admin, certificates[-1], "no_longer_conforming",
+                           "年度复核发现单位产品综合能耗高于基准值。")
+    if _batch(NOTICE_TITLE) is None:
+        _publish(NOTICE_TITLE, NOTICE_ENTRIES, admin, assessor, announce=False)

@@ -51,3 +51,25 @@ def test_demo_load_is_idempotent_and_complete(app, db, client):
         assert client.post("/login", data={"email": email, "password": "certify-demo"}).status_code == 302
         client.post("/logout")
     assert "certify-demo" in first.output
+
+
+def test_demo_data_shows_the_public_side_at_once(app, db, client):
+    from certify.certificates.models import Certificate
+    from certify.publication.models import Batch, BatchStatus
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0  # still idempotent
+    batches = {batch.status: batch for batch in db.session.execute(select(Batch)).scalars()}
+    assert set(batches) == {BatchStatus.ANNOUNCED, BatchStatus.IN_NOTICE}
+    certificates = db.session.execute(select(Certificate)).scalars().all()
+    assert len(certificates) == 3
+    assert sorted(c.status.value for c in certificates) == ["revoked", "valid", "valid"]
+    assert all(c.pdf_sha256 for c in certificates)  # rendered
+
+    lists = client.get("/lists").get_data(as_text=True)
+    assert "攀西绿色钢铁有限公司" in lists
+    notice = client.get(f"/notices/{batches[BatchStatus.IN_NOTICE].id}").get_data(as_text=True)
+    assert "德阳清源重型机械有限公司旌阳装配厂" in notice
+    revoked = next(c for c in certificates if c.status.value == "revoked")
+    assert client.get(f"/verify?number={revoked.number}").status_code == 200

@@ -1,0 +1,89 @@
+"""Announcing a batch lists its entries and issues their certificates; the public lists and
+their open-data downloads."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from certify.certificates.models import Certificate
+from certify.publication import services
+from certify.publication.models import BatchStatus
+from certify.timeutil import local_today
+from certify.workflow import Status
+from tests import factories
+
+EN = {"Accept-Language": "en"}
+
+
+def announced_batch(db, *, names=("攀西绿色钢铁有限公司", "=HYPERLINK(\"http://evil\")")):
+    admin = factories.make_user("admin")
+    applications = []
+    for name in names:
+        organisation = factories.make_organisation(name=name, city_code="510400")
+        applicant = factories.make_user("applicant", organisation=organisation)
+        applications.append(factories.approved_application(applicant, admin=admin))
+    batch = services.create_batch(admin, title="2026年第一批绿色制造名单", kinds=["supply_chain"])
+    services.add_to_batch(admin, batch, applications)
+    services.open_notice(admin, batch)
+    batch.notice_starts_on -= timedelta(days=20)
+    batch.notice_ends_on = local_today() - timedelta(days=1)
+    db.session.commit()
+    return batch, applications, admin
+
+
+def test_announcing_lists_the_entries_and_issues_one_certificate_each(client, login_as, db):
+    batch, applications, admin = announced_batch(db)
+    login_as(admin)
+    response = client.post(f"/admin/batches/{batch.id}/announce")
+    assert response.status_code == 302
+    assert batch.status == BatchStatus.ANNOUNCED
+    assert all(application.status == Status.LISTED for application in applications)
+    certificates = db.session.execute(select(Certificate).order_by(Certificate.id)).scalars().all()
+    year = local_today().year
+    assert [c.number for c in certificates] == [f"SC-GS-{year}-0001", f"SC-GS-{year}-0002"]
+    page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
+    assert "Rendered: 2" in page
+    # Announcing again changes nothing.
+    client.post(f"/admin/batches/{batch.id}/announce")
+    assert len(db.session.execute(select(Certificate)).scalars().all()) == 2
+
+
+def test_the_public_list_filters_by_kind_city_year_and_name(client, db):
+    batch, applications, admin = announced_batch(db)
+    services.announce(admin, batch)
+    db.session.commit()
+    year = local_today().year
+    page = client.get(f"/lists?year={year}&kind=supply_chain&city=510400&q=攀西").get_data(as_text=True)
+    assert "攀西绿色钢铁有限公司" in page and "HYPERLINK" not in page
+    assert "攀西绿色钢铁有限公司" not in client.get("/lists?city=510100").get_data(as_text=True)
+    assert "攀西绿色钢铁有限公司" not in client.get("/lists?kind=factory").get_data(as_text=True)
+    assert client.get(f"/lists/{batch.id}").status_code == 200
+
+
+def test_downloads_are_safe_to_open_in_spreadsheet_software(client, db):
+    batch, applications, admin = announced_batch(db)
+    services.announce(admin, batch)
+    db.session.commit()
+    rows = list(csv.reader(io.StringIO(client.get(f"/lists/{batch.id}.csv").data.decode("utf-8-sig"))))
+    assert rows[1][0] == "攀西绿色钢铁有限公司"
+    assert rows[2][0] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1][5].startswith("SC-GS-")
+
+    sheet = load_workbook(io.BytesIO(client.get(f"/lists/{batch.id}.xlsx").data)).active
+    values = [cell.value for cell in sheet["A"]]
+    assert "'=HYPERLINK(\"http://evil\")" in values
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+    data = json.loads(client.get(f"/lists/{batch.id}.json").data)
+    assert data["batch"]["title"] == "2026年第一批绿色制造名单"
+    assert {entry["organisation"] for entry in data["entries"]} >= {"攀西绿色钢铁有限公司"}
+
+
+def test_a_batch_not_yet_announced_has_no_public_list(client, db):
+    batch, applications, admin = announced_batch(db)
+    assert client.get(f"/lists/{batch.id}").status_code == 404
+    assert client.get(f"/lists/{batch.id}.csv").status_code == 404
