@@ -1,0 +1,304 @@
+"""``flask doctor``: check a deployment's settings and surroundings, each finding with its fix.
+
+Every check gives one line: ``ok``, ``WARNING`` (works, but not as it should in production) or
+``PROBLEM`` (unsafe or broken). The command exits 1 when there is any problem (with
+``--strict``, any warning too), so that a deployment script can stop on it.
+"""
+
+import os
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import text
+
+from certify.config import DEVELOPMENT_SECRET_KEYS
+from certify.extensions import db
+from certify.pdf.health import pdf_health
+from certify.storage import storage_location_problem
+from certify.timeutil import utcnow
+
+OK, WARNING, PROBLEM, SKIPPED = "ok", "WARNING", "PROBLEM", "skipped"
+MIN_SECRET_KEY_LENGTH = 32
+CERTIFICATE_EXPIRY_WARNING = timedelta(days=30)
+_INSTALL_HINT = re.compile(r"^(?P<detail>.*?):? (?P<fix>(?:apt-get|pip) .*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one check: its status, what was found, and how to fix it."""
+
+    check: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def check_secret_key(app: Flask) -> list[Finding]:
+    """The session-signing key must be long, random and not a development placeholder."""
+    key = app.config.get("SECRET_KEY") or ""
+    key = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+    fix = ("set SECRET_KEY to a long random value: export SECRET_KEY=$(python3 -c "
+           "'import secrets; print(secrets.token_hex(32))')")
+    if key.strip().lower() in DEVELOPMENT_SECRET_KEYS:
+        return [Finding("secret key", PROBLEM, "SECRET_KEY is missing or a development value, so "
+                        "anyone can forge sessions", fix)]
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return [Finding("secret key", PROBLEM, f"SECRET_KEY has only {len(key)} characters "
+                        f"(at least {MIN_SECRET_KEY_LENGTH} needed)", fix)]
+    return [Finding("secret key", OK, f"{len(key)} characters, not a development value")]
+
+
+def check_debug(app: Flask) -> list[Finding]:
+    """Debug mode must be off: its error pages let visitors run code on the server."""
+    if app.debug:
+        return [Finding("debug mode", PROBLEM, "debug mode is on: error pages show the code and "
+                        "the interactive debugger", "unset FLASK_DEBUG (or set FLASK_DEBUG=0)")]
+    return [Finding("debug mode", OK, "off")]
+
+
+def check_pdf(app: Flask) -> list[Finding]:
+    """The Chinese font and HarfBuzz subsetting that certificate PDFs need."""
+    findings = []
+    for problem in pdf_health():
+        match = _INSTALL_HINT.match(problem)
+        detail, fix = (match["detail"], match["fix"]) if match else (problem, "")
+        if "HarfBuzz" in problem:
+            detail += (". Without libharfbuzz-subset0 WeasyPrint falls back to subsetting with "
+                       "fontTools, measured here at about 37× slower per Chinese certificate")
+        findings.append(Finding("PDF rendering", PROBLEM, detail, fix))
+    return findings or [Finding("PDF rendering", OK,
+                                "Chinese font present, HarfBuzz subsetting available")]
+
+
+def check_database(app: Flask) -> list[Finding]:
+    """The database answers, and its schema is at the migrations' head."""
+    url = db.engine.url.render_as_string(hide_password=True)
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except Exception as error:  # noqa: BLE001 - any driver error means "unreachable"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return [
+            Finding("database", PROBLEM, f"cannot connect to {url}: {reason}",
+                    "check DATABASE_URL, that the server runs and that this host may connect"),
+            Finding("migrations", SKIPPED, "not checked: the database is unreachable"),
+        ]
+    findings = [Finding("database", OK, f"reachable at {url}")]
+    script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    heads = set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    if not current:
+        findings.append(Finding("migrations", PROBLEM, "the database has no migrations applied",
+                                "flask db upgrade"))
+    elif current - known:
+        findings.append(Finding(
+            "migrations", PROBLEM, f"the database is at {', '.join(sorted(current))}, which this "
+            "code does not know: a newer certify has migrated it",
+            "deploy the certify version that matches the database"))
+    elif current != heads:
+        findings.append(Finding(
+            "migrations", PROBLEM, f"the database is at {', '.join(sorted(current))}, the code "
+            f"at {', '.join(sorted(heads))}", "flask db upgrade"))
+    else:
+        findings.append(Finding("migrations", OK, f"at head {', '.join(sorted(heads))}"))
+    return findings
+
+
+def check_storage(app: Flask) -> list[Finding]:
+    """Stored files must be outside every static folder, in a folder the app can write."""
+    root = Path(app.config.get("CERTIFY_STORAGE_DIR") or Path(app.instance_path) / "storage")
+    problem = storage_location_problem(app)
+    if problem:
+        return [Finding("storage", PROBLEM, problem.split(". Set ")[0],
+                        "set CERTIFY_STORAGE_DIR to a folder outside the application, e.g. "
+                        "instance/storage")]
+    existing = next((folder for folder in (root, *root.parents) if folder.exists()), root)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [Finding("storage", PROBLEM, f"{existing} is not writable by this user",
+                        f"give the application's user write access to {root}")]
+    return [Finding("storage", OK, f"{root}, outside the static folders")]
+
+
+def check_signing_key(app: Flask) -> list[Finding]:
+    """If PDFs are to be signed: both files exist, the key parses, matches the certificate, and
+    the certificate is valid today."""
+    key_path = _setting(app, "CERTIFY_SIGNING_KEY")
+    cert_path = _setting(app, "CERTIFY_SIGNING_CERT")
+    if not key_path and not cert_path:
+        return [Finding("signing key", OK, "not configured: certificate PDFs are not signed")]
+    fix_pair = ("set both CERTIFY_SIGNING_KEY and CERTIFY_SIGNING_CERT to PEM files "
+                "(a development pair: flask keys init)")
+    if not key_path or not cert_path:
+        missing = "CERTIFY_SIGNING_CERT" if key_path else "CERTIFY_SIGNING_KEY"
+        return [Finding("signing key", PROBLEM, f"{missing} is not set", fix_pair)]
+    for path in (key_path, cert_path):
+        if not Path(path).is_file():
+            return [Finding("signing key", PROBLEM, f"{path} does not exist", fix_pair)]
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return [Finding("signing key", PROBLEM, "cannot check the key: cryptography is missing",
+                        "pip install cryptography")]
+    passphrase = _setting(app, "CERTIFY_SIGNING_KEY_PASSPHRASE")
+    try:
+        key = serialization.load_pem_private_key(
+            Path(key_path).read_bytes(), password=passphrase.encode("utf-8") if passphrase else None)
+    except (ValueError, TypeError) as error:
+        return [Finding("signing key", PROBLEM, f"{key_path} cannot be read as a PEM private key "
+                        f"({error})", "point CERTIFY_SIGNING_KEY at the PEM key and set "
+                        "CERTIFY_SIGNING_KEY_PASSPHRASE if it is encrypted")]
+    try:
+        certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    except ValueError as error:
+        return [Finding("signing key", PROBLEM, f"{cert_path} is not a PEM certificate ({error})",
+                        "point CERTIFY_SIGNING_CERT at the PEM certificate")]
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+        return [Finding("signing key", PROBLEM, "the key does not belong to the certificate",
+                        "configure the key and certificate of the same pair")]
+    now = utcnow()
+    if certificate.not_valid_after_utc < now:
+        return [Finding("signing key", PROBLEM, "the certificate expired on "
+                        f"{certificate.not_valid_after_utc:%Y-%m-%d}",
+                        "renew the signing certificate and point CERTIFY_SIGNING_CERT at it")]
+    if certificate.not_valid_before_utc > now:
+        return [Finding("signing key", PROBLEM, "the certificate is valid only from "
+                        f"{certificate.not_valid_before_utc:%Y-%m-%d}",
+                        "check the server's clock or the certificate's dates")]
+    if certificate.not_valid_after_utc - now < CERTIFICATE_EXPIRY_WARNING:
+        return [Finding("signing key", WARNING, "the certificate expires on "
+                        f"{certificate.not_valid_after_utc:%Y-%m-%d}",
+                        "renew the signing certificate soon")]
+    return [Finding("signing key", OK, "key matches the certificate, valid until "
+                    f"{certificate.not_valid_after_utc:%Y-%m-%d}")]
+
+
+def check_base_url(app: Flask) -> list[Finding]:
+    """Jobs build links (e-mails, QR codes) without a request, so they need the public address."""
+    base_url = app.config.get("CERTIFY_BASE_URL")
+    fix = "export CERTIFY_BASE_URL=https://certify.example.gov.cn (the public address)"
+    if not base_url:
+        return [Finding("base URL", PROBLEM, "CERTIFY_BASE_URL is unset: links in e-mails and "
+                        "certificate PDFs made by jobs have no address", fix)]
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [Finding("base URL", PROBLEM, f"CERTIFY_BASE_URL {base_url!r} is not an http(s) "
+                        "address", fix)]
+    return [Finding("base URL", OK, base_url)]
+
+
+def check_mail(app: Flask) -> list[Finding]:
+    """Without an SMTP server, messages are only kept in the mail log."""
+    server = app.config.get("MAIL_SERVER")
+    if not server:
+        return [Finding("mail", WARNING, "no SMTP server: e-mails are only kept in the mail log",
+                        "set MAIL_SERVER, MAIL_PORT, MAIL_USERNAME and MAIL_PASSWORD")]
+    return [Finding("mail", OK, f"SMTP {server}:{app.config.get('MAIL_PORT')}")]
+
+
+def check_redis(app: Flask) -> list[Finding]:
+    """If ``REDIS_URL`` is set, jobs and rate limits depend on it: it must answer."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return [Finding("redis", OK, "not used: jobs run inline, rate limits are kept in memory")]
+    shown = _hide_password(url)
+    error = redis_ping_error(url)
+    if error:
+        return [Finding("redis", PROBLEM, f"REDIS_URL {shown} does not answer: {error}",
+                        "start Redis, or correct or unset REDIS_URL")]
+    return [Finding("redis", OK, f"{shown} answers")]
+
+
+CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_pdf,
+          check_signing_key, check_base_url, check_mail, check_redis)
+
+
+def run_checks(app: Flask) -> list[Finding]:
+    """Run every check on ``app`` (inside its application context)."""
+    return [finding for check in CHECKS for finding in check(app)]
+
+
+def render(findings: list[Finding]) -> str:
+    """The findings as an aligned table, each fix on the line under its finding."""
+    width = max(len(finding.check) for finding in findings)
+    lines = []
+    for finding in findings:
+        lines.append(f"{finding.status:<8} {finding.check:<{width}}  {finding.detail}")
+        if finding.fix and finding.status != OK:
+            lines.append(f"{'':<8} {'':<{width}}  fix: {finding.fix}")
+    tally = {status: sum(f.status == status for f in findings) for status in (PROBLEM, WARNING)}
+    lines.append(f"{len(findings)} checks: {tally[PROBLEM]} problem(s), {tally[WARNING]} warning(s).")
+    return "\n".join(lines)
+
+
+@click.command("doctor")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@with_appcontext
+def doctor_command(strict: bool) -> None:
+    """Check this deployment's settings; exit 1 if anything is wrong."""
+    findings = run_checks(current_app._get_current_object())
+    click.echo(render(findings))
+    failing = {PROBLEM, WARNING} if strict else {PROBLEM}
+    if any(finding.status in failing for finding in findings):
+        raise SystemExit(1)
+
+
+def _setting(app: Flask, name: str) -> str | None:
+    return app.config.get(name) or os.environ.get(name) or None
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
+def _command(*arguments: str) -> bytes:
+    encoded = [argument.encode("utf-8") for argument in arguments]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded)
+
+
+def redis_ping_error(url: str, timeout: float = 3.0) -> str | None:
+    """Why the Redis server at ``url`` does not answer PING (after AUTH if the URL has a
+    password), or ``None`` if it answers. Speaks the protocol directly: no client library."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return f"unsupported scheme {parts.scheme!r} (use redis://, rediss:// or unix://)"
+    try:
+        if parts.scheme == "unix":
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.settimeout(timeout)
+            connection.connect(parts.path)
+        else:
+            connection = socket.create_connection((parts.hostname or "localhost",
+                                                   parts.port or 6379), timeout=timeout)
+            if parts.scheme == "rediss":
+                connection = ssl.create_default_context().wrap_socket(
+                    connection, server_hostname=parts.hostname)
+        with connection, connection.makefile("rb") as replies:
+            if parts.password is not None:
+                auth = ([unquote(parts.username)] if parts.username else []) + [unquote(parts.password)]
+                connection.sendall(_command("AUTH", *auth))
+                reply = replies.readline()
+                if not reply.startswith(b"+OK"):
+                    return f"AUTH refused ({reply.decode('utf-8', 'replace').strip()})"
+            connection.sendall(_command("PING"))
+            reply = replies.readline()
+    except (OSError, ValueError) as error:
+        return str(error) or type(error).__name__
+    if not reply.startswith(b"+PONG"):
+        return f"unexpected reply to PING: {reply.decode('utf-8', 'replace').strip()!r}"
+    return None

@@ -1,0 +1,190 @@
+"""`flask doctor` names every unsafe or broken setting with its fix and exits 1; a healthy
+deployment passes with exit 0."""
+
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+import certify
+from certify import ops
+from certify.extensions import db as _db
+from certify.timeutil import utcnow
+
+x509 = pytest.importorskip("cryptography.x509")
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+HEALTHY = {"MAIL_SERVER": "smtp.example.com", "SECRET_KEY": "k" * 64}
+
+
+def doctor(application):
+    ops.init_app(application)
+    with application.app_context():
+        result = application.test_cli_runner().invoke(args=["doctor"])
+        _db.session.remove()
+        _db.engine.dispose()
+    return result
+
+
+def write_pair(folder: Path, *, days: int = 365, expired: bool = False, name: str = "signing"):
+    """A key and a self-signed certificate in PEM files; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "certify test")])
+    start = utcnow() - timedelta(days=days + 10 if expired else 1)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(start).not_valid_after(start + timedelta(days=days))
+                   .sign(key, hashes.SHA256()))
+    key_path, cert_path = folder / f"{name}.key.pem", folder / f"{name}.cert.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return str(key_path), str(cert_path)
+
+
+@pytest.fixture()
+def fake_redis():
+    """A server on 127.0.0.1 that answers every command with +PONG; yields its URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+
+    def serve():
+        try:
+            connection, _ = server.accept()
+        except OSError:
+            return
+        with connection, connection.makefile("rb") as lines:
+            while line := lines.readline():
+                if line.startswith(b"$") or line.startswith(b"*"):
+                    continue
+                connection.sendall(b"+PONG\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    server.close()
+    thread.join(timeout=5)
+
+
+def test_a_healthy_deployment_passes(app, make_app, tmp_path, fake_redis):
+    key, cert = write_pair(tmp_path / "keys")
+    result = doctor(make_app(**HEALTHY, CERTIFY_SIGNING_KEY=key, CERTIFY_SIGNING_CERT=cert,
+                             REDIS_URL=fake_redis, RATELIMIT_STORAGE_URI="memory://"))
+    assert result.exit_code == 0, result.output
+    assert "PROBLEM" not in result.output and "WARNING" not in result.output
+    for check in ("secret key", "debug mode", "database", "migrations", "storage",
+                  "PDF rendering", "signing key", "base URL", "mail", "redis"):
+        assert any(line.startswith("ok") and f" {check} " in line
+                   for line in result.output.splitlines()), check
+    assert "key matches the certificate" in result.output and "answers" in result.output
+
+
+def _unmigrated(tmp_path):
+    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+
+
+def _behind_head(tmp_path, make_app):
+    overrides = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'behind.sqlite3'}"}
+    behind = make_app(**overrides)
+    with behind.app_context():
+        upgrade(revision="5d6841c81fe0")  # the first migration only
+        _db.engine.dispose()
+    return overrides
+
+
+def _signing(tmp_path, kind):
+    key, cert = write_pair(tmp_path / "keys")
+    other_key, _ = write_pair(tmp_path / "keys", name="other")
+    _, expired_cert = write_pair(tmp_path / "keys", name="expired", expired=True)
+    garbage = tmp_path / "keys" / "garbage.pem"
+    garbage.write_text("not a key")
+    return {
+        "missing": {"CERTIFY_SIGNING_KEY": str(tmp_path / "nowhere.pem"), "CERTIFY_SIGNING_CERT": cert},
+        "half": {"CERTIFY_SIGNING_KEY": key},
+        "mismatch": {"CERTIFY_SIGNING_KEY": other_key, "CERTIFY_SIGNING_CERT": cert},
+        "expired": {"CERTIFY_SIGNING_KEY": key.replace("signing", "expired"),
+                    "CERTIFY_SIGNING_CERT": expired_cert},
+        "garbage": {"CERTIFY_SIGNING_KEY": str(garbage), "CERTIFY_SIGNING_CERT": cert},
+    }[kind]
+
+
+# (what is wrong, settings, patch, the check's line must mention, the fix must mention)
+PLANTED = [
+    ("a development secret key", lambda t, m: {"SECRET_KEY": "dev"}, None,
+     "development value", "secrets.token_hex(32)"),
+    ("a short secret key", lambda t, m: {"SECRET_KEY": "only-twenty-five-letters!"}, None,
+     "only 25 characters", "SECRET_KEY"),
+    ("debug mode on", lambda t, m: {"DEBUG": True}, None, "debug mode is on", "FLASK_DEBUG"),
+    ("HarfBuzz subsetting missing", lambda t, m: {},
+     ("weasyprint.text.ffi.harfbuzz_subset", None), "about 37× slower",
+     "apt-get install -y libharfbuzz-subset0"),
+    ("the CJK font missing", lambda t, m: {},
+     ("certify.pdf.health.SOURCE_FACES", {"regular": (Path("/nonexistent/NotoSansCJK.ttc"), "x")}),
+     "Chinese font is missing", "apt-get install -y fonts-noto-cjk"),
+    ("no migrations applied", lambda t, m: _unmigrated(t), None, "no migrations applied",
+     "flask db upgrade"),
+    ("migrations behind head", _behind_head, None, "the database is at 5d6841c81fe0",
+     "flask db upgrade"),
+    ("storage inside the static folder",
+     lambda t, m: {"CERTIFY_STORAGE_DIR": str(Path(certify.__file__).parent / "static" / "files")},
+     None, "overlaps the static folder", "CERTIFY_STORAGE_DIR"),
+    ("signing key file missing", lambda t, m: _signing(t, "missing"), None, "does not exist",
+     "CERTIFY_SIGNING_KEY"),
+    ("signing certificate not set", lambda t, m: _signing(t, "half"), None,
+     "CERTIFY_SIGNING_CERT is not set", "flask keys init"),
+    ("signing key of another pair", lambda t, m: _signing(t, "mismatch"), None,
+     "does not belong to the certificate", "same pair"),
+    ("signing certificate expired", lambda t, m: _signing(t, "expired"), None,
+     "certificate expired on", "renew"),
+    ("signing key unreadable", lambda t, m: _signing(t, "garbage"), None,
+     "cannot be read as a PEM private key", "CERTIFY_SIGNING_KEY_PASSPHRASE"),
+    ("database unreachable",
+     lambda t, m: {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{t / 'no' / 'such' / 'folder.sqlite3'}"},
+     None, "cannot connect", "DATABASE_URL"),
+    ("CERTIFY_BASE_URL unset", lambda t, m: {"CERTIFY_BASE_URL": None}, None,
+     "CERTIFY_BASE_URL is unset", "export CERTIFY_BASE_URL="),
+    ("Redis unreachable",
+     lambda t, m: {"REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_STORAGE_URI": "memory://"},
+     None, "does not answer", "start Redis"),
+]
+
+
+def test_every_planted_problem_is_reported_with_its_fix(app, make_app, tmp_path, monkeypatch):
+    failures = []
+    for number, (name, settings, patch, detail, fix) in enumerate(PLANTED):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        with monkeypatch.context() as patched:
+            if patch:
+                patched.setattr(*patch)
+            result = doctor(make_app(**(HEALTHY | settings(folder, make_app))))
+        lines = result.output.splitlines()
+        problem_at = [i for i, line in enumerate(lines) if line.startswith("PROBLEM") and detail in line]
+        if result.exit_code != 1 or not problem_at or fix not in lines[problem_at[0] + 1]:
+            failures.append((name, result.output))
+    print(f"\ndoctor: {len(PLANTED)} planted problems, {len(PLANTED) - len(failures)} reported "
+          f"with their fix, {len(failures)} failures")
+    assert failures == []
+
+
+def test_a_missing_smtp_server_is_a_warning_not_a_failure(app, make_app):
+    result = doctor(make_app(**(HEALTHY | {"MAIL_SERVER": None})))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("WARNING") and " mail " in line]
+    assert "only kept in the mail log" in lines[at] and "MAIL_SERVER" in lines[at + 1]
+    assert "1 warning(s)" in result.output
+
+
+def test_strict_mode_fails_on_warnings(app, make_app):
+    application = make_app(**(HEALTHY | {"MAIL_SERVER": None}))
+    ops.init_app(application)
+    with application.app_context():
+        result = application.test_cli_runner().invoke(args=["doctor", "--strict"])
+    assert result.exit_code == 1
