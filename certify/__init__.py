@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from certify.admin.views import bp as admin_bp
     from certify.applications.views import bp as applications_bp
+    from certify.assessment.views import bp as assessment_bp
     from certify.auth.views import bp as auth_bp
     from certify.certificates.views import bp as certificates_bp
     from certify.core.views import bp as core_bp
@@ -57,13 +58,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(assessment_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(publication_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import certificates, cli, rulesets
+    from certify import assessment, certificates, cli, rulesets
     from certify.applications.models import KIND_LABELS
     from certify.organisations.models import ORGANISATION_KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
@@ -76,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     rulesets.init_app(app)
+    assessment.init_app(app)
     certificates.init_app(app)
     return app
 

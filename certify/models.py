@@ -1,6 +1,9 @@
 """Imports every model module, so that the metadata (and migrations) know all tables."""
 
 from certify.applications.models import Application, Evidence, Submission  # noqa: F401
+from certify.assessment.models import (  # noqa: F401
+    AgencyProfile, AssessorProfile, Assignment, ConflictDeclaration, EvaluationReport, ScoreSheet,
+)
 from certify.audit.models import AuditEvent  # noqa: F401
 from certify.auth.models import Role, User  # noqa: F401
 from certify.certificates.models import Certificate, CertificateCounter  # noqa: F401

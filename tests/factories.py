@@ -174,3 +174,58 @@ def issued_certificate(applicant=None, *, admin=None, **fields):
     admin = admin or make_user(Role.ADMIN)
     application = listed_application(applicant, admin=admin, **fields)
     return issue_certificate(application, admin)
+
+
+# ---- assessment -------------------------------------------------------------------------------
+
+
+def make_agency(legal_representative="王法人", **fields) -> Organisation:
+    """An assessment agency with the profile its reports need."""
+    from certify.assessment.models import AgencyProfile
+
+    fields = {"name": f"测试评价机构{next(_sequence)}"} | fields
+    agency = make_organisation(OrganisationKind.AGENCY, **fields)
+    db.session.add(AgencyProfile(organisation=agency, legal_representative=legal_representative,
+                                 qualification="专职评价人员 12 名"))
+    db.session.flush()
+    return agency
+
+
+def make_assessor(agency: Organisation | None = None, *, kinds=("supply_chain", "factory"),
+                  industries=("31",), city_code="510100", **fields) -> User:
+    """An assessor of ``agency`` (a new agency by default) with recorded expertise."""
+    from certify.assessment.models import AssessorProfile
+
+    assessor = make_user(Role.ASSESSOR, organisation=agency or make_agency(), **fields)
+    db.session.add(AssessorProfile(user=assessor, kinds=list(kinds), industries=list(industries),
+                                   city_code=city_code, title="高级工程师"))
+    db.session.flush()
+    return assessor
+
+
+def make_submitted_application(user=None, **fields):
+    """A complete application, submitted by its applicant through the service."""
+    from flask import current_app
+
+    from certify.applications import services
+
+    application = complete_application(user, **fields)
+    with current_app.test_request_context():  # the notification e-mails hold links
+        services.submit_application(application.created_by, application, pledge_name="周丽",
+                                    pledge_accepted=True)
+    db.session.flush()
+    return application
+
+
+def assign(application, lead, second=None, *, admin=None, due_on=None):
+    """Assign assessors through the service, as an administrator would."""
+    from flask import current_app
+
+    from certify.assessment import services
+
+    admin = admin or make_user(Role.ADMIN)
+    with current_app.test_request_context():  # the e-mails to the assessors hold links
+        assignments = services.assign_assessors(admin, application, lead=lead, second=second,
+                                                due_on=due_on)
+    db.session.flush()
+    return assignments

@@ -16,6 +16,10 @@ def can_view_application(user, application) -> bool:
         return False
     if user.role == Role.ADMIN:
         return True
+    if user.role == Role.ASSESSOR:
+        from certify.assessment.permissions import is_assigned_assessor
+
+        return is_assigned_assessor(user, application)
     return is_own_application(user, application)
 
 

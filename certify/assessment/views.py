@@ -1,0 +1,678 @@
+"""Assessment pages.
+
+Administrators: the assignment queue with bulk assignment (preview, then confirm), assigning
+one application with ranked suggestions, the assessments of an application side by side, the
+agencies and assessors with their expertise and conflicts. Assessors: their assignments,
+accepting or declining, the scoring pages built from the pinned rule file, the on-site record
+and submission, their conflict declarations. Applicants: the assessors' comments meant for
+them, and the evaluation report once the department has decided.
+
+Every object is loaded through a ``load_*`` helper that answers 404 when the user may not reach
+it, so that no one learns of assignments or applications that are not theirs.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from certify import storage
+from certify.admin.forms import ActionForm
+from certify.applications.answers import (
+    answer_field, form_value, pages, parse_page,
+)
+from certify.applications.models import Application, Evidence
+from certify.applications.services import StaleApplication, rule_set_of, self_score
+# One transaction per change, with the refusal flashed; the version the page was opened at.
+from certify.applications.views import _commit_change, _seen_version
+from certify.assessment import services
+from certify.assessment.compare import compare, differs_from_self, needs_comment
+from certify.assessment.forms import (
+    AgencyForm, AgencyProfileForm, AssessorProfileForm, AssignForm, BulkAssignForm, ConflictForm,
+    DeclineForm, SecondAssessorForm, SheetDetailsForm,
+)
+from certify.assessment.models import (
+    AssessorRole, Assignment, AssignmentStatus, ConflictDeclaration, EvaluationReport,
+)
+from certify.assessment.permissions import (
+    can_declare_conflicts, can_download_report, can_read_assessor_comments,
+    can_respond_to_assignment, can_score, can_see_sheet, can_view_assignment,
+)
+from certify.assessment.reports import generate_report, latest_report
+from certify.auth.models import Role, User
+from certify.auth.permissions import roles_required
+from certify.core.forms import show_service_error
+from certify.exceptions import ServiceError
+from certify.extensions import db
+from certify.organisations.models import Organisation, OrganisationKind
+from certify.workflow import Status
+
+bp = Blueprint("assessment", __name__)
+
+# Content types shown in the browser rather than downloaded: the viewer cannot run scripts in
+# them (the response is also sandboxed).
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
+
+
+def note_field(kind: str, indicator_id: str) -> str:
+    return f"n-{kind}-{indicator_id}"
+
+
+def _form_saved(form, change) -> bool:
+    """Run ``change`` as one transaction; a refusal goes to the form field it concerns."""
+    try:
+        change()
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        show_service_error(form, error)
+        return False
+    return True
+
+
+def load_assignment(assignment_id: int) -> Assignment:
+    """The assignment, if the current user may see it (404 otherwise)."""
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or not can_view_assignment(current_user, assignment):
+        abort(404)
+    return assignment
+
+
+def _load_own_sheet(assignment_id: int):
+    """The current assessor's own accepted or submitted assignment and its sheet (404 for
+    everyone else, administrators included: they read submitted sheets side by side)."""
+    assignment = load_assignment(assignment_id)
+    if assignment.assessor_id != current_user.id or assignment.sheet is None:
+        abort(404)
+    return assignment, assignment.sheet
+
+
+def _load_application(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+def _person(user_id: int) -> User | None:
+    return db.session.get(User, user_id) if user_id else None
+
+
+# ---- administrators: queue, assignment, bulk ----------------------------------------------------
+
+
+@bp.route("/assessment/")
+@login_required
+def index():
+    """Administrators: applications waiting for assessors, and assessments under way."""
+    if current_user.role == Role.ASSESSOR:
+        return redirect(url_for("assessment.my_assignments"))
+    if current_user.role != Role.ADMIN:
+        abort(404)
+    waiting = db.session.execute(
+        select(Application).where(Application.status == Status.SUBMITTED)
+        .order_by(Application.submitted_at)
+    ).scalars().all()
+    under_way = db.session.execute(
+        select(Assignment).where(Assignment.status.in_((AssignmentStatus.PENDING,
+                                                        AssignmentStatus.ACCEPTED)))
+        .order_by(Assignment.due_on, Assignment.id)
+    ).scalars().all()
+    form = BulkAssignForm()
+    form.fill_choices(services.active_assessors())
+    return render_template("assessment/index.html", waiting=waiting, under_way=under_way,
+                           form=form, today=services.local_today())
+
+
+@bp.route("/assessment/bulk", methods=["POST"])
+@roles_required(Role.ADMIN)
+def bulk_assign():
+    """Preview (nothing saved) and, when confirmed, assign the acceptable applications in one
+    transaction."""
+    form = BulkAssignForm()
+    form.fill_choices(services.active_assessors())
+    ids = [int(value) for value in request.form.getlist("application_ids") if value.isdigit()]
+    lead = _person(form.lead_id.data) if form.validate_on_submit() else None
+    if lead is None or not ids:
+        flash(_("Choose at least one application and a lead assessor."), "error")
+        return redirect(url_for("assessment.index"))
+    second = _person(form.second_id.data)
+    applications = db.session.execute(
+        select(Application).where(Application.id.in_(ids)).order_by(Application.submitted_at)
+    ).scalars().all()
+    if form.confirm.data != "1":
+        lines = services.preview_bulk_assignment(applications, lead=lead, second=second)
+        return render_template("assessment/bulk_preview.html", form=form, lines=lines,
+                               lead=lead, second=second, ids=ids)
+    try:
+        assigned, refused = services.bulk_assign(current_user, applications, lead=lead,
+                                                 second=second, due_on=form.due_on.data)
+        db.session.commit()
+    except (ServiceError, StaleDataError) as error:
+        db.session.rollback()
+        flash(error.message if isinstance(error, ServiceError) else StaleApplication().message, "error")
+        return redirect(url_for("assessment.index"))
+    flash(_("%(count)d applications assigned.", count=len(assigned)), "success")
+    if refused:
+        flash(_("%(count)d applications were not assigned: see the reasons in the preview.",
+                count=len(refused)), "error")
+    return redirect(url_for("assessment.index"))
+
+
+def _comparison(application: Application, sheets):
+    """Rows comparing the self-assessment with each given (submitted or own) sheet."""
+    rule_set = rule_set_of(application)
+    indicators = [i for _p, _s, page in pages(rule_set, application.industry_code) for i in page]
+    results = [services.sheet_result(sheet) for sheet in sheets]
+    margin, total_margin = services.disagreement_margins()
+    rows = compare(indicators, application.answers or {}, self_score(application),
+                   [(sheet.answers or {}, result) for sheet, result in zip(sheets, results)], margin)
+    totals_disagree = (len(results) >= 2 and (abs(results[0].total - results[1].total) > total_margin
+                                             or results[0].passed != results[1].passed))
+    return {"rows": rows, "results": results, "sheets": sheets, "rule_set": rule_set,
+            "totals_disagree": totals_disagree, "margin": margin, "total_margin": total_margin,
+            "self_result": self_score(application)}
+
+
+@bp.route("/assessment/applications/<int:application_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def application(application_id: int):
+    """An application's assessment for administrators: assign (with suggestions), add a second
+    assessor, follow the assignments, compare the submitted sheets, the report."""
+    application = _load_application(application_id)
+    assessors = services.active_assessors()
+    form = AssignForm()
+    form.fill_choices(assessors)
+    second_form = SecondAssessorForm()
+    second_form.fill_choices(assessors)
+    if request.method == "POST" and form.validate_on_submit():
+        lead, second = _person(form.lead_id.data), _person(form.second_id.data)
+        if lead is None:
+            form.lead_id.errors = [_("Choose the lead assessor.")]
+        else:
+            try:
+                services.assign_assessors(current_user, application, lead=lead, second=second,
+                                          due_on=form.due_on.data)
+                db.session.commit()
+            except services.AssignmentRefused as refusal:
+                db.session.rollback()
+                field = form._fields.get(refusal.field)
+                field.errors = list(field.errors) + list(refusal.reasons)
+            except (ServiceError, StaleDataError) as error:
+                db.session.rollback()
+                if isinstance(error, ServiceError):
+                    show_service_error(form, error)
+                else:
+                    flash(StaleApplication().message, "error")
+            else:
+                flash(_("The assessors have been assigned and told by e-mail."), "success")
+                return redirect(url_for("assessment.application", application_id=application.id))
+    current = services.current_assignments(application)
+    submitted = [a.sheet for a in current if a.sheet is not None and a.sheet.is_submitted]
+    return render_template(
+        "assessment/application.html", application=application, form=form,
+        second_form=second_form, current=current, history=services.assignment_history(application),
+        suggestions=services.suggestions(application) if application.status == Status.SUBMITTED else [],
+        comparison=_comparison(application, submitted) if submitted else None,
+        reports=_reports(application), today=services.local_today(), action_form=ActionForm(),
+        has_second=any(a.role == AssessorRole.SECOND for a in current),
+    )
+
+
+@bp.route("/assessment/applications/<int:application_id>/second", methods=["POST"])
+@roles_required(Role.ADMIN)
+def add_second(application_id: int):
+    application = _load_application(application_id)
+    form = SecondAssessorForm()
+    form.fill_choices(services.active_assessors())
+    assessor = _person(form.second_id.data) if form.validate_on_submit() else None
+    if assessor is None:
+        flash(_("Choose the second assessor."), "error")
+    else:
+        try:
+            services.add_second_assessor(current_user, application, assessor, due_on=form.due_on.data)
+            db.session.commit()
+        except services.AssignmentRefused as refusal:
+            db.session.rollback()
+            for reason in refusal.reasons:
+                flash(reason, "error")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("The second assessor has been assigned and told by e-mail."), "success")
+    return redirect(url_for("assessment.application", application_id=application.id))
+
+
+def _reports(application: Application) -> list[EvaluationReport]:
+    return db.session.execute(
+        select(EvaluationReport).where(EvaluationReport.application_id == application.id)
+        .order_by(EvaluationReport.generated_at.desc(), EvaluationReport.id.desc())
+    ).scalars().all()
+
+
+@bp.route("/assessment/applications/<int:application_id>/report", methods=["GET"])
+@login_required
+def report(application_id: int):
+    """The latest evaluation report PDF."""
+    application = _load_application(application_id)
+    if not can_download_report(current_user, application):
+        abort(404)
+    found = latest_report(application)
+    if found is None or not storage.exists(found.sha256):
+        abort(404)
+    response = send_file(storage.path_of(found.sha256), mimetype="application/pdf",
+                         as_attachment=True, conditional=True, etag=found.sha256,
+                         download_name=f"第三方评价报告-{application.reference}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/assessment/applications/<int:application_id>/report", methods=["POST"])
+@roles_required(Role.ADMIN)
+def regenerate_report(application_id: int):
+    """Render the report again (e.g. when rendering failed after the assessment was reported)."""
+    application = _load_application(application_id)
+    if ActionForm().validate_on_submit():
+        _commit_change(lambda: generate_report(application, actor=current_user),
+                _("The evaluation report has been generated."))
+    return redirect(url_for("assessment.application", application_id=application_id))
+
+
+# ---- agencies, assessors and conflicts --------------------------------------------------------
+
+
+@bp.route("/assessment/agencies", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def agencies():
+    form = AgencyForm()
+    form.fill_organisation_choices()
+    created = []
+    organisation = {k: v for k, v in form.organisation_data(OrganisationKind.AGENCY).items()
+                    if k != "kind"}
+    if form.validate_on_submit() and _form_saved(form, lambda: created.append(services.create_agency(
+            current_user, legal_representative=form.legal_representative.data,
+            qualification=form.qualification.data, **organisation))):
+        flash(_("The agency %(name)s has been registered.", name=created[0].name), "success")
+        return redirect(url_for("assessment.agency", agency_id=created[0].id))
+    rows = db.session.execute(
+        select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY).order_by(Organisation.name)
+    ).scalars().all()
+    year = services.local_today().year
+    counts = {agency.id: services.agency_evaluations(agency.id, year) for agency in rows}
+    staff = dict(db.session.execute(
+        select(User.organisation_id, func.count()).where(User.role == Role.ASSESSOR)
+        .group_by(User.organisation_id)).all())
+    return render_template("assessment/agencies.html", agencies=rows, counts=counts, staff=staff,
+                           year=year, cap=services.setting("CERTIFY_AGENCY_YEARLY_CAP"), form=form)
+
+
+@bp.route("/assessment/agencies/<int:agency_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def agency(agency_id: int):
+    agency = db.session.get(Organisation, agency_id)
+    if agency is None or agency.kind != OrganisationKind.AGENCY:
+        abort(404)
+    profile = services.agency_profile(agency)
+    form = AgencyProfileForm(obj=profile)
+    if form.validate_on_submit() and _form_saved(form, lambda: services.save_agency_profile(
+            current_user, agency, legal_representative=form.legal_representative.data,
+            qualification=form.qualification.data)):
+        flash(_("Saved."), "success")
+        return redirect(url_for("assessment.agency", agency_id=agency.id))
+    assessors = db.session.execute(
+        select(User).where(User.organisation_id == agency.id, User.role == Role.ASSESSOR)
+        .order_by(User.name)).scalars().all()
+    year = services.local_today().year
+    return render_template("assessment/agency.html", agency=agency, form=form, assessors=assessors,
+                           loads=services.open_loads(), year=year,
+                           count=services.agency_evaluations(agency.id, year),
+                           cap=services.setting("CERTIFY_AGENCY_YEARLY_CAP"))
+
+
+def _load_assessor(user_id: int) -> User:
+    """An assessor's page: administrators, and the assessor themself (404 for anyone else)."""
+    assessor = db.session.get(User, user_id)
+    if assessor is None or assessor.role != Role.ASSESSOR or not can_declare_conflicts(current_user, assessor):
+        abort(404)
+    return assessor
+
+
+@bp.route("/assessment/assessors/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def assessor(user_id: int):
+    """An assessor's expertise (edited by administrators) and conflict declarations."""
+    assessor = _load_assessor(user_id)
+    profile = services.assessor_profile(assessor)
+    form = AssessorProfileForm(obj=profile)
+    form.fill_choices()
+    if request.method == "POST":
+        if not current_user.is_admin:
+            abort(403)
+        if form.validate_on_submit() and _form_saved(form, lambda: services.save_assessor_profile(
+                current_user, assessor, kinds=form.kinds.data, industries=form.industries.data,
+                city_code=form.city_code.data or None, title=form.title.data)):
+            flash(_("Saved."), "success")
+            return redirect(url_for("assessment.assessor", user_id=user_id))
+    conflict_form = ConflictForm()
+    conflict_form.fill_choices()
+    return _assessor_page(assessor, profile, form, conflict_form)
+
+
+def _assessor_page(assessor, profile, form, conflict_form):
+    return render_template("assessment/assessor.html", assessor=assessor, profile=profile,
+                           form=form, conflict_form=conflict_form,
+                           conflicts=services.conflicts_of(assessor), action_form=ActionForm())
+
+
+@bp.route("/assessment/assessors/<int:user_id>/conflicts", methods=["POST"])
+@login_required
+def declare_conflict(user_id: int):
+    assessor = _load_assessor(user_id)
+    form = ConflictForm()
+    form.fill_choices()
+    if form.validate_on_submit() and _form_saved(form, lambda: services.declare_conflict(
+            current_user, assessor, credit_code=form.credit_code.data,
+            organisation_name=form.organisation_name.data, relation=form.relation.data,
+            starts_on=form.starts_on.data, ends_on=form.ends_on.data, note=form.note.data)):
+        flash(_("The conflict of interest has been recorded."), "success")
+        return redirect(url_for("assessment.assessor", user_id=user_id))
+    profile = services.assessor_profile(assessor)
+    profile_form = AssessorProfileForm(obj=profile, formdata=None)
+    profile_form.fill_choices()
+    return _assessor_page(assessor, profile, profile_form, form)
+
+
+@bp.route("/assessment/conflicts/<int:declaration_id>/withdraw", methods=["POST"])
+@roles_required(Role.ADMIN)
+def withdraw_conflict(declaration_id: int):
+    declaration = db.get_or_404(ConflictDeclaration, declaration_id)
+    if ActionForm().validate_on_submit():
+        _commit_change(lambda: services.withdraw_conflict(current_user, declaration),
+                _("The declaration has been withdrawn."))
+    return redirect(url_for("assessment.assessor", user_id=declaration.assessor_id))
+
+
+# ---- assessors: assignments and scoring -------------------------------------------------------
+
+
+@bp.route("/assessment/assignments")
+@roles_required(Role.ASSESSOR)
+def my_assignments():
+    assignments = db.session.execute(
+        select(Assignment).where(Assignment.assessor_id == current_user.id)
+        .order_by(Assignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)).desc(),
+                  Assignment.due_on, Assignment.id.desc())
+    ).scalars().all()
+    return render_template("assessment/my_assignments.html", assignments=assignments,
+                           today=services.local_today())
+
+
+def _sections(assignment: Assignment, sheet, result):
+    application = assignment.application
+    rule_set = rule_set_of(application)
+    self_result = self_score(application)
+    answers = sheet.answers or {} if sheet else {}
+    rows = []
+    for page_id, section, indicators in pages(rule_set, application.industry_code):
+        rows.append({
+            "id": page_id, "section": section, "count": len(indicators),
+            "scored": sum(1 for i in indicators if i.id in answers),
+            "self": next((s for s in self_result.sections if s.id == page_id), None),
+            "mine": next((s for s in result.sections if s.id == page_id), None) if result else None,
+        })
+    return rows, self_result
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>")
+@login_required
+def assignment(assignment_id: int):
+    """An assignment: accept or decline; then the sheet's overview, on-site record,
+    recommendation and submission; after submission, the comparison with a colleague's sheet."""
+    assignment = load_assignment(assignment_id)
+    sheet = assignment.sheet
+    own = assignment.assessor_id == current_user.id
+    result = services.sheet_result(sheet) if sheet is not None else None
+    sections, self_result = _sections(assignment, sheet, result)
+    details_form = SheetDetailsForm(obj=sheet, formdata=None) if sheet is not None else None
+    if details_form is not None:
+        details_form.version.data = str(sheet.version)
+        details_form.recommendation.data = sheet.recommendation.value if sheet.recommendation else None
+    comparison = None
+    if own and sheet is not None and sheet.is_submitted:
+        others = [a.sheet for a in services.current_assignments(assignment.application)
+                  if a.id != assignment.id and a.sheet is not None]
+        visible = [s for s in others if can_see_sheet(current_user, s, own_sheet=sheet)]
+        comparison = _comparison(assignment.application, [sheet] + visible)
+    return render_template(
+        "assessment/assignment.html", assignment=assignment, sheet=sheet, result=result, own=own,
+        sections=sections, self_result=self_result, details_form=details_form,
+        decline_form=DeclineForm(), action_form=ActionForm(),
+        can_respond=can_respond_to_assignment(current_user, assignment),
+        can_score=can_score(current_user, assignment),
+        problems=services.submission_problems(sheet) if sheet is not None and not sheet.is_submitted else [],
+        comparison=comparison, report=latest_report(assignment.application)
+        if can_download_report(current_user, assignment.application) else None,
+        today=services.local_today(),
+    )
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>/accept", methods=["POST"])
+@login_required
+def accept(assignment_id: int):
+    assignment = load_assignment(assignment_id)
+    if ActionForm().validate_on_submit():
+        _commit_change(lambda: services.accept_assignment(current_user, assignment),
+                _("You have accepted the assignment. The score sheet is open."))
+    return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>/decline", methods=["POST"])
+@login_required
+def decline(assignment_id: int):
+    assignment = load_assignment(assignment_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        flash(_("Say why you decline the assignment."), "error")
+        return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+    if _commit_change(lambda: services.decline_assignment(current_user, assignment, reason=form.reason.data),
+               _("You have declined the assignment. The department has been told.")):
+        return redirect(url_for("assessment.my_assignments"))
+    return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+
+
+def _parse_notes(rule_set, indicators, form) -> dict:
+    notes = {}
+    for indicator in indicators:
+        by_kind = {}
+        for kind in rule_set.note_kinds:
+            text = form.get(note_field(kind.key, indicator.id))
+            if text is not None:
+                by_kind[kind.key] = text.strip()[:4000]
+        if by_kind:
+            notes[indicator.id] = by_kind
+    return notes
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>/sections/<page_id>", methods=["GET", "POST"])
+@login_required
+def section(assignment_id: int, page_id: str):
+    """One section of the score sheet, generated from the application's pinned rule file: per
+    indicator the self-assessment and its evidence, the assessor's score and notes."""
+    assignment, sheet = _load_own_sheet(assignment_id)
+    application = assignment.application
+    rule_set = rule_set_of(application)
+    all_pages = pages(rule_set, application.industry_code)
+    position = next((n for n, page in enumerate(all_pages) if page[0] == page_id), None)
+    if position is None:
+        abort(404)
+    section_obj, indicators = all_pages[position][1:]
+    editable = can_score(current_user, assignment)
+    errors, typed, typed_notes = {}, {}, {}
+    if request.method == "POST":
+        if not editable:
+            abort(403)
+        parsed = parse_page(indicators, request.form)
+        notes = _parse_notes(rule_set, indicators, request.form)
+        errors, typed = dict(parsed.errors), dict(parsed.raw)
+        try:
+            services.save_scores(current_user, sheet, parsed, notes, seen_version=_seen_version())
+            db.session.commit()
+        except (ServiceError, StaleDataError) as error:
+            db.session.rollback()
+            # Everything typed on this page is shown back, valid or not.
+            typed = {i.id: request.form.get(answer_field(i.id), "") for i in indicators}
+            typed_notes = notes
+            flash(error.message if isinstance(error, ServiceError) else services.StaleSheet().message,
+                  "error")
+            assignment, sheet = _load_own_sheet(assignment_id)
+        else:
+            if errors:
+                flash(_("Some scores could not be saved: see the messages below. Everything "
+                        "else has been saved."), "error")
+            else:
+                flash(_("Saved."), "success")
+                target = request.form.get("go")
+                if target == "next" and position + 1 < len(all_pages):
+                    return redirect(url_for("assessment.section", assignment_id=assignment_id,
+                                            page_id=all_pages[position + 1][0]))
+                if target == "overview":
+                    return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+                return redirect(url_for("assessment.section", assignment_id=assignment_id,
+                                        page_id=page_id))
+    stored = sheet.answers or {}
+    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id)) for i in indicators}
+    notes = {i.id: typed_notes.get(i.id) or (sheet.notes or {}).get(i.id, {}) for i in indicators}
+    result = services.sheet_result(sheet)
+    self_result = self_score(application)
+    self_answers = application.answers or {}
+    rows = {}
+    for indicator in indicators:
+        mine, theirs = result.indicator(indicator.id), self_result.indicator(indicator.id)
+        answer = stored.get(indicator.id)
+        rows[indicator.id] = {
+            "self_value": form_value(indicator, self_answers.get(indicator.id)),
+            "self_points": theirs.points, "self_met": theirs.met,
+            "points": mine.points, "met": mine.met, "answered": answer is not None,
+            "differs": differs_from_self(indicator, self_answers.get(indicator.id), answer,
+                                         mine.points),
+            "needs_comment": needs_comment(indicator, self_answers.get(indicator.id), answer,
+                                           mine.points, mine.met),
+            "comment_kinds": services.comment_kinds(rule_set, indicator),
+        }
+    return render_template(
+        "assessment/section.html", assignment=assignment, application=application, sheet=sheet,
+        rule_set=rule_set, section=section_obj, page_id=page_id, indicators=indicators,
+        values=values, notes=notes, errors=errors, editable=editable, result=result,
+        self_result=self_result, rows=rows, all_pages=all_pages, position=position,
+        answer_field=answer_field, note_field=note_field,
+    )
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>/sheet", methods=["POST"])
+@login_required
+def save_sheet(assignment_id: int):
+    """Save the on-site record, conclusion and recommendation; with ``go=submit``, submit."""
+    assignment, sheet = _load_own_sheet(assignment_id)
+    form = SheetDetailsForm()
+    if not form.validate_on_submit():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                flash(message, "error")
+        return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+    submitting = request.form.get("go") == "submit"
+    # The details are saved first, in their own transaction, so that a refused submission
+    # never loses what was typed.
+    saved = _commit_change(lambda: services.save_sheet_details(
+        current_user, sheet, site_visit_on=form.site_visit_on.data,
+        site_visit_participants=form.site_visit_participants.data,
+        site_visit_findings=form.site_visit_findings.data,
+        recommendation=form.recommendation.data or None,
+        return_questions=form.return_questions.data, conclusion=form.conclusion.data,
+        highlights=form.highlights.data, seen_version=_seen_version()), _("Saved."))
+    if saved and submitting:
+        _commit_change(lambda: services.submit_sheet(current_user, sheet),
+                _("The score sheet has been submitted."))
+    return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+
+
+@bp.route("/assessment/assignments/<int:assignment_id>/evidence/<int:evidence_id>")
+@login_required
+def evidence(assignment_id: int, evidence_id: int):
+    """The applicant's evidence, shown in the browser where it is safe (PDF and images) so that
+    the assessor reads it beside the score sheet; other kinds are downloaded."""
+    assignment = load_assignment(assignment_id)
+    if assignment.assessor_id != current_user.id:
+        abort(404)
+    found = db.session.get(Evidence, evidence_id)
+    if found is None or found.application_id != assignment.application_id or not storage.exists(found.sha256):
+        abort(404)
+    inline = found.content_type in INLINE_TYPES
+    response = send_file(storage.path_of(found.sha256), mimetype=found.content_type,
+                         as_attachment=not inline, download_name=found.original_name,
+                         conditional=True, etag=found.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
+    return response
+
+
+# ---- applicants --------------------------------------------------------------------------------
+
+
+@bp.route("/assessment/applications/<int:application_id>/feedback")
+@login_required
+def feedback(application_id: int):
+    """The assessors' comments meant for the applicant (never internal notes), once the
+    application has been returned to it or decided."""
+    application = _load_application(application_id)
+    if not can_read_assessor_comments(current_user, application):
+        abort(404)
+    rule_set = rule_set_of(application)
+    sheets = [a.sheet for a in _last_round_assignments(application)
+              if a.sheet is not None and a.sheet.is_submitted]
+    comments = []
+    for _page, section_obj, indicators in pages(rule_set, application.industry_code):
+        for indicator in indicators:
+            texts = [(sheet.notes or {}).get(indicator.id, {}).get(kind) for sheet in sheets
+                     for kind in indicator.applicant_visible_notes]
+            texts = [text for text in texts if text]
+            if texts:
+                comments.append((section_obj, indicator, texts))
+    return render_template("assessment/feedback.html", application=application, comments=comments,
+                           sheets=sheets, report=latest_report(application)
+                           if can_download_report(current_user, application) else None)
+
+
+def _last_round_assignments(application: Application) -> list[Assignment]:
+    """The submitted assignments of the latest assessed round (the round before a return)."""
+    rounds = db.session.execute(
+        select(func.max(Assignment.submission_number)).where(
+            Assignment.application_id == application.id,
+            Assignment.status == AssignmentStatus.SUBMITTED)
+    ).scalar()
+    if rounds is None:
+        return []
+    return db.session.execute(
+        select(Assignment).where(Assignment.application_id == application.id,
+                                 Assignment.submission_number == rounds,
+                                 Assignment.status == AssignmentStatus.SUBMITTED)
+        .order_by(Assignment.role)
+    ).scalars().all()
+
+
+def panel(application: Application) -> dict:
+    """What the application page shows about the assessment, for the current user."""
+    if not current_user.is_authenticated:
+        return {}
+    data = {"report": can_download_report(current_user, application) and latest_report(application)}
+    if current_user.is_admin:
+        data["manage"] = True
+    elif current_user.is_assessor:
+        data["assignments"] = [a for a in services.current_assignments(application)
+                               if a.assessor_id == current_user.id]
+    data["feedback"] = can_read_assessor_comments(current_user, application) and bool(
+        _last_round_assignments(application))
+    return data
+
