@@ -8,7 +8,7 @@ PORT ?= 5000
 export FLASK_APP := certify
 
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
-TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES)
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) chromium postgresql-client
 
 # The Chinese PDF font is converted once into instance/fonts (about a minute the first time).
 fonts: $(VENV)/.installed instance/secret_key

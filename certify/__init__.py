@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.core.views import bp as core_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
+    from certify.stats.views import bp as stats_bp
     from certify.core.errors import register_error_handlers
 
     app.register_blueprint(core_bp)
@@ -62,10 +63,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(publication_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import assessment, certificates, cli, rulesets
+    from certify import assessment, certificates, cli, ops, rulesets
     from certify.applications.models import KIND_LABELS
     from certify.organisations.models import ORGANISATION_KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
@@ -77,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         organisation_kind_labels=ORGANISATION_KIND_LABELS)
 
     cli.init_app(app)
+    ops.init_app(app)
     rulesets.init_app(app)
     assessment.init_app(app)
     certificates.init_app(app)

@@ -1,0 +1,1 @@
+"""Statistics for administrators: charts and the data behind each, downloadable as CSV."""

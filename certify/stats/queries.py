@@ -1,0 +1,175 @@
+"""The figures behind each chart. Every query aggregates in the database (GROUP BY), so the
+cost does not grow with what is sent to the browser; each returns a ``Table``."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from certify.applications.models import KIND_LABELS, Application, Kind
+from certify.assessment.models import Assignment, AssignmentStatus, ScoreSheet
+from certify.certificates.models import Certificate, CertificateStatus
+from certify.extensions import db
+from certify.organisations.models import Organisation
+from certify.organisations.reference import INDUSTRIES_BY_CODE, cities
+from certify.publication.models import Decision, DecisionOutcome
+from certify.timeutil import local_today
+from certify.workflow import STATUS_LABELS, Status
+
+# Score bands for the distribution of section scores, as a share of the section's maximum.
+SCORE_BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))
+
+
+@dataclass
+class Table:
+    """A chart's data: ``kind`` of chart, column headings, and rows (label, value, …)."""
+
+    key: str
+    title: object
+    chart: str
+    columns: list
+    rows: list
+
+
+def applications_by_status_and_kind(language: str) -> Table:
+    counts = dict(((status, kind), count) for status, kind, count in db.session.execute(
+        select(Application.status, Application.kind, func.count()).group_by(Application.status, Application.kind)))
+    kinds = list(Kind)
+    rows = [[str(STATUS_LABELS[status])] + [counts.get((status, kind), 0) for kind in kinds]
+            for status in Status]
+    return Table("status", _l("Applications by status and kind"), "stacked",
+                 [_l("Status")] + [KIND_LABELS[kind] for kind in kinds], rows)
+
+
+def applications_over_time(language: str, months: int = 24) -> Table:
+    month = func.strftime("%Y-%m", Application.created_at) if db.engine.dialect.name == "sqlite" \
+        else func.to_char(Application.created_at, "YYYY-MM")
+    counts = dict(((label, kind), count) for label, kind, count in db.session.execute(
+        select(month, Application.kind, func.count()).group_by(month, Application.kind)))
+    labels = sorted({label for label, _ in counts})[-months:]
+    kinds = list(Kind)
+    rows = [[label] + [counts.get((label, kind), 0) for kind in kinds] for label in labels]
+    return Table("over_time", _l("Applications opened per month"), "line",
+                 [_l("Month")] + [KIND_LABELS[kind] for kind in kinds], rows)
+
+
+def applications_by_city(language: str) -> Table:
+    counts = dict(db.session.execute(
+        select(Organisation.city_code, func.count()).join(Application.organisation)
+        .group_by(Organisation.city_code)).all())
+    rows = [[city.name(language), counts.get(city.code, 0)] for city in cities()]
+    return Table("city", _l("Applications by city or prefecture"), "bar",
+                 [_l("City or prefecture"), _l("Applications")], rows)
+
+
+def applications_by_industry(language: str) -> Table:
+    counts = db.session.execute(
+        select(Application.industry_code, func.count()).group_by(Application.industry_code)
+        .order_by(func.count().desc())).all()
+    rows = []
+    for code, count in counts:
+        industry = INDUSTRIES_BY_CODE.get(code or "")
+        rows.append([f"{code} {industry.name(language)}" if industry else str(_l("Not given")), count])
+    return Table("industry", _l("Applications by industry"), "bar",
+                 [_l("Industry"), _l("Applications")], rows)
+
+
+def pass_rates(language: str) -> Table:
+    counts = dict(((kind, outcome), count) for kind, outcome, count in db.session.execute(
+        select(Application.kind, Decision.outcome, func.count()).join(Decision.application)
+        .group_by(Application.kind, Decision.outcome)))
+    rows = []
+    for kind in Kind:
+        approved = counts.get((kind, DecisionOutcome.APPROVED), 0)
+        rejected = counts.get((kind, DecisionOutcome.REJECTED), 0)
+        decided = approved + rejected
+        rate = round(100 * approved / decided, 1) if decided else 0
+        rows.append([str(KIND_LABELS[kind]), rate, approved, rejected])
+    return Table("pass_rates", _l("Approval rate by kind (%)"), "bar",
+                 [_l("Kind"), _l("Approved (%)"), _l("Approved"), _l("Rejected")], rows)
+
+
+def section_score_distribution(language: str, limit: int = 5000) -> Table:
+    """How assessors' section scores spread, as shares of each section's maximum (the latest
+    ``limit`` submitted score sheets)."""
+    results = db.session.execute(
+        select(ScoreSheet.result).where(ScoreSheet.submitted_at.is_not(None))
+        .order_by(ScoreSheet.submitted_at.desc()).limit(limit)).scalars()
+    bands = Counter()
+    sections = []
+    for result in results:
+        for section in (result or {}).get("sections", []):
+            maximum = Decimal(section["max"])
+            if maximum <= 0:
+                continue
+            share = Decimal(section["score"]) * 100 / maximum
+            band = next(n for n, (low, high) in enumerate(SCORE_BANDS) if low <= share < high)
+            bands[(section["id"], band)] += 1
+            if section["id"] not in sections:
+                sections.append(section["id"])
+    rows = [[section] + [bands[(section, n)] for n in range(len(SCORE_BANDS))] for section in sections]
+    return Table("sections", _l("Assessors' section scores (share of the section's maximum)"), "stacked",
+                 [_l("Section")] + [f"{low}–{min(high, 100)}%" for low, high in SCORE_BANDS], rows)
+
+
+def assessor_workload(language: str) -> Table:
+    from certify.auth.models import User
+
+    open_statuses = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
+    rows = []
+    query = (select(User.name, Assignment.status, func.count()).join(Assignment.assessor)
+             .group_by(User.name, Assignment.status))
+    counts = Counter()
+    for name, status, count in db.session.execute(query):
+        counts[(name, "open" if status in open_statuses else status.value)] += count
+    names = sorted({name for name, _ in counts})
+    for name in names:
+        rows.append([name, counts[(name, "open")], counts[(name, AssignmentStatus.SUBMITTED.value)],
+                     counts[(name, AssignmentStatus.DECLINED.value)]])
+    return Table("workload", _l("Assessor workload"), "stacked",
+                 [_l("Assessor"), _l("Open"), _l("Submitted"), _l("Declined")], rows)
+
+
+def assessment_turnaround(language: str) -> Table:
+    """Days from assignment to the submitted score sheet, per assessor (mean)."""
+    from certify.auth.models import User
+
+    rows = db.session.execute(
+        select(User.name, Assignment.assigned_at, Assignment.submitted_at).join(Assignment.assessor)
+        .where(Assignment.submitted_at.is_not(None))).all()
+    totals: dict[str, list[float]] = {}
+    for name, assigned_at, submitted_at in rows:
+        totals.setdefault(name, []).append((submitted_at - assigned_at).total_seconds() / 86400)
+    table_rows = [[name, round(sum(days) / len(days), 1), len(days)] for name, days in sorted(totals.items())]
+    return Table("turnaround", _l("Days from assignment to submitted assessment (mean)"), "bar",
+                 [_l("Assessor"), _l("Days"), _l("Assessments")], table_rows)
+
+
+def certificates_expiring(language: str, days: int = 90) -> Table:
+    today = local_today()
+    certificates = db.session.execute(
+        select(Certificate).where(Certificate.status == CertificateStatus.VALID,
+                                  Certificate.valid_until >= today,
+                                  Certificate.valid_until <= today + timedelta(days=days))
+        .order_by(Certificate.valid_until).limit(500)).scalars().all()
+    rows = [[c.number, c.organisation_name, c.valid_until.isoformat(), (c.valid_until - today).days]
+            for c in certificates]
+    return Table("expiring", _l("Certificates expiring within 90 days"), "table",
+                 [_l("Number"), _l("Organisation"), _l("Valid until"), _l("Days left")], rows)
+
+
+# Chart key -> the query that makes its table, in the order the page shows them.
+QUERIES = {
+    "status": applications_by_status_and_kind,
+    "over_time": applications_over_time,
+    "city": applications_by_city,
+    "industry": applications_by_industry,
+    "pass_rates": pass_rates,
+    "sections": section_score_distribution,
+    "workload": assessor_workload,
+    "turnaround": assessment_turnaround,
+    "expiring": certificates_expiring,
+}

@@ -1,0 +1,62 @@
+"""Statistics: every chart has its data as JSON and CSV, and the page works on demo data."""
+
+import csv
+import io
+
+import pytest
+
+from certify.stats.queries import QUERIES
+from tests import factories
+
+EN = {"Accept-Language": "en"}
+
+
+def test_the_statistics_page_shows_every_chart(client, login_as, db):
+    login_as("admin")
+    factories.assessed_application()
+    db.session.commit()
+    page = client.get("/admin/statistics", headers=EN).get_data(as_text=True)
+    for key in QUERIES:
+        assert f"/admin/statistics/{key}.csv" in page
+    assert "vendor/chartjs/chart.umd.min.js" in page and "<script>" not in page
+
+
+@pytest.mark.parametrize("key", list(QUERIES))
+def test_each_chart_s_data_downloads_as_json_and_csv(client, login_as, db, key):
+    login_as("admin")
+    factories.approved_application()
+    db.session.commit()
+    data = client.get(f"/admin/statistics/{key}.json", headers=EN).json
+    assert data["key"] == key and data["columns"]
+    rows = list(csv.reader(io.StringIO(client.get(f"/admin/statistics/{key}.csv").data.decode("utf-8-sig"))))
+    assert len(rows) == len(data["rows"]) + 1
+
+
+def test_counts_by_city_cover_all_21_and_count_applications(client, login_as, db):
+    login_as("admin")
+    organisation = factories.make_organisation(city_code="511500")
+    factories.make_application(factories.make_user("applicant", organisation=organisation))
+    db.session.commit()
+    data = client.get("/admin/statistics/city.json", headers=EN).json
+    assert len(data["rows"]) == 21
+    assert ["Yibin", 1] in data["rows"]
+
+
+def test_the_approval_rate_follows_the_decisions(client, login_as, db):
+    login_as("admin")
+    admin = factories.make_user("admin")
+    factories.approved_application(admin=admin)
+    rejected = factories.assessed_application()
+    from certify.publication import services
+
+    services.decide(admin, rejected, "rejected", "未达到合格分数线")
+    db.session.commit()
+    rows = {row[0]: row for row in client.get("/admin/statistics/pass_rates.json", headers=EN).json["rows"]}
+    assert rows["Green supply-chain management enterprise"][1:] == [50.0, 1, 1]
+
+
+@pytest.mark.parametrize("role", ["applicant", "assessor"])
+def test_statistics_are_for_administrators(client, login_as, role):
+    login_as(role)
+    assert client.get("/admin/statistics").status_code == 403
+    assert client.get("/admin/statistics/city.csv").status_code == 403
