@@ -33,7 +33,8 @@ def init_app(app: Flask) -> None:
         if key not in app.config:
             app.config[key] = os.environ.get(key) or default
     check_prefix(app.config["CERTIFY_CERTIFICATE_PREFIX"])
-    app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"] = int(app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"])
+    years = app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"]
+    app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"] = int(years)
     app.jinja_env.globals.update(
         application_certificate=application_certificate,
         certificate_public_status=certificate_public_status, certificate_status_texts=STATUS_TEXTS,

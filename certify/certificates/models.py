@@ -72,7 +72,8 @@ class CertificateCounter(db.Model):
 
     __tablename__ = "certificate_counters"
 
-    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "certificate_counter_kind"), primary_key=True)
+    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "certificate_counter_kind"),
+                                       primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
 

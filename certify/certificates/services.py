@@ -40,7 +40,8 @@ def _require_admin(user) -> None:
 
 def validity_years() -> int:
     """``CERTIFY_CERTIFICATE_VALIDITY_YEARS`` (default three, the re-examination cycle)."""
-    return int(current_app.config.get("CERTIFY_CERTIFICATE_VALIDITY_YEARS") or DEFAULT_VALIDITY_YEARS)
+    years = current_app.config.get("CERTIFY_CERTIFICATE_VALIDITY_YEARS")
+    return int(years or DEFAULT_VALIDITY_YEARS)
 
 
 def last_valid_day(first_day: date, years: int) -> date:
@@ -85,7 +86,8 @@ def find_by_pdf(sha256: str) -> Certificate | None:
         select(Certificate).where(Certificate.pdf_sha256 == sha256).limit(1)).scalar_one_or_none()
 
 
-def issue_certificate(application: Application, actor, *, now: datetime | None = None) -> Certificate:
+def issue_certificate(application: Application, actor, *,
+                      now: datetime | None = None) -> Certificate:
     """Issue the certificate of a listed application, in the caller's transaction.
 
     Idempotent: an application that already has a certificate gets that one back, and nothing
@@ -107,7 +109,8 @@ def issue_certificate(application: Application, actor, *, now: datetime | None =
     sequence = allocate_sequence(application.kind, first_day.year)
     organisation = application.organisation
     certificate = Certificate(
-        application_id=application.id, kind=application.kind, year=first_day.year, sequence=sequence,
+        application_id=application.id, kind=application.kind, year=first_day.year,
+        sequence=sequence,
         number=format_number(number_prefix(), application.kind, first_day.year, sequence),
         organisation_name=organisation.name, credit_code=organisation.credit_code or "",
         subject=application.subject,
@@ -138,7 +141,8 @@ def render_again(admin, certificate: Certificate) -> None:
     cause, e.g. a missing ``CERTIFY_BASE_URL``, has been fixed)."""
     _require_admin(admin)
     if certificate.render_state == RenderState.RENDERED:
-        raise ServiceError(_l("This certificate's PDF has already been made; it is never made twice."))
+        raise ServiceError(_l("This certificate's PDF has already been made; "
+                              "it is never made twice."))
     certificate.render_state = RenderState.PENDING
     certificate.render_error = None
     record_event("certificate.render_requested", actor=admin, obj=certificate,

@@ -11,12 +11,12 @@ import hashlib
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.admin.forms import ActionForm
-from certify.applications.models import KIND_CODES, Application, Kind
+from certify.applications.models import Application, Kind
 from certify.applications.views import load_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
@@ -42,8 +42,13 @@ def _page_number() -> int:
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
+def _has_pdf(certificate: Certificate) -> bool:
+    return (certificate.render_state == RenderState.RENDERED
+            and storage.exists(certificate.pdf_sha256))
+
+
 def _stored_pdf(certificate: Certificate) -> bytes | None:
-    if certificate.render_state != RenderState.RENDERED or not storage.exists(certificate.pdf_sha256):
+    if not _has_pdf(certificate):
         return None
     with storage.open_file(certificate.pdf_sha256) as handle:
         return handle.read()
@@ -54,7 +59,9 @@ def _issued_signature(certificate: Certificate) -> SignatureCheck | None:
     pdf = _stored_pdf(certificate)
     if pdf is None:
         return None
-    return check_signature(pdf) if certificate.is_signed else SignatureCheck(SignatureState.UNSIGNED)
+    if not certificate.is_signed:
+        return SignatureCheck(SignatureState.UNSIGNED)
+    return check_signature(pdf)
 
 
 def _check_upload(form: CheckFileForm, certificate: Certificate | None) -> dict | None:
@@ -62,7 +69,7 @@ def _check_upload(form: CheckFileForm, certificate: Certificate | None) -> dict 
     The upload is read in memory and never stored."""
     data = form.pdf.data.stream.read(MAX_CHECKED_PDF + 1)
     if len(data) > MAX_CHECKED_PDF:
-        form.pdf.errors = list(form.pdf.errors) + [_("This file is far larger than any certificate.")]
+        form.pdf.errors = [_("This file is far larger than any certificate.")]
         return None
     sha256 = hashlib.sha256(data).hexdigest()
     matched = certificate if certificate is not None else services.find_by_pdf(sha256)
@@ -110,7 +117,7 @@ def revoked():
 
 
 def _send_pdf(certificate: Certificate, *, public: bool):
-    if certificate.render_state != RenderState.RENDERED or not storage.exists(certificate.pdf_sha256):
+    if not _has_pdf(certificate):
         abort(404)
     response = send_file(storage.path_of(certificate.pdf_sha256), mimetype="application/pdf",
                          as_attachment=not public, download_name=certificate.filename,
@@ -157,8 +164,9 @@ def _public_status_condition(status: CertificateStatus, today):
         return Certificate.status == CertificateStatus.REVOKED
     if status == CertificateStatus.EXPIRED:
         return or_(Certificate.status == CertificateStatus.EXPIRED,
-                   (Certificate.status == CertificateStatus.VALID) & (Certificate.valid_until < today))
-    return (Certificate.status == CertificateStatus.VALID) & (Certificate.valid_until >= today)
+                   and_(Certificate.status == CertificateStatus.VALID,
+                        Certificate.valid_until < today))
+    return and_(Certificate.status == CertificateStatus.VALID, Certificate.valid_until >= today)
 
 
 @bp.route("/admin/certificates")
@@ -175,12 +183,14 @@ def admin_list():
         query = query.where(_public_status_condition(CertificateStatus(filters["status"]), today))
     if filters["q"]:
         pattern = f"%{filters['q'].upper()}%"
-        query = query.where(or_(Certificate.number.like(pattern), Certificate.credit_code.like(pattern),
+        query = query.where(or_(Certificate.number.like(pattern),
+                                Certificate.credit_code.like(pattern),
                                 Certificate.organisation_name.like(f"%{filters['q']}%")))
     page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
-    years = db.session.execute(select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
+    years = db.session.execute(
+        select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
     return render_template("certificates/admin_list.html", page=page, filters=filters, years=years,
-                           kinds=list(Kind), kind_codes=KIND_CODES, today=today)
+                           kinds=list(Kind), today=today)
 
 
 def _load_certificate(certificate_id: int) -> Certificate:
@@ -214,9 +224,11 @@ def revoke(certificate_id: int):
             show_service_error(form, error)
         except StaleDataError:  # the application changed meanwhile (e.g. revoked by a colleague)
             db.session.rollback()
-            flash(_("The application was changed by someone else meanwhile; please try again."), "error")
+            flash(_("The application was changed by someone else meanwhile; please try again."),
+                  "error")
         else:
-            flash(_("Certificate %(number)s has been revoked.", number=certificate.number), "success")
+            flash(_("Certificate %(number)s has been revoked.", number=certificate.number),
+                  "success")
             return redirect(url_for("certificates.admin_show", certificate_id=certificate_id))
     return admin_show(certificate_id, revoke_form=form), 400
 

@@ -6,12 +6,10 @@ import io
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
 
 from certify import storage
 from certify.auth.models import Role
 from certify.certificates import services
-from certify.certificates.models import Certificate
 from certify.certificates.signing import SignatureState, check_signature, create_development_key
 from certify.workflow import Status
 from tests import factories
@@ -362,7 +360,3 @@ def test_admins_filter_certificates_by_kind_year_and_status(client, login_as, ad
     assert numbers(status="valid") == {factory.number, chain.number}
     assert numbers(q=chain.credit_code) == {chain.number}
 
-
-def test_every_certificate_page_is_reachable_by_the_public_endpoints_only(db):
-    # Nothing in the table is needed for the public pages to answer.
-    assert db.session.execute(select(Certificate)).first() is None
