@@ -130,14 +130,15 @@ def test_a_notice_cannot_be_announced_early(client, login_as, db):
     assert all(application.status == Status.IN_NOTICE for application in applications)
 
 
-def test_a_notice_with_an_open_objection_cannot_be_announced(db):
+def test_a_notice_with_an_open_objection_cannot_be_announced(app, db):
     batch, applications, admin = _batch_in_notice(db)
     services.file_objection(batch, batch.current_entries[0], name="赵六", contact="z@example.com",
                             text="该企业存在未整改的节能监察问题。")
     batch.notice_ends_on = local_today() - timedelta(days=1)
     db.session.commit()
     refusal = services.announcement_refusal(batch)
-    assert refusal is not None and "objection" in str(refusal)
+    with app.test_request_context(headers=EN):
+        assert str(refusal) == "Every objection must be resolved before the batch is announced."
 
 
 def test_objections_are_rate_limited(client, db):
