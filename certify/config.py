@@ -63,6 +63,7 @@ def from_environment(instance_path: Path) -> dict:
         "PASSWORD_RESET_MAX_AGE": int(env("CERTIFY_PASSWORD_RESET_MAX_AGE", str(24 * 3600))),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         "CERTIFY_NOTICE_DAYS": int(env("CERTIFY_NOTICE_DAYS", "15")),
+        "CERTIFY_REQUIRE_TOTP_FOR_STAFF": _env_bool("CERTIFY_REQUIRE_TOTP_FOR_STAFF", False),
         "CERTIFY_SESSION_IDLE_MINUTES": int(env("CERTIFY_SESSION_IDLE_MINUTES", "60")),
         "CERTIFY_SESSION_ABSOLUTE_HOURS": int(env("CERTIFY_SESSION_ABSOLUTE_HOURS", "12")),
         "DEBUG": _env_bool("FLASK_DEBUG", False),

@@ -44,7 +44,12 @@ def job_queue():
         return None
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=redis_connection(), default_timeout=JOB_TIMEOUT)
+    return Queue(queue_name(current_app), connection=redis_connection(), default_timeout=JOB_TIMEOUT)
+
+
+def queue_name(app) -> str:
+    """The queue's name (``CERTIFY_QUEUE``): deployments sharing one Redis keep apart."""
+    return app.config.get("CERTIFY_QUEUE") or QUEUE_NAME
 
 
 def job_path(func) -> str:
@@ -104,7 +109,7 @@ def start_worker(app, *, burst: bool = False, max_jobs: int | None = None) -> No
 
     _worker_app = app
     connection = redis_connection(app.config["REDIS_URL"])
-    queue = Queue(QUEUE_NAME, connection=connection, default_timeout=JOB_TIMEOUT)
+    queue = Queue(queue_name(app), connection=connection, default_timeout=JOB_TIMEOUT)
     Worker([queue], connection=connection).work(burst=burst, max_jobs=max_jobs)
 
 

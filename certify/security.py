@@ -69,6 +69,21 @@ def enforce_session_lifetime():
     return None
 
 
+# Pages a user who must still set up the second factor may open.
+SECOND_FACTOR_SETUP_ENDPOINTS = {"auth.two_factor_settings", "auth.logout", "core.switch_language",
+                                 "static", "core.healthz"}
+
+
+def require_second_factor():
+    if not current_user.is_authenticated or request.endpoint in SECOND_FACTOR_SETUP_ENDPOINTS:
+        return None
+    from certify.auth.services import second_factor_required
+
+    if second_factor_required(current_user):
+        return redirect(url_for("auth.two_factor_settings"))
+    return None
+
+
 def add_security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -86,8 +101,18 @@ def add_security_headers(response):
 def init_app(app: Flask) -> None:
     app.config.setdefault("CERTIFY_SESSION_IDLE_MINUTES", 60)
     app.config.setdefault("CERTIFY_SESSION_ABSOLUTE_HOURS", 12)
+    app.config.setdefault("CERTIFY_REQUIRE_TOTP_FOR_STAFF", False)
+
+    @app.context_processor
+    def second_factor_context():
+        from certify.auth.services import second_factor_required
+
+        user = current_user
+        return {"second_factor_required": bool(user and user.is_authenticated
+                                               and second_factor_required(user))}
     if serves_https(app):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config.setdefault("PREFERRED_URL_SCHEME", "https")
     app.before_request(enforce_session_lifetime)
+    app.before_request(require_second_factor)
     app.after_request(add_security_headers)

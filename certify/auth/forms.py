@@ -114,3 +114,12 @@ class PasswordChangeForm(SetPasswordForm):
 class InviteForm(FlaskForm):
     name = StringField(_l("Colleague's name"), validators=[_required, Length(max=100)])
     email = EmailField(_l("Colleague's e-mail"), validators=[_required, Length(max=254)])
+
+
+class TotpCodeForm(FlaskForm):
+    code = StringField(_l("Six-digit code from your authenticator app"),
+                       validators=[_required, Length(max=10)])
+
+
+class TotpDisableForm(FlaskForm):
+    password = PasswordField(_l("Current password"), validators=[_required])

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     # Part of the login cookie; replaced on logout and password change so that copied cookies
     # stop working on the server side.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # Time-based one-time passwords (second factor), when the user has switched them on.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -7,6 +7,7 @@ every change writes an audit event.
 from functools import cache
 from importlib import resources
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -284,3 +285,50 @@ def authority_organisation() -> Organisation:
             credit_code=None, city_code="510100",
         )
     return authority
+
+
+# ---- second factor (time-based one-time passwords) -------------------------------------------
+
+TOTP_ISSUER = "Sichuan Green Manufacturing"
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """The provisioning address an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def totp_code_matches(secret: str | None, code: str) -> bool:
+    code = "".join((code or "").split())
+    # One step of tolerance either way for clocks that drift.
+    return bool(secret) and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def enable_totp(user: User, secret: str, code: str) -> None:
+    """Switch the second factor on, after proving the authenticator app holds ``secret``."""
+    if not totp_code_matches(secret, code):
+        raise ServiceError(_l("The code is not correct. Check the time on your phone and try the "
+                              "newest code."), field="code")
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    user.session_token = new_session_token()
+    record_event("user.totp_enabled", actor=user, obj=user)
+
+
+def disable_totp(user: User, password: str) -> None:
+    if current_app.config.get("CERTIFY_REQUIRE_TOTP_FOR_STAFF") and user.role != Role.APPLICANT:
+        raise ServiceError(_l("Administrators and assessors must keep the second factor."))
+    if not password_matches(user, password):
+        raise ServiceError(_l("The current password is not correct."), field="password")
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    record_event("user.totp_disabled", actor=user, obj=user)
+
+
+def second_factor_required(user: User) -> bool:
+    """Whether ``user`` must set up the second factor before doing anything else."""
+    return (bool(current_app.config.get("CERTIFY_REQUIRE_TOTP_FOR_STAFF"))
+            and user.role in (Role.ADMIN, Role.ASSESSOR) and not user.totp_secret)

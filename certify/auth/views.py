@@ -1,5 +1,6 @@
 """Account pages: login, logout, registration, passwords, colleagues."""
 
+import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from certify.auth import services
 from certify.auth.forms import (
     ForgotPasswordForm, InviteForm, LoginForm, PasswordChangeForm, RegistrationForm,
-    SetPasswordForm,
+    SetPasswordForm, TotpCodeForm, TotpDisableForm,
 )
 from certify.auth.models import User
 from certify.auth.permissions import can_invite_colleagues
@@ -51,12 +52,82 @@ def login():
         if user is None:
             db.session.commit()  # keeps the audit record of the failed attempt
             flash(_("The e-mail address or the password is not correct."), "error")
-        else:
-            services.record_login(user)
+        elif user.totp_secret:
             db.session.commit()
-            _start_session(user)
-            return redirect(safe_next_url(form.next.data) or url_for("core.home"))
+            # The password is right; the second factor decides (the pending login is bound
+            # to the current session token, so a logout elsewhere cancels it).
+            session[PENDING_LOGIN] = {"user": user.id, "token": user.session_token,
+                                      "next": safe_next_url(form.next.data)}
+            return redirect(url_for("auth.second_factor"))
+        else:
+            return _complete_login(user, form.next.data)
     return render_template("auth/login.html", form=form)
+
+
+PENDING_LOGIN = "_pending_login"
+
+
+def _complete_login(user: User, next_url: str | None):
+    services.record_login(user)
+    db.session.commit()
+    _start_session(user)
+    return redirect(safe_next_url(next_url) or url_for("core.home"))
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def second_factor():
+    pending = session.get(PENDING_LOGIN) or {}
+    user = db.session.get(User, pending.get("user") or 0)
+    if user is None or not user.is_active or user.session_token != pending.get("token"):
+        session.pop(PENDING_LOGIN, None)
+        return redirect(url_for("auth.login"))
+    form = TotpCodeForm()
+    if form.validate_on_submit():
+        if services.totp_code_matches(user.totp_secret, form.code.data):
+            session.pop(PENDING_LOGIN, None)
+            return _complete_login(user, pending.get("next"))
+        form.code.errors = [_("The code is not correct. Check the time on your phone and try the newest code.")]
+    return render_template("auth/second_factor.html", form=form)
+
+
+SETUP_SECRET = "_totp_setup_secret"
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor_settings():
+    user = current_user._get_current_object()
+    enable_form, disable_form = TotpCodeForm(prefix="enable"), TotpDisableForm(prefix="disable")
+    if user.totp_secret:
+        if disable_form.validate_on_submit():
+            try:
+                services.disable_totp(user, disable_form.password.data)
+                db.session.commit()
+            except ServiceError as error:
+                db.session.rollback()
+                show_service_error(disable_form, error)
+            else:
+                flash(_("The second factor is off."), "success")
+                return redirect(url_for("auth.two_factor_settings"))
+        return render_template("auth/two_factor.html", form=disable_form, enabled=True)
+    secret = session.get(SETUP_SECRET) or services.new_totp_secret()
+    session[SETUP_SECRET] = secret
+    if enable_form.validate_on_submit():
+        try:
+            services.enable_totp(user, secret, enable_form.code.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(enable_form, error)
+        else:
+            session.pop(SETUP_SECRET, None)
+            login_user(user)  # the session token changed: other sessions end, this one goes on
+            flash(_("The second factor is on. You will be asked for a code at every login."), "success")
+            return redirect(url_for("core.home"))
+    uri = services.totp_uri(user, secret)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#1d2521")
+    return render_template("auth/two_factor.html", form=enable_form, enabled=False, secret=secret, qr=qr)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,5 +1,7 @@
 """Background jobs: inline by default, on a real RQ worker with Redis when REDIS_URL is set."""
 
+import os
+
 import pytest
 import redis
 from sqlalchemy import select
@@ -34,13 +36,12 @@ def redis_queue():
         connection.ping()
     except redis.ConnectionError as error:
         pytest.fail(f"Redis is needed at {REDIS_URL} for this test: {error}")
-    connection.flushdb()
     yield connection
-    connection.flushdb()
 
 
 def test_with_redis_a_real_worker_runs_the_queued_job(make_app, db, redis_queue):
-    app = make_app(REDIS_URL=REDIS_URL)
+    # A queue of this run's own, so that other runs sharing the Redis never take its jobs.
+    app = make_app(REDIS_URL=REDIS_URL, CERTIFY_QUEUE=f"certify-test-{os.getpid()}")
     with app.app_context():
         job = jobs.run_job(write_marker, "from the worker")
         assert job is not None and job.get_status() == "queued"
