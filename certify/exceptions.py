@@ -11,5 +11,10 @@ class ServiceError(Exception):
         self.field = field
 
 
-class PermissionDenied(ServiceError):
-    """The acting user may not do this to this object."""
+class PermissionDenied(Exception):
+    """The acting user may not do this to this object. Not a ``ServiceError``: views do not
+    show it as a form message; it reaches the error handler and becomes a 403 page."""
+
+    def __init__(self, message=None):
+        super().__init__(str(message or "permission denied"))
+        self.message = message

@@ -472,6 +472,8 @@ def accept(assignment_id: int):
 @login_required
 def decline(assignment_id: int):
     assignment = load_assignment(assignment_id)
+    if not can_respond_to_assignment(current_user, assignment):
+        abort(403)  # refused before looking at the form, so nothing is said about it
     form = DeclineForm()
     if not form.validate_on_submit():
         flash(_("Say why you decline the assignment."), "error")

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from certify.exceptions import PermissionDenied
 from certify.extensions import db
 
 MESSAGES = {
@@ -30,6 +31,11 @@ def register_error_handlers(app: Flask) -> None:
     def csrf_error(error):
         return _render(400, _l("The form had expired or was sent from elsewhere. "
                                "Please reload the page and send it again."))
+
+    @app.errorhandler(PermissionDenied)
+    def permission_denied(error: PermissionDenied):
+        db.session.rollback()
+        return _render(403, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
