@@ -14,7 +14,7 @@ TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) chromium postgresql-client
 fonts: $(VENV)/.installed instance/secret_key
 	@$(FLASK) pdf prepare-fonts
 
-.PHONY: install install-test system-packages test-system-packages translations fonts run test bench \
+.PHONY: install install-test system-packages test-system-packages translations fonts run test e2e bench \
         messages clean
 
 install: system-packages $(VENV)/.installed translations instance/secret_key fonts
@@ -58,6 +58,12 @@ test: install-test
 
 bench: install-test
 	$(PY) -m bench
+# The browser journey alone (also part of `make test`); screenshots in test-output/e2e/.
+e2e: install-test
+	$(PY) -m pytest -q tests/e2e
+
+# Figures as ratios against references measured in the same run (see bench/); the first run
+# builds the 100,000-application database into instance/bench (a few minutes), later runs reuse it.
 
 # Refreshes the translation catalogues after strings change in code or templates.
 messages: $(VENV)/.installed
