@@ -175,6 +175,14 @@ def _comparison(application: Application, sheets):
             "self_result": self_score(application)}
 
 
+def submitted_comparison(application: Application, current=None):
+    """The self-assessment beside every submitted score sheet of the current round, or None
+    while no sheet has been submitted (for administrators: the assessment and decision pages)."""
+    current = services.current_assignments(application) if current is None else current
+    submitted = [a.sheet for a in current if a.sheet is not None and a.sheet.is_submitted]
+    return _comparison(application, submitted) if submitted else None
+
+
 @bp.route("/assessment/applications/<int:application_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def application(application_id: int):
@@ -209,12 +217,11 @@ def application(application_id: int):
                 flash(_("The assessors have been assigned and told by e-mail."), "success")
                 return redirect(url_for("assessment.application", application_id=application.id))
     current = services.current_assignments(application)
-    submitted = [a.sheet for a in current if a.sheet is not None and a.sheet.is_submitted]
     return render_template(
         "assessment/application.html", application=application, form=form,
         second_form=second_form, current=current, history=services.assignment_history(application),
         suggestions=services.suggestions(application) if application.status == Status.SUBMITTED else [],
-        comparison=_comparison(application, submitted) if submitted else None,
+        comparison=submitted_comparison(application, current),
         reports=_reports(application), today=services.local_today(), action_form=ActionForm(),
         has_second=any(a.role == AssessorRole.SECOND for a in current),
     )

@@ -13,6 +13,7 @@ from certify import storage
 from certify.admin.forms import ActionForm
 from certify.applications import services as application_services
 from certify.applications.models import Application
+from certify.assessment.views import submitted_comparison
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import show_service_error
@@ -113,6 +114,7 @@ def decide(application_id: int):
         rule_set=application_services.rule_set_of(application),
         result=application_services.self_score(application),
         has_assessed=services.has_assessed(current_user, application),
+        comparison=submitted_comparison(application),
     )
 
 

@@ -174,6 +174,7 @@ def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
     # The administrator approves, opens the notice.
     log_in_with_the_keyboard(zh, "admin@example.com", DEMO_PASSWORD)
     zh.goto(f"/admin/decisions/{application_id}")
+    assert page.locator("#comparison-title").count() == 1  # self and assessor scores side by side
     page.check("input[name=outcome][value=approved]")
     check_page(zh)
     zh.shot("decision")

@@ -91,3 +91,16 @@ def test_only_admins_reach_the_decision_pages(client, login_as, db, role):
     assert client.get("/admin/decisions").status_code == 403
     assert client.post(f"/admin/decisions/{application.id}", data={"outcome": "approved"}).status_code == 403
     assert application.status == Status.ASSESSED
+
+
+def test_the_decision_page_shows_the_assessors_scores_beside_the_self_assessment(client, login_as, db):
+    admin = login_as("admin")
+    application = factories.make_submitted_application()
+    assessor = factories.make_assessor()
+    [assignment] = factories.assign(application, assessor, admin=admin)
+    from certify.assessment import services as assessment
+
+    assessment.accept_assignment(assessor, assignment)
+    db.session.commit()
+    page = client.get(f"/admin/decisions/{application.id}", headers=EN).get_data(as_text=True)
+    assert "No submitted score sheet yet." in page
