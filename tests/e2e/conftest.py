@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """The application on its own SQLite database, served on a free port."""
     folder = tmp_path_factory.mktemp("e2e")
@@ -40,7 +40,9 @@ def live_app(tmp_path_factory):
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's event loop must be gone before other tests run code that starts
+# its own (PDF signing does).
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is needed for the browser tests: apt-get install -y chromium "
