@@ -60,3 +60,20 @@ def test_statistics_are_for_administrators(client, login_as, role):
     login_as(role)
     assert client.get("/admin/statistics").status_code == 403
     assert client.get("/admin/statistics/city.csv").status_code == 403
+
+
+def test_the_console_and_statistics_work_on_the_demo_data(app, client, db):
+    assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+    from sqlalchemy import select
+
+    from certify.auth.models import User
+
+    admin = db.session.execute(select(User).where(User.email == "admin@example.com")).scalar_one()
+    client.post("/login", data={"email": admin.email, "password": "certify-demo"})
+    for path in ["/admin/", "/admin/users", "/admin/organisations", "/admin/rule-sets", "/admin/audit?verify=1",
+                 "/admin/mail", "/admin/statistics", "/admin/certificates", "/admin/batches", "/assessment/"]:
+        assert client.get(path, headers=EN).status_code == 200, path
+    status = client.get("/admin/statistics/status.json", headers=EN).json
+    assert sum(sum(row[1:]) for row in status["rows"]) == 5  # the demo's five applications
+    city = {row[0]: row[1] for row in client.get("/admin/statistics/city.json", headers=EN).json["rows"]}
+    assert city["Panzhihua"] == 1 and city["Deyang"] == 2 and city["Yibin"] == 2
