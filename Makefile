@@ -9,6 +9,8 @@ export FLASK_APP := certify
 
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
 TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) chromium postgresql-client
+# The load generator of `make bench` (a threaded Python one is used if it is missing).
+BENCH_SYSTEM_PACKAGES := wrk
 
 # The Chinese PDF font is converted once into instance/fonts (about a minute the first time).
 fonts: $(VENV)/.installed instance/secret_key
@@ -56,14 +58,15 @@ run: install
 test: install-test
 	$(PY) -m pytest -q
 
-bench: install-test
-	$(PY) -m bench
 # The browser journey alone (also part of `make test`); screenshots in test-output/e2e/.
 e2e: install-test
 	$(PY) -m pytest -q tests/e2e
 
 # Figures as ratios against references measured in the same run (see bench/); the first run
 # builds the 100,000-application database into instance/bench (a few minutes), later runs reuse it.
+bench: install-test
+	@sh scripts/system-packages $(BENCH_SYSTEM_PACKAGES)
+	$(PY) -m bench
 
 # Refreshes the translation catalogues after strings change in code or templates.
 messages: $(VENV)/.installed

@@ -34,14 +34,22 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 
 @demo_cli.command("load")
-def demo_load() -> None:
-    """Load the demonstration data (safe to run again)."""
+@click.option("--scale", type=click.IntRange(min=0), default=0,
+              help="Also add this many applications in bulk, in every state (see certify/demo_scale.py).")
+def demo_load(scale: int) -> None:
+    """Load the demonstration data (safe to run again; --scale N adds N applications each time)."""
     from certify.demo import DEMO_PASSWORD, load_demo, load_public_demo
 
     logins = load_demo()
     db.session.commit()
     load_public_demo()
     db.session.commit()
+    if scale:
+        from certify.demo_scale import load_scale
+
+        click.echo(f"Adding {scale} applications in bulk:")
+        load_scale(scale, echo=click.echo)
+        db.session.commit()
     click.echo("Demo data loaded. Log in with any of these (password: %s):" % DEMO_PASSWORD)
     for email, role in logins:
         click.echo(f"  {role:<10} {email}")

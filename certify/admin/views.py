@@ -237,3 +237,65 @@ def _date_arg(name: str):
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+
+
+# ---- applications ----------------------------------------------------------------------------
+
+# Sort keys offered on the list; each is served by an index (see the migration "list indexes").
+APPLICATION_SORTS = {
+    "newest": (Application.created_at.desc(), Application.id.desc()),
+    "oldest": (Application.created_at, Application.id),
+    "submitted": (Application.submitted_at.desc(), Application.id.desc()),
+    "updated": (Application.updated_at.desc(), Application.id.desc()),
+}
+APPLICATION_PAGE_SIZE = 50
+
+
+def application_list_query(args):
+    """The admin list of every application, filtered by status, kind, city and a search in the
+    organisation's name or the subject, sorted by one of ``APPLICATION_SORTS``. Only the columns
+    the list shows are loaded: the frozen rule file and the answers stay in the database."""
+    from sqlalchemy.orm import contains_eager, load_only
+
+    from certify.applications.models import Kind
+    from certify.organisations.reference import cities_by_code
+    from certify.workflow import Status
+
+    filters = {
+        "status": args.get("status") if args.get("status") in {s.value for s in Status} else "",
+        "kind": args.get("kind") if args.get("kind") in {k.value for k in Kind} else "",
+        "city": args.get("city") if args.get("city") in cities_by_code() else "",
+        "q": (args.get("q") or "").strip()[:100],
+        "sort": args.get("sort") if args.get("sort") in APPLICATION_SORTS else "newest",
+    }
+    query = (select(Application).join(Application.organisation)
+             .options(load_only(Application.id, Application.kind, Application.subject,
+                                Application.status, Application.created_at, Application.updated_at,
+                                Application.submitted_at, Application.self_score_total,
+                                Application.version),
+                      contains_eager(Application.organisation).load_only(
+                          Organisation.id, Organisation.name, Organisation.city_code)))
+    if filters["status"]:
+        query = query.where(Application.status == Status(filters["status"]))
+    if filters["kind"]:
+        query = query.where(Application.kind == Kind(filters["kind"]))
+    if filters["city"]:
+        query = query.where(Organisation.city_code == filters["city"])
+    if filters["q"]:
+        pattern = f"%{filters['q']}%"
+        query = query.where(or_(Organisation.name.like(pattern), Application.subject.like(pattern)))
+    return query.order_by(*APPLICATION_SORTS[filters["sort"]]), filters
+
+
+@bp.route("/applications")
+@roles_required(Role.ADMIN)
+def applications():
+    from certify.applications.models import Kind
+    from certify.workflow import Status
+
+    query, filters = application_list_query(request.args)
+    per_page = min(max(request.args.get("per_page", APPLICATION_PAGE_SIZE, type=int) or 1, 1), 1000)
+    page = db.paginate(query, page=_page_number(), per_page=per_page, error_out=False)
+    return render_template("admin/applications.html", page=page, filters=filters,
+                           statuses=list(Status), kinds=list(Kind), cities=cities(),
+                           sorts=list(APPLICATION_SORTS))

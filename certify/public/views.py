@@ -31,6 +31,9 @@ def _entries_query(batch_ids_query):
     return (select(BatchEntry)
             .join(BatchEntry.application).join(Application.organisation)
             .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
+                     # A list needs none of the frozen rule file or answers (tens of KB a row).
+                     joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
+                     .defer(Application.answers).defer(Application.remarks),
                      joinedload(BatchEntry.batch))
             .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
 

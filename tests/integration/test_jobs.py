@@ -50,3 +50,34 @@ def test_with_redis_a_real_worker_runs_the_queued_job(make_app, db, redis_queue)
         assert job.get_status(refresh=True) == "finished"
         texts = _db.session.execute(select(AuditEvent.details)).scalars().all()
     assert texts == [{"text": "from the worker"}]
+
+
+def test_with_redis_an_announced_batch_is_rendered_by_a_burst_worker(make_app, db, redis_queue):
+    from datetime import timedelta
+
+    from certify.auth.models import Role
+    from certify.certificates.services import batch_progress
+    from certify.demo_scale import load_scale
+    from certify.publication import services
+    from certify.publication.models import Batch
+    from certify.timeutil import local_today
+    from certify.workflow import Status
+    from tests import factories
+
+    app = make_app(REDIS_URL=REDIS_URL)
+    with app.app_context():
+        admin = factories.make_user(Role.ADMIN)
+        factories.make_assessor()
+        load_scale(3, shares={Status.IN_NOTICE: 1.0}, echo=lambda *_: None)
+        batch = _db.session.execute(select(Batch)).scalar_one()
+        batch.notice_starts_on = local_today() - timedelta(days=20)
+        batch.notice_ends_on = local_today() - timedelta(days=6)
+        certificates = services.announce(admin, batch)
+        _db.session.commit()
+        application_ids = [certificate.application_id for certificate in certificates]
+        assert batch_progress(application_ids)["pending"] == 3  # queued, not rendered inline
+
+        jobs.start_worker(app, burst=True)
+        _db.session.expire_all()
+        assert batch_progress(application_ids) == {"pending": 0, "rendered": 3, "failed": 0,
+                                                    "not_issued": 0}

@@ -1,0 +1,300 @@
+"""List pages at volume: the public list (公告名单) and the admin application list with filters,
+over ``BENCH_APPLICATIONS`` applications (default 100,000; ``flask demo load --scale``).
+
+- ``queries_per_page``: SQL statements one request of the public list runs at 10 and at 1,000
+  rows per page (a ``before_cursor_execute`` listener); equal means no query per row.
+- ``list_page_ratio``: requests per second of each page served by gunicorn (2 sync workers,
+  ``gunicorn.conf.py``) under wrk (16 connections, on 127.0.0.1 like the server) divided by those
+  of a minimal Flask endpoint that runs exactly the same SQL statements (captured from the real
+  page) and returns a few bytes, served the same way; the smaller of the two ratios.
+
+The database is built once into ``instance/bench/`` and kept (a stamp names the migration head
+and the generator), so later runs start in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from http.client import HTTPConnection
+from pathlib import Path
+
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"list_page_ratio": (">=", 0.5), "queries_per_page": ("equal", None)}
+PUBLIC_PAGE = "/lists?kind=factory"
+ADMIN_PAGE = "/admin/applications?status=listed&kind=factory&sort=newest"
+SECRET_KEY = "bench-secret-key-long-enough-for-certify"
+BASE_URL = "http://127.0.0.1"
+
+
+def applications_wanted() -> int:
+    return int(os.environ.get("BENCH_APPLICATIONS", "100000"))
+
+
+def bench_config(database_url: str, storage: Path) -> dict:
+    return {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY,
+            "CERTIFY_STORAGE_DIR": str(storage), "CERTIFY_BASE_URL": BASE_URL}
+
+
+def _generator_stamp(count: int) -> str:
+    versions = sorted(p.name for p in (ROOT / "migrations" / "versions").glob("*.py"))
+    source = (ROOT / "certify" / "demo_scale.py").read_bytes()
+    return hashlib.sha256(json.dumps([count, versions]).encode() + source).hexdigest()[:16]
+
+
+def prepare_database(count: int, folder: Path | None = None, *, echo=print) -> tuple[str, Path]:
+    """A SQLite database with the demo data and ``count`` scale applications, built once and
+    kept in ``folder`` (default ``instance/bench``); returns (database URL, storage folder)."""
+    folder = folder or ROOT / "instance" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    path, storage = folder / f"scale-{count}.sqlite3", folder / "storage"
+    stamp = folder / f"scale-{count}.stamp"
+    url = f"sqlite:///{path}"
+    if path.exists() and stamp.exists() and stamp.read_text() == _generator_stamp(count):
+        return url, storage
+    path.unlink(missing_ok=True)
+    echo(f"Building the benchmark database with {count} applications (once; kept in {folder})")
+    from flask_migrate import upgrade
+
+    from certify import create_app
+    from certify.demo import load_demo, load_public_demo
+    from certify.demo_scale import load_scale
+    from certify.extensions import db
+
+    app = create_app(bench_config(url, storage))
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.commit()
+        load_public_demo()
+        db.session.commit()
+        load_scale(count, echo=echo)
+        db.session.commit()
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+    stamp.write_text(_generator_stamp(count))
+    return url, storage
+
+
+# ---- counting statements -----------------------------------------------------------------------
+
+@contextmanager
+def recorded_statements(engine):
+    """Collect (statement, parameters) of everything ``engine`` executes inside the block."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def admin_session_cookie(app) -> str:
+    """A signed session cookie of the demo administrator, for the load generator."""
+    from certify.demo import ADMIN_EMAIL, DEMO_PASSWORD
+
+    client = app.test_client()
+    response = client.post("/login", data={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, "the demo administrator could not log in"
+    cookie = client.get_cookie("session")
+    return f"session={cookie.value}"
+
+
+def page_statements(app, path: str, cookie: str | None = None) -> list:
+    """The SQL statements (with parameters) one request of ``path`` runs, after a warm-up."""
+    from certify.extensions import db
+
+    client = app.test_client()
+    if cookie:
+        client.set_cookie(*cookie.split("=", 1))
+    assert client.get(path).status_code == 200, path
+    with app.app_context():
+        engine = db.engine
+    with recorded_statements(engine) as seen:
+        assert client.get(path).status_code == 200, path
+    return seen
+
+
+def queries_per_page(app, sizes=(10, 1000)) -> dict:
+    """Statements of one request of the public list at each page size."""
+    from certify.public import views
+
+    counts = {}
+    original = views.PAGE_SIZE
+    try:
+        for size in sizes:
+            views.PAGE_SIZE = size
+            counts[str(size)] = len(page_statements(app, PUBLIC_PAGE))
+    finally:
+        views.PAGE_SIZE = original
+    return counts
+
+
+def admin_queries_per_page(app, cookie: str, sizes=(10, 1000)) -> dict:
+    return {str(size): len(page_statements(app, f"{ADMIN_PAGE}&per_page={size}", cookie))
+            for size in sizes}
+
+
+# ---- serving and loading -----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served(app_path: str, env: dict, workers: int = 2):
+    """``gunicorn -c gunicorn.conf.py <app_path>`` with ``workers`` sync workers on a free port."""
+    port = _free_port()
+    environment = os.environ | env | {
+        "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+        # Recycling restarts a worker mid-measurement; both apps are measured without it.
+        "GUNICORN_MAX_REQUESTS": "0", "GUNICORN_ACCESS_LOG": "", "PYTHONPATH": str(ROOT)}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    process = subprocess.Popen([gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), app_path],
+                               cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _wait_until_up(port, process)
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(port: int, process, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def requests_per_second(port: int, path: str, cookie: str | None, seconds: float,
+                        connections: int = 16) -> float:
+    """Throughput of ``path`` under wrk (or the threaded fallback when wrk is missing)."""
+    _get(port, path, cookie)  # each worker builds its app on its first request
+    if shutil.which("wrk"):
+        return _wrk(port, path, cookie, seconds, connections)
+    return _threaded_load(port, path, cookie, seconds, connections)
+
+
+def _get(port: int, path: str, cookie: str | None) -> None:
+    for _ in range(4):
+        connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+
+
+def _wrk(port: int, path: str, cookie: str | None, seconds: float, connections: int) -> float:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                            text=True, check=True).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"{path} answered errors under load:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def _threaded_load(port: int, path: str, cookie: str | None, seconds: float,
+                   connections: int) -> float:
+    """A small load generator: ``connections`` threads, each one keep-alive connection."""
+    stop_at = time.monotonic() + seconds
+    counts = [0] * connections
+    errors = []
+
+    def work(n: int) -> None:
+        connection = HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop_at and counts[n] < 1_000_000:
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(response.status)
+                return
+            counts[n] += 1
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+                connection = HTTPConnection("127.0.0.1", port, timeout=30)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{path} answered {errors[0]} under load")
+    return sum(counts) / (time.monotonic() - started)
+
+
+def measure_ratio(url: str, storage: Path, path: str, cookie: str | None, statements: list,
+                  seconds: float) -> tuple[float, float]:
+    """(real page req/s, minimal endpoint req/s), both under the same gunicorn setup."""
+    env = {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "CERTIFY_STORAGE_DIR": str(storage),
+           "CERTIFY_BASE_URL": BASE_URL}
+    with served("wsgi:app", env) as port:
+        real = requests_per_second(port, path, cookie, seconds)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump([[sql, list(params) if isinstance(params, (list, tuple)) else params]
+                   for sql, params in statements], handle, default=str)
+    try:
+        with served("bench.minimal_app:app", env | {"BENCH_STATEMENTS": handle.name}) as port:
+            minimal = requests_per_second(port, "/page", None, seconds)
+    finally:
+        os.unlink(handle.name)
+    return real, minimal
+
+
+def run(count: int | None = None, seconds: float | None = None) -> dict:
+    count = count or applications_wanted()
+    seconds = seconds or float(os.environ.get("BENCH_SECONDS", "8"))
+    url, storage = prepare_database(count)
+    from certify import create_app
+
+    app = create_app(bench_config(url, storage) | {"WTF_CSRF_ENABLED": False})
+    cookie = admin_session_cookie(app)
+    results = {"list_applications": count,
+               "queries_per_page": queries_per_page(app),
+               "queries_per_page_admin": admin_queries_per_page(app, cookie)}
+    ratios = {}
+    for name, path, page_cookie in (("public", PUBLIC_PAGE, None), ("admin", ADMIN_PAGE, cookie)):
+        statements = page_statements(app, path, page_cookie)
+        real, minimal = measure_ratio(url, storage, path, page_cookie, statements, seconds)
+        results[f"list_{name}_rps"] = round(real, 1)
+        results[f"list_{name}_minimal_rps"] = round(minimal, 1)
+        ratios[name] = real / minimal
+    results["list_page_ratio"] = round(min(ratios.values()), 2)
+    return results

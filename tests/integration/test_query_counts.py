@@ -1,0 +1,88 @@
+"""List pages run a fixed number of SQL statements, whatever the number of rows they show: a page
+of 30 rows costs the same statements as a page of 2 (no query per row, "N+1")."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from certify.applications.models import Application
+from certify.auth.models import Role
+from certify.demo_scale import load_scale
+from certify.publication.models import Batch
+from certify.workflow import Status
+from tests import factories
+
+
+@contextmanager
+def counted_statements(engine):
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture()
+def staff(db):
+    """An administrator and a single assessor, so that every scale assignment is that one's."""
+    admin = factories.make_user(Role.ADMIN)
+    assessor = factories.make_assessor()
+    db.session.commit()
+    return admin, assessor
+
+
+def statements_for(client, db, path: str) -> int:
+    assert client.get(path).status_code == 200  # warm: first-use lookups are not the page's
+    with counted_statements(db.engine) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(statements)
+
+
+def add(db, count: int, status: Status, batch_size: int = 500) -> None:
+    load_scale(count, shares={status: 1.0}, batch_size=batch_size, echo=lambda *_: None)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("status, path", [
+    (Status.LISTED, "/lists"),
+    (Status.LISTED, "/admin/applications?status=listed&sort=newest"),
+    (Status.ASSESSED, "/admin/decisions"),
+    (Status.UNDER_ASSESSMENT, "/assessment/assignments"),
+])
+def test_a_list_of_30_rows_runs_as_many_statements_as_a_list_of_2(client, db, login_as, staff, status, path):
+    admin, assessor = staff
+    login_as(assessor if path.startswith("/assessment") else admin)
+    add(db, 2, status)
+    with_two = statements_for(client, db, path)
+    add(db, 28, status)
+    assert statements_for(client, db, path) == with_two
+
+
+def test_a_batch_of_30_entries_runs_as_many_statements_as_a_batch_of_2(client, db, login_as, staff):
+    admin, _ = staff
+    login_as(admin)
+    add(db, 2, Status.IN_NOTICE)
+    add(db, 30, Status.IN_NOTICE)
+    small, large = db.session.execute(select(Batch.id).order_by(Batch.id)).scalars().all()
+    assert statements_for(client, db, f"/admin/batches/{large}") == \
+        statements_for(client, db, f"/admin/batches/{small}")
+
+
+def test_the_admin_list_filters_by_status_and_ignores_unknown_filters(client, db, login_as, staff):
+    admin, _ = staff
+    login_as(admin)
+    add(db, 3, Status.SUBMITTED)
+    add(db, 3, Status.DRAFT)
+    submitted = db.session.execute(select(Application.id).where(Application.status == Status.SUBMITTED)).scalars().all()
+    drafts = db.session.execute(select(Application.id).where(Application.status == Status.DRAFT)).scalars().all()
+    page = client.get("/admin/applications?status=submitted").get_data(as_text=True)
+    assert all(f"/applications/{n}\"" in page for n in submitted)
+    assert not any(f"/applications/{n}\"" in page for n in drafts)
+    assert client.get("/admin/applications?kind=nonsense&city=x&sort=x&page=99").status_code == 200
