@@ -12,7 +12,7 @@ from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.services import create_organisation, find_by_credit_code
 
-DEMO_PASSWORD = "certify-demo"
+DEMO_PASSWORD = "certify-demo"  # noqa: S105 - the documented password of the demo accounts
 ADMIN_EMAIL = "admin@example.com"
 
 AGENCIES = (

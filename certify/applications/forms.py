@@ -7,7 +7,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from certify.applications.models import KIND_LABELS, Kind
+from certify.applications.models import KIND_LABELS
 
 _required = DataRequired(message=_l("This field is required."))
 

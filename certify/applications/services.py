@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from certify.applications.answers import ParsedAnswers, for_engine, missing_answers
 from certify.applications.models import Application, Evidence, Kind, Submission
 from certify.applications.permissions import (
-    can_edit_application, can_open_application, is_own_application,
+    can_edit_application,
+    can_open_application,
+    is_own_application,
 )
 from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError

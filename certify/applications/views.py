@@ -2,7 +2,15 @@
 submission, withdrawal, earlier submissions; and the admin's return."""
 
 from flask import (
-    Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for,
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,12 +20,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from certify import storage
 from certify.applications import services
 from certify.applications.answers import (
-    answer_field, form_value, pages, parse_page, remark_field,
+    answer_field,
+    form_value,
+    pages,
+    parse_page,
+    remark_field,
 )
 from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
 from certify.applications.models import Application, Evidence, Kind, Submission
 from certify.applications.permissions import (
-    can_edit_application, can_open_application, can_view_application, is_own_application,
+    can_edit_application,
+    can_open_application,
+    can_view_application,
+    is_own_application,
 )
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
@@ -26,7 +41,7 @@ from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
 from certify.uploads import UploadRefused
-from certify.workflow import Action, available_actions
+from certify.workflow import available_actions
 
 bp = Blueprint("applications", __name__)
 

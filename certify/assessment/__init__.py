@@ -12,7 +12,10 @@ def init_app(app: Flask) -> None:
     from certify.applications.answers import form_value
     from certify.assessment import services
     from certify.assessment.models import (
-        ASSIGNMENT_STATUS_LABELS, RECOMMENDATION_LABELS, RELATION_LABELS, ROLE_LABELS,
+        ASSIGNMENT_STATUS_LABELS,
+        RECOMMENDATION_LABELS,
+        RELATION_LABELS,
+        ROLE_LABELS,
     )
     from certify.assessment.views import panel
 

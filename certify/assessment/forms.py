@@ -6,7 +6,13 @@ request, in the user's language."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,7 +20,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from certify.applications.models import KIND_LABELS, Kind
 from certify.assessment.models import (
-    MAX_HIGHLIGHTS_LENGTH, RECOMMENDATION_LABELS, RELATION_LABELS, ConflictRelation, Recommendation,
+    MAX_HIGHLIGHTS_LENGTH,
+    RECOMMENDATION_LABELS,
+    RELATION_LABELS,
+    ConflictRelation,
+    Recommendation,
 )
 from certify.auth.forms import OrganisationFieldsMixin, city_choices
 from certify.i18n import current_language

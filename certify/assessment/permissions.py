@@ -9,7 +9,10 @@ blind: an assessor sees another assessor's sheet only once both sheets are submi
 from sqlalchemy import select
 
 from certify.assessment.models import (
-    ACTIVE_ASSIGNMENT, Assignment, AssignmentStatus, ScoreSheet,
+    ACTIVE_ASSIGNMENT,
+    Assignment,
+    AssignmentStatus,
+    ScoreSheet,
 )
 from certify.auth.models import Role
 from certify.extensions import db

@@ -25,7 +25,10 @@ from certify.applications.models import Application
 from certify.applications.services import rule_set_of, self_score
 from certify.assessment.models import AssessorRole, EvaluationReport
 from certify.assessment.services import (
-    agency_profile, current_assignments, local_date, sheet_result,
+    agency_profile,
+    current_assignments,
+    local_date,
+    sheet_result,
 )
 from certify.audit.services import record_event
 from certify.extensions import db
@@ -81,7 +84,7 @@ def report_context(application: Application) -> dict:
                 "self": form_value(indicator, (application.answers or {}).get(indicator.id)),
                 "self_points": self_result.indicator(indicator.id).points,
                 "scores": [(form_value(indicator, (s.answers or {}).get(indicator.id)),
-                            r.indicator(indicator.id)) for s, r in zip(sheets, results)],
+                            r.indicator(indicator.id)) for s, r in zip(sheets, results, strict=True)],
                 "comments": [c for s in sheets for c in _visible_comments(s, indicator)],
             })
         section_scores = [next((x for x in r.sections if x.id == page_id), None) for r in results]

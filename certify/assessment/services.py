@@ -31,13 +31,26 @@ from certify.applications.models import Application, Kind, Submission
 from certify.applications.services import rule_set_of
 from certify.assessment.compare import needs_comment
 from certify.assessment.models import (
-    ACTIVE_ASSIGNMENT, MAX_HIGHLIGHTS_LENGTH, OPEN_ASSIGNMENT, RELATION_LABELS, ROLE_LABELS,
+    ACTIVE_ASSIGNMENT,
+    MAX_HIGHLIGHTS_LENGTH,
+    OPEN_ASSIGNMENT,
+    RELATION_LABELS,
+    ROLE_LABELS,
     AgencyProfile,
-    AssessorProfile, AssessorRole, Assignment, AssignmentStatus, ConflictDeclaration,
-    ConflictRelation, Recommendation, ScoreSheet,
+    AssessorProfile,
+    AssessorRole,
+    Assignment,
+    AssignmentStatus,
+    ConflictDeclaration,
+    ConflictRelation,
+    Recommendation,
+    ScoreSheet,
 )
 from certify.assessment.permissions import (
-    can_declare_conflicts, can_manage_assessment, can_respond_to_assignment, can_score,
+    can_declare_conflicts,
+    can_manage_assessment,
+    can_respond_to_assignment,
+    can_score,
 )
 from certify.audit.services import record_event
 from certify.auth.models import Role, User

@@ -20,24 +20,44 @@ from sqlalchemy.orm.exc import StaleDataError
 from certify import storage
 from certify.admin.forms import ActionForm
 from certify.applications.answers import (
-    answer_field, form_value, pages, parse_page,
+    answer_field,
+    form_value,
+    pages,
+    parse_page,
 )
 from certify.applications.models import Application, Evidence
 from certify.applications.services import StaleApplication, rule_set_of, self_score
+
 # One transaction per change, with the refusal flashed; the version the page was opened at.
 from certify.applications.views import _commit_change, _seen_version
 from certify.assessment import services
 from certify.assessment.compare import compare, differs_from_self, needs_comment
 from certify.assessment.forms import (
-    AgencyForm, AgencyProfileForm, AssessorProfileForm, AssignForm, BulkAssignForm, ConflictForm,
-    DeclineForm, SecondAssessorForm, SheetDetailsForm,
+    AgencyForm,
+    AgencyProfileForm,
+    AssessorProfileForm,
+    AssignForm,
+    BulkAssignForm,
+    ConflictForm,
+    DeclineForm,
+    SecondAssessorForm,
+    SheetDetailsForm,
 )
 from certify.assessment.models import (
-    AssessorRole, Assignment, AssignmentStatus, ConflictDeclaration, EvaluationReport,
+    AssessorRole,
+    Assignment,
+    AssignmentStatus,
+    ConflictDeclaration,
+    EvaluationReport,
 )
 from certify.assessment.permissions import (
-    can_declare_conflicts, can_download_report, can_read_assessor_comments,
-    can_respond_to_assignment, can_score, can_see_sheet, can_view_assignment,
+    can_declare_conflicts,
+    can_download_report,
+    can_read_assessor_comments,
+    can_respond_to_assignment,
+    can_score,
+    can_see_sheet,
+    can_view_assignment,
 )
 from certify.assessment.reports import generate_report, latest_report
 from certify.auth.models import Role, User
@@ -167,7 +187,7 @@ def _comparison(application: Application, sheets):
     results = [services.sheet_result(sheet) for sheet in sheets]
     margin, total_margin = services.disagreement_margins()
     rows = compare(indicators, application.answers or {}, self_score(application),
-                   [(sheet.answers or {}, result) for sheet, result in zip(sheets, results)], margin)
+                   [(sheet.answers or {}, result) for sheet, result in zip(sheets, results, strict=True)], margin)
     totals_disagree = (len(results) >= 2 and (abs(results[0].total - results[1].total) > total_margin
                                              or results[0].passed != results[1].passed))
     return {"rows": rows, "results": results, "sheets": sheets, "rule_set": rule_set,

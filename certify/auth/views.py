@@ -9,8 +9,14 @@ from sqlalchemy.exc import IntegrityError
 
 from certify.auth import services
 from certify.auth.forms import (
-    ForgotPasswordForm, InviteForm, LoginForm, PasswordChangeForm, RegistrationForm,
-    SetPasswordForm, TotpCodeForm, TotpDisableForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    PasswordChangeForm,
+    RegistrationForm,
+    SetPasswordForm,
+    TotpCodeForm,
+    TotpDisableForm,
 )
 from certify.auth.models import User
 from certify.auth.permissions import can_invite_colleagues
@@ -91,7 +97,7 @@ def second_factor():
     return render_template("auth/second_factor.html", form=form)
 
 
-SETUP_SECRET = "_totp_setup_secret"
+SETUP_SECRET = "_totp_setup_secret"  # noqa: S105 - the name of a session key, not a secret
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])

@@ -17,7 +17,11 @@ from certify.applications.models import Application
 from certify.audit.services import record_event
 from certify.auth.models import Role
 from certify.certificates.models import (
-    REASON_TEXTS, Certificate, CertificateStatus, RenderState, RevocationReason,
+    REASON_TEXTS,
+    Certificate,
+    CertificateStatus,
+    RenderState,
+    RevocationReason,
 )
 from certify.certificates.numbers import allocate_sequence, format_number, number_prefix
 from certify.exceptions import PermissionDenied, ServiceError

@@ -42,7 +42,11 @@ from flask.cli import AppGroup
 from certify.audit.services import verify_chain
 from certify.extensions import db
 from certify.ops.databases import (
-    DatabaseCopyError, copy_database, database_kind, restore_database, row_counts,
+    DatabaseCopyError,
+    copy_database,
+    database_kind,
+    restore_database,
+    row_counts,
 )
 from certify.storage import storage
 from certify.timeutil import utcnow

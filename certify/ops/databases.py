@@ -171,7 +171,7 @@ def client_environment(url: URL) -> dict[str, str]:
 
 
 def _run(arguments: list[str], url: URL) -> subprocess.CompletedProcess:
-    result = subprocess.run(arguments, env=client_environment(url), capture_output=True,
+    result = subprocess.run(arguments, env=client_environment(url), capture_output=True,  # noqa: S603 - pg_dump/pg_restore found on PATH, arguments built here, never a shell
                             text=True, check=False)
     if result.returncode != 0:
         program = Path(arguments[0]).name

@@ -24,7 +24,7 @@ class CreditCodeError(ValueError):
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 characters of a code."""
-    total = sum(VALUES[char] * weight for char, weight in zip(first17, WEIGHTS))
+    total = sum(VALUES[char] * weight for char, weight in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -71,7 +71,7 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
         source, postscript_name = SOURCE_FACES[weight]
         log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", weight)
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", __name__, str(source), postscript_name, str(target)],
+        subprocess.run([sys.executable, "-m", __name__, str(source), postscript_name, str(target)],  # noqa: S603 - our own module, fixed arguments
                        check=True, env=os.environ | {"PYTHONPATH": _import_path()})
     return paths
 

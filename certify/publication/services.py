@@ -16,7 +16,13 @@ from certify.auth.models import Role
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.publication.models import (
-    Batch, BatchEntry, BatchStatus, Decision, DecisionOutcome, Objection, ObjectionStatus,
+    Batch,
+    BatchEntry,
+    BatchStatus,
+    Decision,
+    DecisionOutcome,
+    Objection,
+    ObjectionStatus,
 )
 from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload

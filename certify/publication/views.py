@@ -21,7 +21,11 @@ from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.publication import services
 from certify.publication.forms import (
-    BatchEntriesForm, BatchForm, BulkDecisionForm, DecisionForm, ResolutionForm,
+    BatchEntriesForm,
+    BatchForm,
+    BulkDecisionForm,
+    DecisionForm,
+    ResolutionForm,
 )
 from certify.publication.models import Batch, BatchEntry, DecisionOutcome, Objection
 from certify.workflow import Status

@@ -96,7 +96,7 @@ def show_command(rule_set_id: str, as_json: bool) -> None:
         return
     click.echo(f"{rule_set.id} {rule_set.version} ({rule_set.kind}) {rule_set.title.zh} / {rule_set.title.en}")
     click.echo(f"standard {rule_set.standard.code}; threshold {_number(threshold) or 'none (pass/fail)'}")
-    for indicator, row in zip(rule_set.indicators, indicators):
+    for indicator, row in zip(rule_set.indicators, indicators, strict=True):
         flags = "required" if indicator.required else "optional"
         click.echo(f"  {row['section']:<18} {row['id']:<34} {row['type']:<12} max {row['max']:<6} {flags:<8} {indicator.title.zh}")
 

@@ -54,9 +54,9 @@ def answer_every_page(journey, *, pdf_path=None) -> None:
     while True:
         for group in set(page.locator("input[type=radio][value=yes]").evaluate_all("els => els.map(e => e.name)")):
             page.check(f"input[type=radio][name='{group}'][value=yes]")
-        for select in page.locator("form.assessment-form select").all():
-            options = select.locator("option").evaluate_all("els => els.map(e => e.value)")
-            select.select_option(options[-1])
+        for dropdown in page.locator("form.assessment-form select").all():
+            options = dropdown.locator("option").evaluate_all("els => els.map(e => e.value)")
+            dropdown.select_option(options[-1])
         for field in page.locator("form.assessment-form input[inputmode=decimal]").all():
             field.fill("1")
         for group in set(page.locator("form.assessment-form input[type=radio]:not([value=yes]):not([value=no]):not([value=''])")

@@ -5,12 +5,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from certify.applications import services
-from certify.applications.models import Application, Submission
+from certify.applications.models import Application
 from certify.audit.models import AuditEvent
-from certify.mail.models import MailMessage
 from certify.organisations.models import OrganisationKind
-from certify.rulesets import current_registry
 from certify.scoring import load
 from certify.workflow import Status
 from tests import factories

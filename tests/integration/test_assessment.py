@@ -9,7 +9,11 @@ from sqlalchemy import select
 
 from certify.assessment import services
 from certify.assessment.models import (
-    AssessorRole, Assignment, AssignmentStatus, ConflictDeclaration, ConflictRelation,
+    AssessorRole,
+    Assignment,
+    AssignmentStatus,
+    ConflictDeclaration,
+    ConflictRelation,
 )
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage

@@ -15,7 +15,7 @@ def test_each_event_links_to_the_one_before(db):
     db.session.commit()
     events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
     assert events[0].prev_hash == GENESIS_HASH
-    for before, after in zip(events, events[1:]):
+    for before, after in zip(events, events[1:], strict=False):
         assert after.prev_hash == before.hash
     assert verify_chain() == (5, [])
 

@@ -1,8 +1,8 @@
 """Evidence files, submission with the pledge, returns and resubmission."""
 
 import io
-from decimal import Decimal
 import re
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -203,7 +203,7 @@ def test_an_applicant_cannot_return_or_submit_for_another_role(client, login_as,
 
 
 def test_an_applicant_takes_the_path_in_english_too(client, login_as, db):
-    user = login_as("applicant")
+    login_as("applicant")
     client.post("/language", data={"language": "en"})
     client.post("/applications/new", data={"kind": "supply_chain", "subject": "Group supply chain"})
     application = db.session.execute(select(Application)).scalar_one()

@@ -1,7 +1,7 @@
 """Batches for public notice, objections from the public, and when a batch may be announced."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 

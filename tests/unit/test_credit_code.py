@@ -3,7 +3,10 @@
 import pytest
 
 from certify.organisations.credit_code import (
-    ALPHABET, CreditCodeError, is_valid_credit_code, normalise_credit_code,
+    ALPHABET,
+    CreditCodeError,
+    is_valid_credit_code,
+    normalise_credit_code,
 )
 
 # Codes published on real business licences.

@@ -7,7 +7,11 @@ import pytest
 
 from certify.auth.models import Role
 from certify.workflow import (
-    Action, Status, TransitionNotAllowed, available_actions, check,
+    Action,
+    Status,
+    TransitionNotAllowed,
+    available_actions,
+    check,
 )
 
 # The design's transitions, written out independently of the module's table:
