@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.assessment.views import bp as assessment_bp
     from certify.auth.views import bp as auth_bp
     from certify.certificates.views import bp as certificates_bp
+    from certify.management.views import bp as management_bp
     from certify.core.views import bp as core_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
@@ -64,10 +65,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(publication_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(management_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import assessment, certificates, cli, ops, rulesets
+    from certify import assessment, certificates, cli, management, ops, rulesets
     from certify.applications.models import KIND_LABELS
     from certify.organisations.models import ORGANISATION_KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
@@ -83,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     rulesets.init_app(app)
     assessment.init_app(app)
     certificates.init_app(app)
+    management.init_app(app)
     return app
 
 

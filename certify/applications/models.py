@@ -75,6 +75,9 @@ class Application(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A re-evaluation names the listed application it renews (动态管理).
+    previous_application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id"), index=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     created_by = relationship("User")
@@ -85,6 +88,10 @@ class Application(db.Model):
     )
     submissions: Mapped[list["Submission"]] = relationship(
         back_populates="application", order_by="Submission.number")
+    previous_application: Mapped["Application | None"] = relationship(
+        remote_side="Application.id", back_populates="re_evaluations")
+    re_evaluations: Mapped[list["Application"]] = relationship(
+        back_populates="previous_application", order_by="Application.id")
 
     __mapper_args__ = {"version_id_col": version}
 

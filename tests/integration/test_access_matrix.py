@@ -42,6 +42,7 @@ def build_world(db):
     evidence = application.evidence[0]
     draft = factories.complete_application(applicant_a)
     announced_batch, certificate = _announced(db, admin, applicant_a)
+    self_declaration = _declared(applicant_a, certificate.application)
     batch = _in_notice(admin, applicant_a)
     entry = batch.current_entries[0]
     objection = publication.file_objection(batch, entry, name="公众", contact="x@example.com",
@@ -64,6 +65,7 @@ def build_world(db):
         "organisation_id": applicant_a.organisation_id, "user_id": assessor.id,
         "agency_id": agency.id, "declaration_id": declaration.id, "assignment_id": assignment.id,
         "key": "city", "fmt": "csv", "action": "open-notice",
+        "self_declaration_id": self_declaration.id,
     }
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},
@@ -71,7 +73,9 @@ def build_world(db):
                "certificates.application_pdf": {"application_id": certificate.application_id},
                "public.list_batch": {"batch_id": announced_batch.id},
                "public.export_batch": {"batch_id": announced_batch.id},
-               "auth.set_password": {"token": "not-a-real-token"}}
+               "auth.set_password": {"token": "not-a-real-token"},
+               "management.declare": {"application_id": certificate.application_id},
+               "management.re_evaluation": {"application_id": certificate.application_id}}
     return actors, values, special
 
 
@@ -80,6 +84,17 @@ def _in_notice(admin, applicant):
     publication.add_to_batch(admin, batch, [factories.approved_application(applicant, admin=admin)])
     publication.open_notice(admin, batch)
     return batch
+
+
+def _declared(applicant, listed_application):
+    """A submitted self-declaration of a listed application."""
+    from certify.management import services as management
+
+    declaration = management.open_declaration(applicant, listed_application)
+    declaration.values = {key: entry["value"] for key, entry in declaration.certified_values.items()}
+    declaration.no_major_accident = declaration.no_environmental_event = declaration.no_change = True
+    management.submit_declaration(applicant, declaration)
+    return declaration
 
 
 def _announced(db, admin, applicant):

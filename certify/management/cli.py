@@ -1,0 +1,34 @@
+"""``flask reminders send``: the daily cron entry point for every reminder."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from certify.extensions import db
+
+reminders_cli = AppGroup("reminders", help="Reminders by e-mail (run daily).")
+
+TITLES = {
+    "certificate_expiry": "Certificates expiring",
+    "declaration_due": "Self-declarations due",
+    "assessment_overdue": "Overdue assessments",
+    "objection_pending": "Objections awaiting resolution",
+}
+
+
+@reminders_cli.command("send")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Act as if it were this day (China Standard Time); default: today.")
+def send(today) -> None:
+    """Send every reminder due today and print what was sent; safe to run again (a reminder
+    goes once in its window)."""
+    from certify.management.reminders import send_reminders
+
+    if not current_app.config.get("CERTIFY_BASE_URL"):
+        raise click.ClickException("Set CERTIFY_BASE_URL first: the reminders link to the site.")
+    results = send_reminders(current_app.config, today.date() if today else None,
+                             commit=db.session.commit)
+    for sent in results:
+        click.echo(f"{TITLES[sent.kind.value]}: {len(sent.lines)} reminder(s) sent.")
+        for line in sent.lines:
+            click.echo(f"  {line}")

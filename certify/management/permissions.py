@@ -1,0 +1,30 @@
+"""Who may file, read and review self-declarations, and open a re-evaluation. Views check these
+for every object they touch; templates use them to show only what the user may do."""
+
+from certify.applications.permissions import is_own_application
+from certify.auth.models import Role
+from certify.workflow import Status
+
+
+def can_file_declaration(user, application) -> bool:
+    return is_own_application(user, application) and application.status == Status.LISTED
+
+
+def can_view_declaration(user, declaration) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.APPLICANT and declaration.organisation_id == user.organisation_id
+
+
+def can_review_declaration(user, declaration) -> bool:
+    from certify.management.models import DeclarationStatus
+
+    return (user is not None and user.is_authenticated and user.role == Role.ADMIN
+            and declaration.status == DeclarationStatus.SUBMITTED)
+
+
+def can_open_re_evaluation(user, application) -> bool:
+    return (is_own_application(user, application)
+            and application.status in (Status.LISTED, Status.EXPIRED))

@@ -1,0 +1,205 @@
+"""Reminders, sent by ``flask reminders send`` (run daily by cron): certificates about to
+expire, declarations coming due, overdue assessments and objections awaiting resolution.
+
+Each reminder is claimed in ``reminders_sent`` under its window before it is mailed, so running
+the command again in the same window sends nothing more:
+
+- certificate expiry: once per certificate and last valid day, ``CERTIFY_EXPIRY_REMINDER_DAYS``
+  (default 90) before it, to the organisation's users, with the re-evaluation link;
+- declaration due: once per listed application and period, ``CERTIFY_DECLARATION_REMINDER_DAYS``
+  (default 30) before the due date, while no declaration is submitted;
+- overdue assessment: at most once a day per assignment still pending or accepted after its due
+  date, to the assessor, and one list to the administrators;
+- objections: at most once a day per open objection older than ``CERTIFY_OBJECTION_REMINDER_DAYS``
+  (default 7) or whose notice period has ended, one list to the administrators.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import or_, select
+
+from certify.applications.models import Application
+from certify.assessment.models import OPEN_ASSIGNMENT, Assignment
+from certify.audit.services import record_event
+from certify.auth.models import Role, User
+from certify.certificates.models import Certificate, CertificateStatus
+from certify.certificates.services import certificates_by_application
+from certify.core.urls import absolute_url
+from certify.extensions import db
+from certify.mail.services import send_mail
+from certify.management import services
+from certify.management.models import DeclarationStatus, ReminderKind, ReminderSent
+from certify.publication.models import Batch, Objection, ObjectionStatus
+from certify.timeutil import LOCAL_TIMEZONE, local_today
+from certify.workflow import Status
+
+
+@dataclass
+class Sent:
+    """What one kind of reminder sent: a line per object reminded, with its recipients."""
+
+    kind: ReminderKind
+    lines: list[str] = field(default_factory=list)
+
+
+def _claim(kind: ReminderKind, object_id: int, window: str, recipients: int) -> bool:
+    """Record the reminder for ``window``; ``False`` when it was already sent."""
+    exists = db.session.execute(
+        select(ReminderSent.id).where(ReminderSent.kind == kind, ReminderSent.object_id == object_id,
+                                      ReminderSent.window_key == window)
+    ).first()
+    if exists is not None:
+        return False
+    db.session.add(ReminderSent(kind=kind, object_id=object_id, window_key=window,
+                                recipients=recipients))
+    db.session.flush()
+    return True
+
+
+def _active(query) -> list[User]:
+    return db.session.execute(query.where(User.is_active.is_(True), User.password_hash.is_not(None))
+                              .order_by(User.id)).scalars().all()
+
+
+def organisation_users(organisation_id: int) -> list[User]:
+    return _active(select(User).where(User.organisation_id == organisation_id))
+
+
+def administrators() -> list[User]:
+    return _active(select(User).where(User.role == Role.ADMIN))
+
+
+def _mail(people: list[User], template: str, **context) -> list[str]:
+    for person in people:
+        send_mail(person.email, template, language=person.preferred_language, user=person, **context)
+    return [person.email for person in people]
+
+
+def _line(label: str, emails: list[str]) -> str:
+    return f"{label} -> {', '.join(emails) or '(nobody to tell)'}"
+
+
+def remind_expiring_certificates(today: date, days: int) -> Sent:
+    """Tell the holders of valid certificates whose last day is within ``days``."""
+    sent = Sent(ReminderKind.CERTIFICATE_EXPIRY)
+    certificates = db.session.execute(
+        select(Certificate).join(Application, Certificate.application_id == Application.id)
+        .where(Certificate.status == CertificateStatus.VALID, Application.status == Status.LISTED,
+               Certificate.valid_until >= today, Certificate.valid_until <= today + timedelta(days=days))
+        .order_by(Certificate.valid_until, Certificate.id)
+    ).scalars().all()
+    for certificate in certificates:
+        application = certificate.application
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, certificate.id, certificate.valid_until.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "certificate_expiry_reminder", certificate=certificate,
+                       application=application,
+                       link=absolute_url("management.re_evaluation", application_id=application.id))
+        record_event("reminder.certificate_expiry", obj=certificate, details={
+            "valid_until": certificate.valid_until.isoformat(), "recipients": emails})
+        until = certificate.valid_until.isoformat()
+        sent.lines.append(_line(f"{certificate.number} (valid until {until})", emails))
+    return sent
+
+
+def remind_declarations_due(today: date, days: int) -> Sent:
+    """Tell listed organisations whose declaration for the period is due within ``days`` and
+    not yet submitted."""
+    sent = Sent(ReminderKind.DECLARATION_DUE)
+    period = services.current_period(today)
+    if (period - today).days > days:
+        return sent
+    applications = db.session.execute(
+        select(Application).where(Application.status == Status.LISTED).order_by(Application.id)
+    ).scalars().all()
+    certificates = certificates_by_application(a.id for a in applications)
+    for application in applications:
+        if not services.is_declaration_due(certificates.get(application.id), period):
+            continue
+        declaration = services.declaration_for(application, period)
+        if declaration is not None and declaration.status != DeclarationStatus.DRAFT:
+            continue
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "declaration_due_reminder", application=application, period=period,
+                       link=absolute_url("management.declare", application_id=application.id))
+        record_event("reminder.declaration_due", obj=application, details={
+            "period": period.isoformat(), "recipients": emails})
+        sent.lines.append(_line(f"{application.reference} (due {period.isoformat()})", emails))
+    return sent
+
+
+def remind_overdue_assessments(today: date) -> Sent:
+    """Tell each assessor of an overdue assignment, and the administrators in one list."""
+    sent = Sent(ReminderKind.ASSESSMENT_OVERDUE)
+    assignments = db.session.execute(
+        select(Assignment).where(Assignment.status.in_(OPEN_ASSIGNMENT), Assignment.due_on < today)
+        .order_by(Assignment.due_on, Assignment.id)
+    ).scalars().all()
+    reminded = []
+    for assignment in assignments:
+        assessor = assignment.assessor
+        people = [assessor] if assessor.is_active else []
+        if not _claim(sent.kind, assignment.id, today.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "assessment_overdue", assignment=assignment, today=today,
+                       link=absolute_url("assessment.assignment", assignment_id=assignment.id))
+        record_event("reminder.assessment_overdue", obj=assignment, details={
+            "due_on": assignment.due_on.isoformat(), "recipients": emails})
+        reminded.append(assignment)
+        label = (f"{assignment.application.reference} (assessor {assessor.email}, "
+                 f"due {assignment.due_on.isoformat()})")
+        sent.lines.append(_line(label, emails))
+    if reminded:
+        emails = _mail(administrators(), "assessments_overdue_digest", assignments=reminded,
+                       today=today, link=absolute_url("assessment.index"))
+        sent.lines.append(_line(f"{len(reminded)} overdue assessment(s), to the administrators",
+                                emails))
+    return sent
+
+
+def remind_pending_objections(today: date, days: int) -> Sent:
+    """Tell the administrators, in one list, of the open objections older than ``days`` or
+    whose notice period has ended."""
+    sent = Sent(ReminderKind.OBJECTION_PENDING)
+    # Stored times are UTC: the start of the local day, ``days`` ago, in UTC.
+    older_than = datetime.combine(today - timedelta(days=days), time.min,
+                                  LOCAL_TIMEZONE).astimezone(timezone.utc)
+    objections = db.session.execute(
+        select(Objection).join(Batch, Objection.batch_id == Batch.id)
+        .where(Objection.status == ObjectionStatus.OPEN,
+               or_(Objection.created_at < older_than, Batch.notice_ends_on < today))
+        .order_by(Objection.created_at, Objection.id)
+    ).scalars().all()
+    admins = administrators()
+    pending = [o for o in objections if _claim(sent.kind, o.id, today.isoformat(), len(admins))]
+    if not pending:
+        return sent
+    items = [{"objection": o, "link": absolute_url("publication.objection", objection_id=o.id)}
+             for o in pending]
+    emails = _mail(admins, "objections_pending", items=items, today=today)
+    for objection in pending:
+        record_event("reminder.objection_pending", obj=objection, details={"recipients": emails})
+    sent.lines.append(_line(f"{len(pending)} objection(s) awaiting resolution", emails))
+    return sent
+
+
+def send_reminders(config, today: date | None = None, *, commit=None) -> list[Sent]:
+    """Run every reminder for ``today`` (China Standard Time); ``commit`` (if given) is called
+    after each kind, so one kind's failure does not hold back the others' records."""
+    today = today or local_today()
+    steps = (
+        lambda: remind_expiring_certificates(today, int(config["CERTIFY_EXPIRY_REMINDER_DAYS"])),
+        lambda: remind_declarations_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
+        lambda: remind_overdue_assessments(today),
+        lambda: remind_pending_objections(today, int(config["CERTIFY_OBJECTION_REMINDER_DAYS"])),
+    )
+    results = []
+    for step in steps:
+        results.append(step())
+        if commit is not None:
+            commit()
+    return results

@@ -1,0 +1,285 @@
+"""Ongoing management (动态管理) use cases: opening, saving, submitting and reviewing the periodic
+self-declaration of a listed application, and opening its re-evaluation.
+
+Each function is one use case: it checks, changes, writes an audit event and flushes; the caller
+commits once.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from certify.applications import services as application_services
+from certify.applications.answers import ParsedAnswers
+from certify.applications.models import Application, Kind
+from certify.assessment.models import AssessorRole, Assignment, AssignmentStatus
+from certify.audit.services import record_event
+from certify.certificates.models import Certificate
+from certify.certificates.services import certificates_by_application
+from certify.exceptions import PermissionDenied, ServiceError
+from certify.extensions import db
+from certify.management.compare import STATEMENT_FLAGS, declaration_flags
+from certify.management.models import Declaration, DeclarationStatus
+from certify.management.periods import parse_due_dates, period_for, period_start
+from certify.management.permissions import (
+    can_file_declaration,
+    can_open_re_evaluation,
+    can_review_declaration,
+)
+from certify.scoring import Indicator, applicable_indicators
+from certify.timeutil import local_today, utcnow
+from certify.workflow import FINAL, Status
+
+MAX_TEXT = 4000
+# Control characters other than tab and line breaks (PostgreSQL refuses NUL in text).
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").translate(_CONTROL).strip()[:MAX_TEXT]
+
+
+class StaleDeclaration(ServiceError):
+    """A colleague saved the declaration after this user opened it."""
+
+    def __init__(self):
+        super().__init__(_l("This declaration has been changed by someone else since you opened "
+                            "it. Your input is shown below but was not saved: check it and save "
+                            "again."))
+
+
+# ---- periods -----------------------------------------------------------------------------------
+
+def due_dates() -> tuple[tuple[int, int], ...]:
+    """The configured due dates (``CERTIFY_DECLARATION_DUE_DATES``)."""
+    return parse_due_dates(current_app.config["CERTIFY_DECLARATION_DUE_DATES"])
+
+
+def current_period(today: date | None = None) -> date:
+    """The period being declared now, named by its due date."""
+    return period_for(today or local_today(), due_dates())
+
+
+def is_declaration_due(certificate: Certificate | None, period: date) -> bool:
+    """Whether ``period`` asks a declaration of a listing: only when the listing began before the
+    period did (a list announced in June does not declare on 15 July for a period it missed)."""
+    if certificate is None:
+        return True
+    return certificate.valid_from < period_start(period, due_dates())
+
+
+# ---- the values compared -----------------------------------------------------------------------
+
+def key_metrics(application: Application) -> list[Indicator]:
+    """The metric indicators of the rule set the application was certified under (its frozen
+    copy), those that apply to its industry, in file order."""
+    rule_set = application_services.rule_set_of(application)
+    return [i for i in applicable_indicators(rule_set, application.industry_code) if i.type == "metric"]
+
+
+def lead_assessor_answers(application: Application) -> dict | None:
+    """The verified answers of the lead assessor's submitted score sheet of the last round
+    assessed, or ``None`` when there is none."""
+    assignment = db.session.execute(
+        select(Assignment).where(Assignment.application_id == application.id,
+                                 Assignment.role == AssessorRole.LEAD,
+                                 Assignment.status == AssignmentStatus.SUBMITTED)
+        .order_by(Assignment.submission_number.desc(), Assignment.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if assignment is None or assignment.sheet is None:
+        return None
+    return assignment.sheet.answers or {}
+
+
+def certified_values(application: Application) -> dict:
+    """Indicator id -> {"value": decimal string or None, "source": "assessor" | "self"}: the
+    lead assessor's verified value where there is one, else the self-assessment's."""
+    verified = lead_assessor_answers(application) or {}
+    own = application.answers or {}
+    values = {}
+    for indicator in key_metrics(application):
+        if verified.get(indicator.id) is not None:
+            values[indicator.id] = {"value": verified[indicator.id], "source": "assessor"}
+        else:
+            values[indicator.id] = {"value": own.get(indicator.id), "source": "self"}
+    return values
+
+
+def _flags(declaration: Declaration) -> list[dict]:
+    certified = {key: entry["value"] for key, entry in (declaration.certified_values or {}).items()}
+    statements = {name: getattr(declaration, name) for name in STATEMENT_FLAGS}
+    return declaration_flags(key_metrics(declaration.application), certified,
+                             declaration.values or {}, statements)
+
+
+# ---- the applicant's side ---------------------------------------------------------------------
+
+def declaration_for(application: Application, period: date) -> Declaration | None:
+    return db.session.execute(
+        select(Declaration).where(Declaration.application_id == application.id,
+                                  Declaration.period == period)
+    ).scalar_one_or_none()
+
+
+def open_declaration(user, application: Application, period: date | None = None) -> Declaration:
+    """The declaration of ``application`` for ``period`` (the current one by default): the one
+    already begun, or a new draft carrying the values at certification."""
+    if not can_file_declaration(user, application):
+        raise PermissionDenied(_l("Only a listed organisation declares for its listed application."))
+    period = period or current_period()
+    declaration = declaration_for(application, period)
+    if declaration is not None:
+        return declaration
+    declaration = Declaration(
+        application=application, organisation_id=application.organisation_id, period=period,
+        status=DeclarationStatus.DRAFT, certified_values=certified_values(application), values={},
+        change_description="", flags=[], is_flagged=False, created_by_id=user.id,
+    )
+    db.session.add(declaration)
+    record_event("declaration.opened", actor=user, obj=declaration, details={
+        "application_id": application.id, "period": period.isoformat()})
+    return declaration
+
+
+@dataclass
+class Statements:
+    """The veto statements as answered (``None``: not answered yet)."""
+
+    no_major_accident: bool | None = None
+    no_environmental_event: bool | None = None
+    no_change: bool | None = None
+    change_description: str = ""
+
+
+def _require_draft(user, declaration: Declaration, seen_version: int | None) -> None:
+    if not can_file_declaration(user, declaration.application) or not declaration.is_draft:
+        raise PermissionDenied(_l("This declaration cannot be changed now."))
+    if seen_version is not None and seen_version != declaration.version:
+        raise StaleDeclaration()
+
+
+def save_declaration(user, declaration: Declaration, parsed: ParsedAnswers, statements: Statements,
+                     *, seen_version: int | None = None) -> None:
+    """Store the valid values and the statements of a draft (invalid values are not stored: the
+    page shows them back with their errors)."""
+    _require_draft(user, declaration, seen_version)
+    known = {indicator.id for indicator in key_metrics(declaration.application)}
+    values = dict(declaration.values or {})
+    values.update({key: value for key, value in parsed.answers.items() if key in known})
+    for key in parsed.cleared:
+        values.pop(key, None)
+    declaration.values = values
+    for name in STATEMENT_FLAGS:
+        setattr(declaration, name, getattr(statements, name))
+    declaration.change_description = _clean(statements.change_description)
+    declaration.updated_at = utcnow()
+    record_event("declaration.saved", actor=user, obj=declaration, details={
+        "values": values, "statements": {name: getattr(declaration, name) for name in STATEMENT_FLAGS}})
+
+
+def missing_items(declaration: Declaration) -> list:
+    """What must still be given before submitting: metrics without a value (the indicators),
+    and unanswered statements (their field names)."""
+    missing = [i for i in key_metrics(declaration.application) if i.id not in (declaration.values or {})]
+    missing += [name for name in STATEMENT_FLAGS if getattr(declaration, name) is None]
+    if declaration.no_change is False and not declaration.change_description:
+        missing.append("change_description")
+    return missing
+
+
+def submit_declaration(user, declaration: Declaration, *, seen_version: int | None = None) -> list[dict]:
+    """Submit a complete draft; returns the flags found for the department (possibly none)."""
+    _require_draft(user, declaration, seen_version)
+    if missing_items(declaration):
+        raise ServiceError(_l("The declaration is not complete yet: give every value and answer "
+                              "every statement (describe any change)."))
+    flags = _flags(declaration)
+    declaration.flags = flags
+    declaration.is_flagged = bool(flags)
+    declaration.status = DeclarationStatus.SUBMITTED
+    declaration.submitted_at = utcnow()
+    declaration.submitted_by_id = user.id
+    record_event("declaration.submitted", actor=user, obj=declaration, details={
+        "period": declaration.period.isoformat(), "flags": flags})
+    return flags
+
+
+def review_declaration(admin, declaration: Declaration, *, note: str) -> None:
+    """The department marks a submitted declaration as reviewed, with a note."""
+    if not can_review_declaration(admin, declaration):
+        raise PermissionDenied(_l("Only the department reviews submitted declarations."))
+    note = _clean(note)
+    if not note:
+        raise ServiceError(_l("Write what was found, even if only “no concerns”."), field="note")
+    declaration.status = DeclarationStatus.REVIEWED
+    declaration.review_note = note
+    declaration.reviewed_at = utcnow()
+    declaration.reviewed_by_id = admin.id
+    record_event("declaration.reviewed", actor=admin, obj=declaration,
+                 details={"note": declaration.review_note})
+
+
+@dataclass
+class ListedEntry:
+    """A listed application as its organisation sees it on the declarations page."""
+
+    application: Application
+    certificate: Certificate | None
+    period: date
+    declaration: Declaration | None
+    is_due: bool
+    re_evaluation: Application | None
+
+
+def open_re_evaluation_of(application: Application) -> Application | None:
+    """The re-evaluation of ``application`` still in progress (not ended), if any."""
+    return next((a for a in application.re_evaluations if a.status not in FINAL), None)
+
+
+def listed_entries(organisation_id: int, today: date | None = None) -> list[ListedEntry]:
+    """The organisation's listed applications with the current period's declaration."""
+    period = current_period(today)
+    applications = db.session.execute(
+        select(Application).where(Application.organisation_id == organisation_id,
+                                  Application.status == Status.LISTED).order_by(Application.id)
+    ).scalars().all()
+    certificates = certificates_by_application(a.id for a in applications)
+    declarations = {d.application_id: d for d in db.session.execute(
+        select(Declaration).where(Declaration.application_id.in_([a.id for a in applications]),
+                                  Declaration.period == period)).scalars()}
+    return [ListedEntry(application, certificates.get(application.id), period,
+                        declarations.get(application.id),
+                        is_declaration_due(certificates.get(application.id), period),
+                        open_re_evaluation_of(application))
+            for application in applications]
+
+
+# ---- re-evaluation -----------------------------------------------------------------------------
+
+def open_re_evaluation(user, application: Application) -> Application:
+    """Open a new application for the same kind and subject under the rule set in force today,
+    linked to ``application`` (listed, or expired). Refused while one is already in progress."""
+    if not can_open_re_evaluation(user, application):
+        raise PermissionDenied(_l("Only the listed organisation can apply for re-evaluation."))
+    if open_re_evaluation_of(application) is not None:
+        raise ServiceError(_l("A re-evaluation of this application is already in progress."))
+    rule_set_id = None
+    if application.kind == Kind.PRODUCT:
+        # The product's own rules (their version in force today), when still in force.
+        choices = application_services.rule_set_choices(Kind.PRODUCT,
+                                                        application.organisation.industry_code)
+        if not any(rule_set.id == application.rule_set_id for rule_set in choices):
+            raise ServiceError(_l("The product's rule set is no longer in force. Open a new "
+                                  "application and choose the rules that replace it."))
+        rule_set_id = application.rule_set_id
+    successor = application_services.open_application(
+        user, kind=application.kind, subject=application.subject,
+        subject_detail=application.subject_detail, rule_set_id=rule_set_id)
+    successor.previous_application = application
+    record_event("application.re_evaluation_opened", actor=user, obj=application, details={
+        "new_application_id": successor.id,
+        "rule_set": {"id": successor.rule_set_id, "version": successor.rule_set_version}})
+    return successor
