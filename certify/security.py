@@ -10,7 +10,7 @@
 
 import time
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
@@ -69,6 +69,15 @@ def enforce_session_lifetime():
     return None
 
 
+def refuse_nul_bytes():
+    """A NUL character has no place in any field or query; PostgreSQL would refuse it deep in a
+    query, so it is refused at the door with a plain 400."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400)
+
+
 # Pages a user who must still set up the second factor may open.
 SECOND_FACTOR_SETUP_ENDPOINTS = {"auth.two_factor_settings", "auth.logout", "core.switch_language",
                                  "static", "core.healthz"}
@@ -113,6 +122,7 @@ def init_app(app: Flask) -> None:
     if serves_https(app):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config.setdefault("PREFERRED_URL_SCHEME", "https")
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_session_lifetime)
     app.before_request(require_second_factor)
     app.after_request(add_security_headers)

@@ -129,3 +129,9 @@ def test_state_changes_need_a_csrf_token(make_app, db):
                            headers=EN)
     assert response.status_code == 400
     assert "The form had expired" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/verify?number=SC%00", "/lists?q=%00", "/login"])
+def test_a_nul_character_anywhere_gets_a_plain_400(client, db, path):
+    response = client.post(path, data={"email": "a\x00@example.com"}) if path == "/login" else client.get(path)
+    assert response.status_code == 400
