@@ -16,7 +16,7 @@ BENCH_SYSTEM_PACKAGES := wrk
 fonts: $(VENV)/.installed instance/secret_key
 	@$(FLASK) pdf prepare-fonts
 
-.PHONY: install install-test system-packages test-system-packages translations fonts run test e2e bench \
+.PHONY: install install-test system-packages test-system-packages translations fonts run test e2e lint bench \
         messages clean
 
 install: system-packages $(VENV)/.installed translations instance/secret_key fonts
@@ -57,6 +57,10 @@ run: install
 
 test: install-test
 	$(PY) -m pytest -q
+
+# Static checks: ruff with its security rules (exceptions are justified inline).
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
 
 # The browser journey alone (also part of `make test`); screenshots in test-output/e2e/.
 e2e: install-test

@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     header = ("key", "value", "target", "ok")
     widths = [max(len(row[n]) for row in rows + [header]) for n in range(4)]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     return 1 if failed else 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from certify import config as settings
-from certify.extensions import babel, csrf, db, limiter, login_manager, migrate
+from certify.extensions import csrf, db, limiter, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -50,12 +50,12 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.assessment.views import bp as assessment_bp
     from certify.auth.views import bp as auth_bp
     from certify.certificates.views import bp as certificates_bp
-    from certify.management.views import bp as management_bp
+    from certify.core.errors import register_error_handlers
     from certify.core.views import bp as core_bp
+    from certify.management.views import bp as management_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
     from certify.stats.views import bp as stats_bp
-    from certify.core.errors import register_error_handlers
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -92,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _check_secret_key(app: Flask) -> None:
     if app.debug or app.testing:
         if not app.config.get("SECRET_KEY"):
-            app.config["SECRET_KEY"] = "certify-dev"
+            app.config["SECRET_KEY"] = "certify-dev"  # noqa: S105 - debug and tests only; refused elsewhere
         return
     key = app.config.get("SECRET_KEY")
     if key is None or key.strip().lower() in settings.DEVELOPMENT_SECRET_KEYS or len(key) < 16:

@@ -35,12 +35,21 @@ from certify import storage
 from certify.applications.answers import for_engine
 from certify.applications.models import Application, Kind, Submission
 from certify.assessment.models import (
-    AssessorRole, Assignment, AssignmentStatus, EvaluationReport, Recommendation, ScoreSheet,
+    AssessorRole,
+    Assignment,
+    AssignmentStatus,
+    EvaluationReport,
+    Recommendation,
+    ScoreSheet,
 )
 from certify.audit.services import record_event
 from certify.auth.models import Role, User
 from certify.certificates.models import (
-    Certificate, CertificateCounter, CertificateStatus, RenderState, RevocationReason,
+    Certificate,
+    CertificateCounter,
+    CertificateStatus,
+    RenderState,
+    RevocationReason,
 )
 from certify.certificates.numbers import format_number, number_prefix
 from certify.certificates.services import last_valid_day, validity_years
@@ -428,6 +437,7 @@ def _advance_sequences() -> None:
     for model in (Organisation, User, Application, Submission, Assignment, ScoreSheet,
                   EvaluationReport, Decision, Batch, BatchEntry, Certificate):
         table = model.__tablename__
+        # Table names of our own models, no user input.
         db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
             f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))

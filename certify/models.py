@@ -2,7 +2,12 @@
 
 from certify.applications.models import Application, Evidence, Submission  # noqa: F401
 from certify.assessment.models import (  # noqa: F401
-    AgencyProfile, AssessorProfile, Assignment, ConflictDeclaration, EvaluationReport, ScoreSheet,
+    AgencyProfile,
+    AssessorProfile,
+    Assignment,
+    ConflictDeclaration,
+    EvaluationReport,
+    ScoreSheet,
 )
 from certify.audit.models import AuditEvent  # noqa: F401
 from certify.auth.models import Role, User  # noqa: F401

@@ -9,6 +9,9 @@ from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
+from certify.applications.models import Application
+from certify.audit.models import AuditEvent
+from certify.audit.services import verify_chain
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
@@ -16,9 +19,6 @@ from certify.core.forms import show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
-from certify.applications.models import Application
-from certify.audit.models import AuditEvent
-from certify.audit.services import verify_chain
 from certify.organisations import services as organisation_services
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.reference import cities
