@@ -71,7 +71,7 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
         source, postscript_name = SOURCE_FACES[weight]
         log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", weight)
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", __name__, str(source), postscript_name, str(target)],  # noqa: S603 - our own module, fixed arguments
+        subprocess.run([sys.executable, "-m", "certify.pdf.convert_font", str(source), postscript_name, str(target)],  # noqa: S603 - our own module, fixed arguments
                        check=True, env=os.environ | {"PYTHONPATH": _import_path()})
     return paths
 
@@ -146,6 +146,3 @@ def _truetype_maxp():
     maxp.maxZones = 1
     return maxp
 
-
-if __name__ == "__main__":
-    convert_file(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
