@@ -49,6 +49,16 @@ class Application(db.Model):
     __table_args__ = (
         Index("ix_applications_status_kind", "status", "kind"),
         Index("ix_applications_organisation_status", "organisation_id", "status"),
+        # Every filter and sort of the lists (admin list, decision queue, assessment queue).
+        Index("ix_applications_status_created", "status", "created_at"),
+        Index("ix_applications_status_updated", "status", "updated_at"),
+        Index("ix_applications_status_submitted", "status", "submitted_at"),
+        Index("ix_applications_kind_created", "kind", "created_at"),
+        Index("ix_applications_submitted_at", "submitted_at"),
+        Index("ix_applications_updated_at", "updated_at"),
+        # Covers what list joins read (a row itself carries its frozen rule file and answers,
+        # tens of KB, which SQLite would otherwise step through for each joined row).
+        Index("ix_applications_listing", "id", "kind", "status", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +76,8 @@ class Application(db.Model):
     rule_set_id: Mapped[str] = mapped_column(String(100))
     rule_set_version: Mapped[str] = mapped_column(String(40))
     rule_set_sha256: Mapped[str] = mapped_column(String(64))
-    rule_set_frozen: Mapped[dict] = mapped_column(JSON)
+    # Deferred: tens of KB that only a page about this one application reads (lists never do).
+    rule_set_frozen: Mapped[dict] = mapped_column(JSON, deferred=True)
 
     # Self-assessment: indicator id -> answer (JSON scalars) and indicator id -> explanation.
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
