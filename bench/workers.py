@@ -4,9 +4,9 @@ hash-chained audit log need its locks; SQLite serialises them).
 
 - ``workers_speedup``: time from the start of ``announce`` until every certificate of a batch of
   ``BENCH_CERTIFICATES`` (default 1,000) is rendered, inline ÷ with two workers.
-- ``rss_growth_pct``: growth of each worker process's resident memory (the RQ parent, which forks
-  a child per job: the rendering happens, and its memory goes, in the child) between its 50th and
-  its last (~500th) job; the larger of the two workers.
+- ``rss_growth_pct``: growth of the resident memory of each process that renders (``flask
+  worker`` runs jobs in one worker process, replaced after ``CERTIFY_WORKER_JOBS_PER_PROCESS``
+  jobs, default 1,000) between its ~50th and its last (~500th) job; the larger of the two.
 
 Uses its own Redis database (``BENCH_REDIS_URL``, default db 12, flushed) and its own PostgreSQL
 database (``BENCH_DATABASE_URL``, default ``certify_bench``, rebuilt each run).
@@ -123,6 +123,15 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def rendering_pids(workers: list[subprocess.Popen]) -> list[int]:
+    """The worker process under each ``flask worker`` (the process that runs the jobs)."""
+    pids = []
+    for worker in workers:
+        with open(f"/proc/{worker.pid}/task/{worker.pid}/children", encoding="ascii") as children:
+            pids += [int(pid) for pid in children.read().split()]
+    return pids
+
+
 def _start_workers(n: int, storage: Path) -> list[subprocess.Popen]:
     env = os.environ | {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET_KEY,
                         "CERTIFY_STORAGE_DIR": str(storage), "FLASK_APP": "certify",
@@ -165,18 +174,19 @@ def run(count: int | None = None) -> dict:
         workers = _start_workers(2, storage)
         try:
             _wait_for_workers(connection, 2)
-            baseline = {worker.pid: rss_kb(worker.pid) for worker in workers}
+            renderers = rendering_pids(workers)
+            baseline = {pid: rss_kb(pid) for pid in renderers}
             early = {}
             started = time.perf_counter()
             _announce_next_batch(queued_app)
             while (done := _rendered(queued_app) - count) < count:
                 if not early and done >= min(100, count // 5):  # about the 50th job of each worker
-                    early = {worker.pid: rss_kb(worker.pid) for worker in workers}
+                    early = {pid: rss_kb(pid) for pid in renderers}
                 if time.perf_counter() - started > 900:
                     raise RuntimeError(f"the workers rendered {done} of {count} in 15 minutes")
                 time.sleep(0.1)
             queued = time.perf_counter() - started
-            late = {worker.pid: rss_kb(worker.pid) for worker in workers}
+            late = {pid: rss_kb(pid) for pid in renderers}
         finally:
             for worker in workers:
                 worker.terminate()

@@ -76,11 +76,11 @@ def worker(burst: bool) -> None:
     """Run background jobs from Redis (needs REDIS_URL)."""
     from flask import current_app
 
-    from certify.jobs import start_worker
+    from certify.jobs import run_worker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inline in the web processes.")
-    start_worker(current_app._get_current_object(), burst=burst)
+    raise SystemExit(run_worker(current_app._get_current_object(), burst=burst))
 
 
 def init_app(app: Flask) -> None:

@@ -81,8 +81,8 @@ _pool_owner = None
 
 
 def _forget_inherited_connections(app) -> None:
-    # RQ runs each job in a forked child: database connections inherited from the parent must
-    # not be used by both processes, so the child starts with an empty pool of its own.
+    # Worker processes are forked (``run_worker``): database connections inherited from the
+    # parent must not be used by both processes, so each starts with an empty pool of its own.
     global _pool_owner
     if _pool_owner == os.getpid():
         return
@@ -101,23 +101,70 @@ def _make_worker_app():
     return _worker_app
 
 
-def start_worker(app, *, burst: bool = False, max_jobs: int | None = None) -> None:
-    """Work the queue until stopped (or, with ``burst``, until it is empty). Each job runs in a
-    forked child, so memory a job takes (PDF rendering) is returned when it ends."""
+# A worker process runs this many jobs, then a fresh one takes over (``run_worker``).
+DEFAULT_JOBS_PER_PROCESS = 1000
+
+
+def start_worker(app, *, burst: bool = False, max_jobs: int | None = None) -> int:
+    """Work the queue in this process until stopped (with ``burst``, until it is empty; with
+    ``max_jobs``, after so many jobs); return the number of jobs run.
+
+    Jobs run in this process (RQ's ``SimpleWorker``), not in a child forked per job: a forked
+    child rebuilt or re-touched everything a PDF needs and rendered at a third of the speed
+    (measured in bench/workers.py). Memory stays bounded by ``run_worker`` replacing the
+    process after ``max_jobs`` jobs.
+    """
     global _worker_app
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker
 
     _worker_app = app
     _warm_up(app)
     connection = redis_connection(app.config["REDIS_URL"])
     queue = Queue(queue_name(app), connection=connection, default_timeout=JOB_TIMEOUT)
-    Worker([queue], connection=connection).work(burst=burst, max_jobs=max_jobs)
+    worker = SimpleWorker([queue], connection=connection)
+    worker.work(burst=burst, max_jobs=max_jobs)
+    return worker.successful_job_count + worker.failed_job_count
+
+
+_RECYCLE = 3  # exit code of a worker process that ran its share of jobs
+
+
+def run_worker(app, *, burst: bool = False, jobs_per_process: int | None = None) -> int:
+    """``flask worker``: run worker processes one after another, each for ``jobs_per_process``
+    jobs (``CERTIFY_WORKER_JOBS_PER_PROCESS``, default 1,000), so that no process keeps memory
+    it grew for ever. Stops when a worker stops for another reason (a signal, an empty queue
+    with ``burst``); returns its exit code. SIGTERM and SIGINT are passed on to the worker,
+    which finishes its current job first."""
+    import signal
+
+    jobs_per_process = jobs_per_process or int(
+        app.config.get("CERTIFY_WORKER_JOBS_PER_PROCESS") or DEFAULT_JOBS_PER_PROCESS)
+    while True:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child process
+            code = 1
+            try:
+                done = start_worker(app, burst=burst, max_jobs=jobs_per_process)
+                code = _RECYCLE if done >= jobs_per_process else 0
+            finally:
+                os._exit(code)
+        def forward(signum, frame, child=child):
+            os.kill(child, signum)
+
+        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            _, status = os.waitpid(child, 0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        code = os.waitstatus_to_exitcode(status)
+        if code != _RECYCLE:
+            return code
 
 
 def _warm_up(app) -> None:
-    # Built once here, before RQ forks a child per job: otherwise every job's child builds the
-    # PDF renderer again (fonts, font configuration, stylesheet), which costs more than the
-    # rendering itself (measured: ~3x slower batches; see bench/workers.py).
+    # The PDF renderer (prepared fonts, font configuration, stylesheet) is built before the
+    # first job, so that the first certificate of a batch does not wait for it.
     from certify.pdf import html_to_pdf
 
     with app.app_context():

@@ -427,12 +427,13 @@ def withdraw_conflict(declaration_id: int):
 @bp.route("/assessment/assignments")
 @roles_required(Role.ASSESSOR)
 def my_assignments():
-    assignments = db.session.execute(
+    # Open assignments first; paginated, as an assessor's history grows year after year.
+    page = db.paginate(
         select(Assignment).where(Assignment.assessor_id == current_user.id)
         .order_by(Assignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)).desc(),
-                  Assignment.due_on, Assignment.id.desc())
-    ).scalars().all()
-    return render_template("assessment/my_assignments.html", assignments=assignments,
+                  Assignment.due_on, Assignment.id.desc()),
+        page=max(request.args.get("page", 1, type=int) or 1, 1), per_page=50, error_out=False)
+    return render_template("assessment/my_assignments.html", assignments=page.items, page=page,
                            today=services.local_today())
 
 

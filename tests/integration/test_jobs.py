@@ -64,7 +64,8 @@ def test_with_redis_an_announced_batch_is_rendered_by_a_burst_worker(make_app, d
     from certify.workflow import Status
     from tests import factories
 
-    app = make_app(REDIS_URL=REDIS_URL)
+    # A queue of this run's own: test runs side by side share the Redis database.
+    app = make_app(REDIS_URL=REDIS_URL, CERTIFY_QUEUE=f"certify-test-{os.getpid()}")
     with app.app_context():
         admin = factories.make_user(Role.ADMIN)
         factories.make_assessor()

@@ -86,3 +86,13 @@ def test_the_admin_list_filters_by_status_and_ignores_unknown_filters(client, db
     assert all(f"/applications/{n}\"" in page for n in submitted)
     assert not any(f"/applications/{n}\"" in page for n in drafts)
     assert client.get("/admin/applications?kind=nonsense&city=x&sort=x&page=99").status_code == 200
+
+
+def test_an_assessors_list_shows_fifty_assignments_a_page(client, db, login_as, staff):
+    _, assessor = staff
+    login_as(assessor)
+    add(db, 55, Status.UNDER_ASSESSMENT)
+    first = client.get("/assessment/assignments").get_data(as_text=True)
+    second = client.get("/assessment/assignments?page=2").get_data(as_text=True)
+    assert first.count("/assessment/assignments/") == 50
+    assert second.count("/assessment/assignments/") == 5
