@@ -15,7 +15,7 @@ from certify.audit.services import verify_chain
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import show_service_error
+from certify.core.forms import page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
@@ -26,10 +26,6 @@ from certify.rulesets import current_registry
 from certify.timeutil import LOCAL_TIMEZONE
 
 bp = Blueprint("admin", __name__)
-
-
-def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @bp.route("/")
@@ -51,7 +47,7 @@ def users():
     role = request.args.get("role")
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("admin/users.html", page=page, search=search, role=role,
                            action_form=ActionForm())
 
@@ -118,7 +114,7 @@ def mail_log():
     recipient = (request.args.get("recipient") or "").strip().lower()
     if recipient:
         query = query.where(MailMessage.recipient == recipient)
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("admin/mail_log.html", page=page, recipient=recipient)
 
 
@@ -146,7 +142,7 @@ def organisations():
     city = request.args.get("city")
     if city:
         query = query.where(Organisation.city_code == city)
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("admin/organisations.html", page=page, search=search, kind=kind or "",
                            city=city or "", action_form=ActionForm(), kinds=list(OrganisationKind),
                            cities=cities())
@@ -226,7 +222,7 @@ def audit_log():
             moment = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time.min,
                                       tzinfo=LOCAL_TIMEZONE)
             query = query.where(compare(moment))
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     chain = verify_chain() if args.get("verify") == "1" else None
     filters = {key: args.get(key, "") for key in ("object_type", "object_id", "action", "actor", "since", "until")}
     return render_template("admin/audit_log.html", page=page, chain=chain, filters=filters)
@@ -295,7 +291,7 @@ def applications():
 
     query, filters = application_list_query(request.args)
     per_page = min(max(request.args.get("per_page", APPLICATION_PAGE_SIZE, type=int) or 1, 1), 1000)
-    page = db.paginate(query, page=_page_number(), per_page=per_page, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=per_page, error_out=False)
     return render_template("admin/applications.html", page=page, filters=filters,
                            statuses=list(Status), kinds=list(Kind), cities=cities(),
                            sorts=list(APPLICATION_SORTS))

@@ -34,10 +34,12 @@ MAX_SUBJECT_LENGTH = 200
 class StaleApplication(ServiceError):
     """Someone else saved the application after this user opened it."""
 
+    MESSAGE = _l("This application has been changed by someone else since you opened it. Your "
+                 "input is shown below but was not saved: check it against the current answers "
+                 "and save again.")
+
     def __init__(self):
-        super().__init__(_l("This application has been changed by someone else since you opened "
-                            "it. Your input is shown below but was not saved: check it against "
-                            "the current answers and save again."))
+        super().__init__(self.MESSAGE)
 
 
 # Thawed frozen copies, by the identity of the file they were frozen from (a few per deployment).

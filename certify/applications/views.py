@@ -36,7 +36,7 @@ from certify.applications.permissions import (
 )
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import show_service_error
+from certify.core.forms import commit_change, refusal_message, seen_version, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
@@ -55,27 +55,9 @@ def load_application(application_id: int) -> Application:
     return application
 
 
-def _refusal(error: Exception):
-    """The message for a refused change: the service's reason, or a concurrent edit."""
-    return error.message if isinstance(error, ServiceError) else services.StaleApplication().message
-
-
-def _commit_change(change, success) -> bool:
-    """Run ``change`` as one transaction and flash the outcome."""
-    try:
-        change()
-        db.session.commit()
-    except (ServiceError, StaleDataError) as error:
-        db.session.rollback()
-        flash(_refusal(error), "error")
-        return False
-    flash(success, "success")
-    return True
-
-
-def _seen_version() -> int | None:
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+def _commit_change(change, success, *, form=None) -> bool:
+    """``commit_change`` saying, on a concurrent edit, that the application changed meanwhile."""
+    return commit_change(change, success, form=form, stale_message=services.StaleApplication.MESSAGE)
 
 
 @bp.route("/applications")
@@ -170,14 +152,14 @@ def section(application_id: int, page_id: str):
         parsed = parse_page(indicators, request.form)
         errors, typed = dict(parsed.errors), {**parsed.raw}
         try:
-            services.save_answers(current_user, application, parsed, seen_version=_seen_version())
+            services.save_answers(current_user, application, parsed, seen_version=seen_version())
             errors |= _attach_uploads(application, indicators)
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
             # Show back everything typed on this page, valid or not.
             typed = {i.id: request.form.get(answer_field(i.id), "") for i in indicators}
-            flash(_refusal(error), "error")
+            flash(refusal_message(error, services.StaleApplication.MESSAGE), "error")
             application = load_application(application_id)
         else:
             if errors:
@@ -246,22 +228,13 @@ def submit(application_id: int):
         abort(403)
     form = SubmitForm(version=str(application.version))
     problems = services.completeness_problems(application)
-    if form.validate_on_submit():
-        try:
-            services.submit_application(
+    if form.validate_on_submit() and _commit_change(
+            lambda: services.submit_application(
                 current_user, application, pledge_name=form.pledge_name.data,
-                pledge_accepted=form.pledge_accepted.data, seen_version=_seen_version())
-            db.session.commit()
-        except (ServiceError, StaleDataError) as error:
-            db.session.rollback()
-            if isinstance(error, ServiceError):
-                show_service_error(form, error)
-            else:
-                flash(_refusal(error), "error")
-        else:
-            flash(_("The application has been submitted. It can no longer be changed unless "
-                    "the department returns it."), "success")
-            return redirect(url_for("applications.show", application_id=application.id))
+                pledge_accepted=form.pledge_accepted.data, seen_version=seen_version()),
+            _("The application has been submitted. It can no longer be changed unless the "
+              "department returns it."), form=form):
+        return redirect(url_for("applications.show", application_id=application.id))
     return render_template("applications/submit.html", application=application, form=form,
                            problems=problems, result=services.self_score(application))
 

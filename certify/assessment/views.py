@@ -26,10 +26,9 @@ from certify.applications.answers import (
     parse_page,
 )
 from certify.applications.models import Application, Evidence
-from certify.applications.services import StaleApplication, rule_set_of, self_score
+from certify.applications.services import rule_set_of, self_score
 
 # One transaction per change, with the refusal flashed; the version the page was opened at.
-from certify.applications.views import _commit_change, _seen_version
 from certify.assessment import services
 from certify.assessment.compare import compare, differs_from_self, needs_comment
 from certify.assessment.forms import (
@@ -62,7 +61,7 @@ from certify.assessment.permissions import (
 from certify.assessment.reports import generate_report, latest_report
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import show_service_error
+from certify.core.forms import commit_change, page_number, refusal_message, seen_version, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
@@ -171,7 +170,7 @@ def bulk_assign():
         db.session.commit()
     except (ServiceError, StaleDataError) as error:
         db.session.rollback()
-        flash(error.message if isinstance(error, ServiceError) else StaleApplication().message, "error")
+        flash(refusal_message(error), "error")
         return redirect(url_for("assessment.index"))
     flash(_("%(count)d applications assigned.", count=len(assigned)), "success")
     if refused:
@@ -232,7 +231,7 @@ def application(application_id: int):
                 if isinstance(error, ServiceError):
                     show_service_error(form, error)
                 else:
-                    flash(StaleApplication().message, "error")
+                    flash(refusal_message(error), "error")
             else:
                 flash(_("The assessors have been assigned and told by e-mail."), "success")
                 return redirect(url_for("assessment.application", application_id=application.id))
@@ -302,7 +301,7 @@ def regenerate_report(application_id: int):
     """Render the report again (e.g. when rendering failed after the assessment was reported)."""
     application = _load_application(application_id)
     if ActionForm().validate_on_submit():
-        _commit_change(lambda: generate_report(application, actor=current_user),
+        commit_change(lambda: generate_report(application, actor=current_user),
                 _("The evaluation report has been generated."))
     return redirect(url_for("assessment.application", application_id=application_id))
 
@@ -416,7 +415,7 @@ def declare_conflict(user_id: int):
 def withdraw_conflict(declaration_id: int):
     declaration = db.get_or_404(ConflictDeclaration, declaration_id)
     if ActionForm().validate_on_submit():
-        _commit_change(lambda: services.withdraw_conflict(current_user, declaration),
+        commit_change(lambda: services.withdraw_conflict(current_user, declaration),
                 _("The declaration has been withdrawn."))
     return redirect(url_for("assessment.assessor", user_id=declaration.assessor_id))
 
@@ -432,7 +431,7 @@ def my_assignments():
         select(Assignment).where(Assignment.assessor_id == current_user.id)
         .order_by(Assignment.status.in_((AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)).desc(),
                   Assignment.due_on, Assignment.id.desc()),
-        page=max(request.args.get("page", 1, type=int) or 1, 1), per_page=50, error_out=False)
+        page=page_number(), per_page=50, error_out=False)
     return render_template("assessment/my_assignments.html", assignments=page.items, page=page,
                            today=services.local_today())
 
@@ -491,7 +490,7 @@ def assignment(assignment_id: int):
 def accept(assignment_id: int):
     assignment = load_assignment(assignment_id)
     if ActionForm().validate_on_submit():
-        _commit_change(lambda: services.accept_assignment(current_user, assignment),
+        commit_change(lambda: services.accept_assignment(current_user, assignment),
                 _("You have accepted the assignment. The score sheet is open."))
     return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
 
@@ -506,7 +505,7 @@ def decline(assignment_id: int):
     if not form.validate_on_submit():
         flash(_("Say why you decline the assignment."), "error")
         return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
-    if _commit_change(lambda: services.decline_assignment(current_user, assignment, reason=form.reason.data),
+    if commit_change(lambda: services.decline_assignment(current_user, assignment, reason=form.reason.data),
                _("You have declined the assignment. The department has been told.")):
         return redirect(url_for("assessment.my_assignments"))
     return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
@@ -547,7 +546,7 @@ def section(assignment_id: int, page_id: str):
         notes = _parse_notes(rule_set, indicators, request.form)
         errors, typed = dict(parsed.errors), dict(parsed.raw)
         try:
-            services.save_scores(current_user, sheet, parsed, notes, seen_version=_seen_version())
+            services.save_scores(current_user, sheet, parsed, notes, seen_version=seen_version())
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
@@ -614,15 +613,15 @@ def save_sheet(assignment_id: int):
     submitting = request.form.get("go") == "submit"
     # The details are saved first, in their own transaction, so that a refused submission
     # never loses what was typed.
-    saved = _commit_change(lambda: services.save_sheet_details(
+    saved = commit_change(lambda: services.save_sheet_details(
         current_user, sheet, site_visit_on=form.site_visit_on.data,
         site_visit_participants=form.site_visit_participants.data,
         site_visit_findings=form.site_visit_findings.data,
         recommendation=form.recommendation.data or None,
         return_questions=form.return_questions.data, conclusion=form.conclusion.data,
-        highlights=form.highlights.data, seen_version=_seen_version()), _("Saved."))
+        highlights=form.highlights.data, seen_version=seen_version()), _("Saved."))
     if saved and submitting:
-        _commit_change(lambda: services.submit_sheet(current_user, sheet),
+        commit_change(lambda: services.submit_sheet(current_user, sheet),
                 _("The score sheet has been submitted."))
     return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
 

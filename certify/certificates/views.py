@@ -25,7 +25,7 @@ from certify.certificates.forms import CheckFileForm, RevokeForm
 from certify.certificates.models import Certificate, CertificateStatus, RenderState
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
-from certify.core.forms import show_service_error
+from certify.core.forms import page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
@@ -36,10 +36,6 @@ bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 50
 # Larger than any certificate we issue (tens of KB); a bigger upload cannot be one of ours.
 MAX_CHECKED_PDF = 5 * 1024 * 1024
-
-
-def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _has_pdf(certificate: Certificate) -> bool:
@@ -112,7 +108,7 @@ def revoked():
     """The public revocation list, most recent first."""
     query = (select(Certificate).where(Certificate.status == CertificateStatus.REVOKED)
              .order_by(Certificate.revoked_at.desc(), Certificate.id.desc()))
-    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template("certificates/revoked.html", page=page)
 
 
@@ -186,7 +182,7 @@ def admin_list():
         query = query.where(or_(Certificate.number.like(pattern),
                                 Certificate.credit_code.like(pattern),
                                 Certificate.organisation_name.like(f"%{filters['q']}%")))
-    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
     years = db.session.execute(
         select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
     return render_template("certificates/admin_list.html", page=page, filters=filters, years=years,

@@ -2,9 +2,12 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import flash, request
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from certify.exceptions import ServiceError
+from certify.extensions import db
 
 
 def show_service_error(form, error: ServiceError) -> None:
@@ -24,3 +27,46 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def page_number() -> int:
+    """The page of a paginated list asked for (``?page=``), at least 1."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def seen_version() -> int | None:
+    """The version of the object the user had on screen (a hidden ``version`` field), if sent."""
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def concurrent_change_message():
+    return _("Someone else changed this at the same time. Nothing was saved; please look "
+             "again and repeat if still needed.")
+
+
+def refusal_message(error: Exception, stale_message=None):
+    """What to tell the user of a refused change: the service's reason, or — for a change made
+    by someone else meanwhile (optimistic locking) — ``stale_message``."""
+    if isinstance(error, ServiceError):
+        return error.message
+    return stale_message or concurrent_change_message()
+
+
+def commit_change(change, success=None, *, form=None, stale_message=None) -> bool:
+    """Run ``change`` and commit, as one transaction. On a refusal roll back and say why — at the
+    form's field when the refusal names one, else as a flash — and return False; on success
+    flash ``success`` (if given) and return True."""
+    try:
+        change()
+        db.session.commit()
+    except (ServiceError, StaleDataError) as error:
+        db.session.rollback()
+        if form is not None and isinstance(error, ServiceError):
+            show_service_error(form, error)
+        else:
+            flash(refusal_message(error, stale_message), "error")
+        return False
+    if success is not None:
+        flash(success, "success")
+    return True

@@ -45,10 +45,11 @@ def _clean(text: str | None) -> str:
 class StaleDeclaration(ServiceError):
     """A colleague saved the declaration after this user opened it."""
 
+    MESSAGE = _l("This declaration has been changed by someone else since you opened it. Your "
+                 "input is shown below but was not saved: check it and save again.")
+
     def __init__(self):
-        super().__init__(_l("This declaration has been changed by someone else since you opened "
-                            "it. Your input is shown below but was not saved: check it and save "
-                            "again."))
+        super().__init__(self.MESSAGE)
 
 
 # ---- periods -----------------------------------------------------------------------------------

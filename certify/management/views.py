@@ -15,7 +15,7 @@ from certify.applications.models import Application
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import show_service_error
+from certify.core.forms import commit_change, page_number, refusal_message, seen_version
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.management import services
@@ -48,29 +48,9 @@ FLAG_LABELS = {
 _ANSWERS = {"yes": True, "no": False}
 
 
-def _seen_version() -> int | None:
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
-
-
-def _refusal(error: Exception):
-    return error.message if isinstance(error, ServiceError) else services.StaleDeclaration().message
-
-
 def _commit(change, form=None) -> bool:
-    """Run ``change`` as one transaction; on refusal roll back and show why (at the form's
-    field when it names one)."""
-    try:
-        change()
-        db.session.commit()
-    except (ServiceError, StaleDataError) as error:
-        db.session.rollback()
-        if isinstance(error, ServiceError) and form is not None:
-            show_service_error(form, error)
-        else:
-            flash(_refusal(error), "error")
-        return False
-    return True
+    """``commit_change`` saying, on a concurrent edit, that the declaration changed meanwhile."""
+    return commit_change(change, form=form, stale_message=services.StaleDeclaration.MESSAGE)
 
 
 def load_declaration(self_declaration_id: int) -> Declaration:
@@ -130,16 +110,16 @@ def declare(application_id: int):
         form.validate()  # every field is optional in a draft; this fills form.errors
         parsed = parse_page(indicators, request.form)
         errors, typed = dict(parsed.errors), dict(parsed.raw)
-        seen_version = _seen_version() if declaration is not None else None
+        version_on_screen = seen_version() if declaration is not None else None
         try:
             declaration = services.open_declaration(current_user, application, period)
             services.save_declaration(current_user, declaration, parsed, _statements(form),
-                                      seen_version=seen_version)
+                                      seen_version=version_on_screen)
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
             typed = {i.id: request.form.get(answer_field(i.id), "") for i in indicators}
-            flash(_refusal(error), "error")
+            flash(refusal_message(error, services.StaleDeclaration.MESSAGE), "error")
             declaration = services.declaration_for(application, period)
         else:
             if errors or form.errors:
@@ -244,7 +224,7 @@ def admin_index():
     waiting_first = case((Declaration.status == DeclarationStatus.SUBMITTED, 0), else_=1)
     query = query.order_by(Declaration.is_flagged.desc(), waiting_first,
                            Declaration.submitted_at.desc(), Declaration.id.desc())
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int) or 1, 1),
+    page = db.paginate(query, page=page_number(),
                        per_page=50, error_out=False)
     return render_template("management/admin_index.html", page=page, form=form,
                            filters={k: v for k, v in request.args.items() if k != "page"})

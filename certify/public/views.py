@@ -7,7 +7,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import joinedload
 
 from certify.applications.models import KIND_LABELS, Application, Kind
-from certify.core.forms import show_service_error
+from certify.core.forms import page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
 from certify.i18n import current_language
@@ -21,10 +21,6 @@ from certify.publication.models import Batch, BatchEntry, BatchStatus, Objection
 bp = Blueprint("public", __name__)
 
 PAGE_SIZE = 50
-
-
-def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _entries_query(batch_ids_query):
@@ -126,7 +122,7 @@ def lists():
         pattern = f"%{search}%"
         query = query.where(Organisation.name.like(pattern) | Application.subject.like(pattern))
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
-    page = db.paginate(query, page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
     years = db.session.execute(
         select(func.distinct(extract("year", Batch.announced_at)))
         .where(Batch.status == BatchStatus.ANNOUNCED)
@@ -160,7 +156,7 @@ def _announced_batch(batch_id: int) -> Batch:
 def list_batch(batch_id: int):
     batch = _announced_batch(batch_id)
     page = db.paginate(_entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
-                       page=_page_number(), per_page=PAGE_SIZE, error_out=False)
+                       page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template("public/list_batch.html", batch=batch, page=page,
                            certificates=_certificates_for(e.application_id for e in page.items))
 

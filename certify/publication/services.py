@@ -182,7 +182,6 @@ def add_to_batch(admin, batch: Batch, applications) -> list[BatchEntry]:
         db.session.flush()
         entries.append(entry)
     if entries:
-        batch.notice_opened_at = None  # touches the batch, so concurrent edits are detected
         record_event("batch.entries_added", actor=admin, obj=batch,
                      details={"applications": [e.application_id for e in entries]})
     return entries

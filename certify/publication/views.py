@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.admin.forms import ActionForm
@@ -16,7 +15,11 @@ from certify.applications.models import Application
 from certify.assessment.views import submitted_comparison
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import show_service_error
+from certify.core.forms import (
+    commit_change,
+    page_number,
+    show_service_error,
+)
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.publication import services
@@ -33,32 +36,6 @@ from certify.workflow import Status
 bp = Blueprint("publication", __name__)
 
 
-def _concurrent_change_message():
-    return _("Someone else changed this at the same time. Nothing was saved; please look "
-             "again and repeat if still needed.")
-
-
-def _commit(change, success) -> bool:
-    """Run ``change`` as one transaction; flash the outcome."""
-    try:
-        change()
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return False
-    except StaleDataError:
-        db.session.rollback()
-        flash(_concurrent_change_message(), "error")
-        return False
-    flash(success, "success")
-    return True
-
-
-def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
-
-
 # ---- decisions -------------------------------------------------------------------------------
 
 @bp.route("/admin/decisions")
@@ -66,7 +43,7 @@ def _page_number() -> int:
 def decision_queue():
     query = (select(Application).options(joinedload(Application.organisation))
              .where(Application.status == Status.ASSESSED).order_by(Application.updated_at))
-    page = db.paginate(query, page=_page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("publication/decisions.html", page=page, form=BulkDecisionForm())
 
 
@@ -86,7 +63,7 @@ def bulk_decision():
         return render_template("publication/bulk_preview.html", form=form, preview=preview,
                                outcome=outcome)
     decided = []
-    if _commit(lambda: decided.extend(services.decide_many(current_user, applications, outcome,
+    if commit_change(lambda: decided.extend(services.decide_many(current_user, applications, outcome,
                                                            form.reason.data)),
                _("Decisions saved.")):
         flash(_("%(count)d of %(total)d applications decided.", count=len(decided),
@@ -99,20 +76,11 @@ def bulk_decision():
 def decide(application_id: int):
     application = db.get_or_404(Application, application_id)
     form = DecisionForm()
-    if form.validate_on_submit():
-        try:
-            services.decide(current_user, application, DecisionOutcome(form.outcome.data),
-                            form.reason.data)
-            db.session.commit()
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        except StaleDataError:
-            db.session.rollback()
-            flash(_concurrent_change_message(), "error")
-        else:
-            flash(_("Decision saved."), "success")
-            return redirect(url_for("publication.decision_queue"))
+    if form.validate_on_submit() and commit_change(
+            lambda: services.decide(current_user, application, DecisionOutcome(form.outcome.data),
+                                    form.reason.data),
+            _("Decision saved."), form=form):
+        return redirect(url_for("publication.decision_queue"))
     return render_template(
         "publication/decide.html", application=application, form=form,
         rule_set=application_services.rule_set_of(application),
@@ -139,7 +107,7 @@ def batches():
             show_service_error(form, error)
         else:
             return redirect(url_for("publication.batch", batch_id=batch.id))
-    page = db.paginate(select(Batch).order_by(Batch.id.desc()), page=_page_number(), per_page=50,
+    page = db.paginate(select(Batch).order_by(Batch.id.desc()), page=page_number(), per_page=50,
                        error_out=False)
     return render_template("publication/batches.html", page=page, form=form)
 
@@ -181,7 +149,7 @@ def add_entries(batch_id: int):
         applications = db.session.execute(
             select(Application).where(Application.id.in_(form.application_ids.data))
         ).scalars().all()
-        _commit(lambda: services.add_to_batch(current_user, batch, applications),
+        commit_change(lambda: services.add_to_batch(current_user, batch, applications),
                 _("%(count)d applications added.", count=len(applications)))
     return redirect(url_for("publication.batch", batch_id=batch_id))
 
@@ -192,7 +160,7 @@ def remove_entry(batch_id: int, entry_id: int):
     batch = _load_batch(batch_id)
     entry = db.get_or_404(BatchEntry, entry_id)
     if ActionForm().validate_on_submit():
-        _commit(lambda: services.remove_from_batch(current_user, batch, entry),
+        commit_change(lambda: services.remove_from_batch(current_user, batch, entry),
                 _("The application has been taken off the batch."))
     return redirect(url_for("publication.batch", batch_id=batch_id))
 
@@ -210,7 +178,7 @@ def batch_action(batch_id: int, action: str):
     batch = _load_batch(batch_id)
     change, success = BATCH_ACTIONS[action]
     if ActionForm().validate_on_submit():
-        _commit(lambda: change(current_user, batch), success)
+        commit_change(lambda: change(current_user, batch), success)
     return redirect(url_for("publication.batch", batch_id=batch_id))
 
 
@@ -219,20 +187,11 @@ def batch_action(batch_id: int, action: str):
 def objection(objection_id: int):
     objection = db.get_or_404(Objection, objection_id)
     form = ResolutionForm()
-    if form.validate_on_submit():
-        try:
-            services.resolve_objection(current_user, objection, upheld=form.outcome.data == "upheld",
-                                       reason=form.reason.data)
-            db.session.commit()
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        except StaleDataError:
-            db.session.rollback()
-            flash(_concurrent_change_message(), "error")
-        else:
-            flash(_("The objection has been resolved."), "success")
-            return redirect(url_for("publication.batch", batch_id=objection.batch_id))
+    if form.validate_on_submit() and commit_change(
+            lambda: services.resolve_objection(current_user, objection, upheld=form.outcome.data == "upheld",
+                                               reason=form.reason.data),
+            _("The objection has been resolved."), form=form):
+        return redirect(url_for("publication.batch", batch_id=objection.batch_id))
     return render_template("publication/objection.html", objection=objection, form=form)
 
 

@@ -128,6 +128,16 @@ def test_every_route_has_an_entry_in_the_table(app):
     assert sorted(set(MATRIX) - endpoints) == [], "entries for routes that no longer exist"
 
 
+def _recorded_changes(db) -> tuple[int, int]:
+    from sqlalchemy import func
+
+    from certify.audit.models import AuditEvent
+
+    db.session.expire_all()
+    return (db.session.execute(select(func.count()).select_from(AuditEvent)).scalar(),
+            db.session.execute(select(func.count()).select_from(MailMessage)).scalar())
+
+
 def _is_refusal(response, actor: str) -> bool:
     if response.status_code in (403, 404, 405):
         return True
@@ -141,6 +151,7 @@ def test_each_actor_reaches_exactly_what_the_table_allows(app, client, db, actor
     if user is not None:
         client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
     violations = []
+    changes_before = _recorded_changes(db)
     for rule in routes(app):
         path = url_for_rule(rule, values, special)
         allowed = actor in allowed_actors(rule.endpoint)
@@ -155,6 +166,9 @@ def test_each_actor_reaches_exactly_what_the_table_allows(app, client, db, actor
         if response.status_code >= 500 or allowed == refused:
             violations.append(f"{actor} {rule.endpoint} {path}: {response.status_code} "
                               f"{response.headers.get('Location', '')} (expected {'allowed' if allowed else 'refused'})")
+    # Neither a GET nor a refused request changes anything: no audit event, no e-mail.
+    if _recorded_changes(db) != changes_before:
+        violations.append(f"{actor}: the GET and refused requests changed recorded state")
     FIGURES["violations"] += violations
     assert violations == [], "\n".join(violations)
 
