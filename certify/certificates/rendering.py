@@ -30,6 +30,9 @@ KIND_TITLES = {
 }
 # Medium error correction: survives a crease or a stamp, and the code stays small (version 4–5).
 QR_ERROR_CORRECTION = "m"
+# Any of the eight masks reads well on print; choosing one saves trying all eight, which is
+# most of the time spent making the code (~1 ms instead of ~4).
+QR_MASK = 0
 VERIFY_ENDPOINT = "certificates.verify"
 
 
@@ -50,7 +53,7 @@ def verification_url(number: str) -> str:
 
 
 def qr_code(url: str) -> segno.QRCode:
-    return segno.make(url, error=QR_ERROR_CORRECTION, micro=False)
+    return segno.make(url, error=QR_ERROR_CORRECTION, mask=QR_MASK, micro=False)
 
 
 def qr_data_url(url: str) -> str:
