@@ -49,11 +49,11 @@ def _median_ms(function, repeats: int, clock=time.process_time) -> float:
 
 
 def run(repeats: int = 30) -> dict:
-    from certify import create_app
-    from certify.certificates.rendering import certificate_pdf
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    from certify import create_app
+    from certify.certificates.rendering import certificate_pdf
     from certify.pdf import html_to_pdf
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "bench-secret-key-long-enough",
