@@ -3,7 +3,9 @@
 hash-chained audit log need its locks; SQLite serialises them).
 
 - ``workers_speedup``: time from the start of ``announce`` until every certificate of a batch of
-  ``BENCH_CERTIFICATES`` (default 1,000) is rendered, inline ÷ with two workers.
+  ``BENCH_CERTIFICATES`` (default 1,000) is rendered, inline ÷ with two workers. The
+  announcement itself (``workers_announce_s``: numbering, audit, e-mails, queueing) is one
+  transaction in one process; the workers start once it commits.
 - ``rss_growth_pct``: growth of the resident memory of each process that renders (``flask
   worker`` runs jobs in one worker process, replaced after ``CERTIFY_WORKER_JOBS_PER_PROCESS``
   jobs, default 1,000) between its ~50th and its last (~500th) job; the larger of the two.
@@ -179,6 +181,7 @@ def run(count: int | None = None) -> dict:
             early = {}
             started = time.perf_counter()
             _announce_next_batch(queued_app)
+            announced = time.perf_counter() - started
             while (done := _rendered(queued_app) - count) < count:
                 if not early and done >= min(100, count // 5):  # about the 50th job of each worker
                     early = {pid: rss_kb(pid) for pid in renderers}
@@ -199,6 +202,7 @@ def run(count: int | None = None) -> dict:
         "workers_speedup": round(inline / queued, 2),
         "workers_inline_s": round(inline, 1),
         "workers_two_rq_s": round(queued, 1),
+        "workers_announce_s": round(announced, 1),
         "workers_certificates": count,
         "workers_failed_renders": failed,
         "rss_growth_pct": round(growth, 1),

@@ -32,10 +32,24 @@ def call_after_commit(func, *args) -> None:
     db.session.info.setdefault(_PENDING_KEY, []).append((func, args))
 
 
+_REDIS_KEY = "certify.redis"
+# Jobs queued by one commit go to Redis in pipelines of this many (one round trip each), so that
+# workers start on the first ones while the rest are still being sent.
+ENQUEUE_CHUNK = 100
+
+
 def redis_connection(url: str | None = None):
+    """A client for ``url``, or the current application's own client (made once: it keeps a
+    pool of connections, which redis-py renews in a forked process)."""
     from redis import Redis
 
-    return Redis.from_url(url or current_app.config["REDIS_URL"])
+    if url is not None:
+        return Redis.from_url(url)
+    app = current_app._get_current_object()
+    client = app.extensions.get(_REDIS_KEY)
+    if client is None:
+        client = app.extensions[_REDIS_KEY] = Redis.from_url(app.config["REDIS_URL"])
+    return client
 
 
 def job_queue():
@@ -66,6 +80,22 @@ def run_job(func, *args):
             func(*args)
         return None
     return queue.enqueue(execute, job_path(func), *args, description=job_path(func))
+
+
+def run_jobs(calls) -> None:
+    """Run the ``(func, args)`` pairs in order: inline one after another, or enqueued for the
+    workers in pipelines of ``ENQUEUE_CHUNK`` (a batch announcement queues a thousand jobs or
+    more at once)."""
+    queue = job_queue()
+    if queue is None:
+        for func, args in calls:
+            run_job(func, *args)
+        return
+    from rq import Queue
+
+    for start in range(0, len(calls), ENQUEUE_CHUNK):
+        queue.enqueue_many([Queue.prepare_data(execute, (job_path(func), *args), description=job_path(func))
+                            for func, args in calls[start:start + ENQUEUE_CHUNK]])
 
 
 def execute(path: str, *args) -> None:
@@ -173,8 +203,7 @@ def _warm_up(app) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
-    for func, args in session.info.pop(_PENDING_KEY, []):
-        run_job(func, *args)
+    run_jobs(session.info.pop(_PENDING_KEY, []))
 
 
 @event.listens_for(Session, "after_soft_rollback")

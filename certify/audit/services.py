@@ -17,6 +17,8 @@ from certify.timeutil import as_utc, utcnow
 GENESIS_HASH = "0" * 64
 # Key of the PostgreSQL advisory lock that serialises appends to the chain.
 _CHAIN_LOCK_KEY = 7_260_001
+# Session info key: (transaction, hash of the last event it appended).
+_HEAD_KEY = "certify.audit_head"
 
 
 def _canonical(value) -> str:
@@ -53,11 +55,10 @@ def record_event(action: str, *, actor=None, obj=None, object_type: str | None =
         db.session.flush()  # so that a new object has its id
         object_type = object_type or obj.__tablename__
         object_id = obj.id
-    _lock_chain()
-    last = db.session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    prev_hash = last or GENESIS_HASH
+    session = db.session()
+    session.connection()  # the transaction has begun, so it can be told apart from the next
+    transaction = session.get_transaction()
+    prev_hash = _chain_head(session, transaction)
     event = AuditEvent(
         created_at=utcnow(),
         actor_id=actor.id if actor is not None else None,
@@ -68,9 +69,25 @@ def record_event(action: str, *, actor=None, obj=None, object_type: str | None =
         prev_hash=prev_hash,
     )
     event.hash = event_hash(event, prev_hash)
-    db.session.add(event)
-    db.session.flush()
+    session.add(event)
+    session.flush()
+    session.info[_HEAD_KEY] = (transaction, event.hash)
     return event
+
+
+def _chain_head(session, transaction) -> str:
+    """The hash the next event follows. The first event of a transaction locks the chain (held
+    until the transaction ends) and reads the last row; later ones follow the event this same
+    transaction appended last, which no one else can have followed meanwhile (a batch
+    announcement appends thousands)."""
+    known = session.info.get(_HEAD_KEY)
+    if known is not None and known[0] is transaction:
+        return known[1]
+    _lock_chain()
+    last = session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return last or GENESIS_HASH
 
 
 _HASHED_COLUMNS = (

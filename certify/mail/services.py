@@ -27,8 +27,8 @@ def send_mail(recipient: str, template: str, *, language: str | None = None, **c
         status=MailStatus.QUEUED if smtp else MailStatus.LOGGED,
     )
     db.session.add(message)
-    db.session.flush()
     if smtp:
+        db.session.flush()  # for its id
         call_after_commit(deliver_mail, message.id)
     return message
 

@@ -50,3 +50,23 @@ def test_events_survive_the_round_trip_through_the_database(db):
     db.session.commit()
     db.session.expire_all()
     assert verify_chain() == (1, [])
+
+
+
+def test_the_chain_holds_across_commits_rollbacks_and_other_sessions(app, db):
+    # Within a transaction each event follows the one the transaction appended last; a new
+    # transaction starts again from the newest row, whoever wrote it.
+    record_event("thing.done", object_type="thing", object_id=1)
+    record_event("thing.done", object_type="thing", object_id=2)
+    db.session.commit()
+    record_event("thing.dropped", object_type="thing", object_id=3)
+    db.session.rollback()
+    with app.app_context():  # another session, as another process would have
+        record_event("thing.done", object_type="thing", object_id=4)
+        db.session.commit()
+    record_event("thing.done", object_type="thing", object_id=5)
+    record_event("thing.done", object_type="thing", object_id=6)
+    db.session.commit()
+    objects = db.session.execute(select(AuditEvent.object_id).order_by(AuditEvent.id)).scalars().all()
+    assert objects == ["1", "2", "4", "5", "6"]
+    assert verify_chain() == (5, [])
