@@ -52,10 +52,18 @@ def allocate_sequence(kind: Kind, year: int) -> int:
     The counter row stays locked until the transaction ends, so a concurrent issuer waits for
     this one to commit (or roll back, which gives the number back) and then takes the next.
     """
+    return allocate_sequences(kind, year, 1)[0]
+
+
+def allocate_sequences(kind: Kind, year: int, count: int) -> range:
+    """The next ``count`` consecutive sequence numbers of ``kind`` in ``year``, taken at once
+    (as ``allocate_sequence``)."""
+    if count < 1:
+        return range(0)
     counters = CertificateCounter.__table__
     increment = (update(counters)
                  .where(counters.c.kind == Kind(kind), counters.c.year == year)
-                 .values(last=counters.c.last + 1)
+                 .values(last=counters.c.last + count)
                  .returning(counters.c.last))
     sequence = db.session.execute(increment).scalar_one_or_none()
     if sequence is None:
@@ -63,7 +71,7 @@ def allocate_sequence(kind: Kind, year: int) -> int:
         db.session.execute(insert(counters).values(kind=Kind(kind), year=year, last=0)
                            .on_conflict_do_nothing(index_elements=["kind", "year"]))
         sequence = db.session.execute(increment).scalar_one()
-    return sequence
+    return range(sequence - count + 1, sequence + 1)
 
 
 def check_prefix(prefix: str) -> str:

@@ -23,7 +23,7 @@ from certify.certificates.models import (
     RenderState,
     RevocationReason,
 )
-from certify.certificates.numbers import allocate_sequence, format_number, number_prefix
+from certify.certificates.numbers import allocate_sequences, format_number, number_prefix
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
@@ -100,17 +100,44 @@ def issue_certificate(application: Application, actor, *,
     the issue is audited as ``certificate.issued``, and the PDF is rendered by a job once the
     transaction commits. The application's status is the announcement's business, not this one's.
     """
+    return issue_certificates([application], actor, now=now)[0]
+
+
+def issue_certificates(applications: list[Application], actor, *,
+                       now: datetime | None = None) -> list[Certificate]:
+    """``issue_certificate`` for each of ``applications`` (a batch announcement), in order:
+    the certificates already issued and the rule sets' standards are read in one query each,
+    and the numbers of each kind in one statement each (consecutive, in the order given)."""
     _require_admin(actor)
-    existing = certificate_for(application)
-    if existing is not None:
-        return existing
-    if application.status != Status.LISTED:
+    existing = certificates_by_application(application.id for application in applications)
+    new = [application for application in applications if application.id not in existing]
+    if any(application.status != Status.LISTED for application in new):
         raise ServiceError(_l("A certificate is issued only for a listed application."))
     now = now or utcnow()
     first_day = now.astimezone(LOCAL_TIMEZONE).date()
-    frozen = application.rule_set_frozen or {}
-    standard = frozen.get("standard") or {}
-    sequence = allocate_sequence(application.kind, first_day.year)
+    standards = _standards(application.id for application in new)
+    sequences = {}
+    for kind in dict.fromkeys(application.kind for application in new):
+        of_kind = [application for application in new if application.kind == kind]
+        sequences |= zip((application.id for application in of_kind),
+                         allocate_sequences(kind, first_day.year, len(of_kind)), strict=True)
+    for application in new:
+        existing[application.id] = _issue(application, actor, now, sequences[application.id],
+                                          standards.get(application.id) or {})
+    return [existing[application.id] for application in applications]
+
+
+def _standards(application_ids) -> dict[int, dict]:
+    """Application id -> the standard named by its frozen rule set."""
+    ids = list(application_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Application.id, Application.rule_set_frozen).where(Application.id.in_(ids)))
+    return {application_id: (frozen or {}).get("standard") or {} for application_id, frozen in rows}
+
+
+def _issue(application: Application, actor, now: datetime, sequence: int, standard: dict) -> Certificate:
+    first_day = now.astimezone(LOCAL_TIMEZONE).date()
     organisation = application.organisation
     certificate = Certificate(
         application_id=application.id, kind=application.kind, year=first_day.year,

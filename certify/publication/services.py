@@ -305,12 +305,12 @@ def announce(admin, batch: Batch) -> list:
     refusal = announcement_refusal(batch)
     if refusal is not None:
         raise ServiceError(refusal)
-    from certify.certificates.services import issue_certificate
+    from certify.certificates.services import issue_certificates
 
-    certificates = []
-    for entry in batch.current_entries:
-        transition(entry.application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
-        certificates.append(issue_certificate(entry.application, admin))
+    applications = [entry.application for entry in batch.current_entries]
+    for application in applications:
+        transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
+    certificates = issue_certificates(applications, admin)
     batch.status = BatchStatus.ANNOUNCED
     batch.announced_at = utcnow()
     batch.announced_by_id = admin.id

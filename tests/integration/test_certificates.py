@@ -17,6 +17,7 @@ from certify.certificates import rendering, services
 from certify.certificates.models import Certificate, CertificateCounter, CertificateStatus, RenderState
 from certify.certificates.numbers import allocate_sequence
 from certify.exceptions import PermissionDenied, ServiceError
+from certify.timeutil import local_today
 from certify.workflow import Status
 from tests import factories
 
@@ -91,6 +92,20 @@ def test_a_rolled_back_issue_gives_its_number_back(db, admin):
     db.session.commit()
     assert db.session.get(CertificateCounter, ("factory", 2030)).last == 1
     assert db.session.get(Application, application_id) is not None
+
+
+def test_a_batch_takes_consecutive_numbers_per_kind_in_its_order(db, admin):
+    applications = [factories.listed_application(admin=admin, kind=kind)
+                    for kind in ("factory", "supply_chain", "factory", "factory", "supply_chain")]
+    assert allocate_sequence("factory", local_today().year) == 1  # someone took one before
+
+    certificates = services.issue_certificates(applications, admin)
+    db.session.commit()
+    year = local_today().year
+    assert [c.number for c in certificates] == [
+        f"SC-GF-{year}-0002", f"SC-GS-{year}-0001", f"SC-GF-{year}-0003", f"SC-GF-{year}-0004", f"SC-GS-{year}-0002"]
+    assert services.issue_certificates(applications[:2], admin) == certificates[:2]  # issued once
+    assert allocate_sequence("factory", year) == 5
 
 
 def test_issuing_again_returns_the_same_certificate_and_renders_once(db, admin, app, monkeypatch):
