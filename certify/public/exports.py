@@ -1,11 +1,32 @@
 """Open data: an announced batch as CSV, XLSX and JSON, safe to open in spreadsheet software
-(values that a spreadsheet would run as a formula are neutralised)."""
+(values that a spreadsheet would run as a formula are neutralised).
+
+The three files are made once, by a job queued when the batch is announced, and stored: the
+list as announced is a document of record, and a public download then costs a file read rather
+than building a spreadsheet of a thousand rows for each visitor. Until the job has run (or for a
+batch announced before files were kept) a download is built on the spot.
+"""
 
 import csv
 import io
 import json
 
 from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from certify import storage
+from certify.applications.models import Application
+from certify.audit.services import record_event
+from certify.extensions import db
+from certify.organisations.reference import cities_by_code
+from certify.publication.models import Batch, BatchEntry, BatchStatus
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -53,3 +74,71 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
 
 def to_json(rows: list[dict], batch: dict) -> bytes:
     return json.dumps({"batch": batch, "entries": rows}, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def batch_rows(batch: Batch) -> list[dict]:
+    """One row per entry of ``batch``, in the order they were added."""
+    from certify.certificates.rendering import KIND_TITLES
+    from certify.certificates.services import certificates_by_application
+
+    entries = db.session.execute(
+        select(BatchEntry).where(BatchEntry.batch_id == batch.id, BatchEntry.removed_at.is_(None))
+        .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
+                 joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
+                 .defer(Application.answers).defer(Application.remarks))
+        .order_by(BatchEntry.id)).scalars().all()
+    certificates = certificates_by_application(entry.application_id for entry in entries)
+    city_names = cities_by_code()
+    rows = []
+    for entry in entries:
+        application, organisation = entry.application, entry.application.organisation
+        certificate = certificates.get(application.id)
+        city = city_names.get(organisation.city_code)
+        kind = KIND_TITLES[application.kind]
+        rows.append({
+            "organisation": organisation.name,
+            "credit_code": organisation.credit_code,
+            "city": city.name_zh if city else organisation.city_code,
+            "kind": f"{kind.zh} {kind.en}",
+            "kind_code": application.kind.value,
+            "subject": application.subject,
+            "certificate_number": certificate.number if certificate else None,
+            "valid_until": certificate.valid_until.isoformat() if certificate and certificate.valid_until else None,
+        })
+    return rows
+
+
+def batch_export(batch: Batch, fmt: str, rows: list[dict] | None = None) -> bytes:
+    """The ``fmt`` (csv, xlsx or json) file of ``batch``."""
+    rows = batch_rows(batch) if rows is None else rows
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "xlsx":
+        return to_xlsx(rows, batch.title)
+    return to_json(rows, {
+        "id": batch.id, "title": batch.title, "kinds": batch.kinds,
+        "announced_at": batch.announced_at.isoformat() if batch.announced_at else None,
+        "notice": [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()],
+    })
+
+
+def build_batch_exports(batch_id: int) -> None:
+    """Job: make and store the three files of an announced batch, once, and record them on the
+    batch (audited)."""
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.status != BatchStatus.ANNOUNCED or batch.exports:
+        return
+    rows = batch_rows(batch)
+    files = {}
+    for fmt in MEDIA_TYPES:
+        stored = storage.store_bytes(batch_export(batch, fmt, rows))
+        files[fmt] = {"sha256": stored.sha256, "size": stored.size}
+    batch.exports = files
+    record_event("batch.exports_stored", object_type="batches", object_id=batch.id, details=files)
+    db.session.commit()
+
+
+def stored_export(batch: Batch, fmt: str) -> str | None:
+    """The sha256 of the stored ``fmt`` file of ``batch``, if it has been made."""
+    sha256 = ((batch.exports or {}).get(fmt) or {}).get("sha256")
+    return sha256 if sha256 and storage.exists(sha256) else None

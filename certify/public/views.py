@@ -1,11 +1,12 @@
 """Public pages: notices (公示) with objections, the objector's private page, and announced
 lists (公告) with open-data downloads."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import joinedload
 
+from certify import storage
 from certify.applications.models import KIND_LABELS, Application, Kind
 from certify.core.forms import page_number, show_service_error
 from certify.exceptions import ServiceError
@@ -161,45 +162,17 @@ def list_batch(batch_id: int):
                            certificates=_certificates_for(e.application_id for e in page.items))
 
 
-def export_rows(batch: Batch) -> list[dict]:
-    entries = db.session.execute(
-        _entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id)
-    ).unique().scalars().all()
-    certificates = _certificates_for(entry.application_id for entry in entries)
-    city_names = cities_by_code()
-    rows = []
-    for entry in entries:
-        application = entry.application
-        certificate = certificates.get(application.id)
-        city = city_names.get(application.organisation.city_code)
-        rows.append({
-            "organisation": application.organisation.name,
-            "credit_code": application.organisation.credit_code,
-            "city": city.name_zh if city else application.organisation.city_code,
-            "kind": str(KIND_LABELS[application.kind]),
-            "kind_code": application.kind.value,
-            "subject": application.subject,
-            "certificate_number": certificate.number if certificate else None,
-            "valid_until": certificate.valid_until.isoformat() if certificate and certificate.valid_until else None,
-        })
-    return rows
-
-
 @bp.route("/lists/<int:batch_id>.<any(csv, xlsx, json):fmt>")
 def export_batch(batch_id: int, fmt: str):
     batch = _announced_batch(batch_id)
-    rows = export_rows(batch)
     name = f"certify-list-{batch.id}.{fmt}"
-    if fmt == "csv":
-        body, mimetype = exports.to_csv(rows), "text/csv; charset=utf-8"
-    elif fmt == "xlsx":
-        body = exports.to_xlsx(rows, batch.title)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        meta = {"id": batch.id, "title": batch.title, "kinds": batch.kinds,
-                "announced_at": batch.announced_at.isoformat() if batch.announced_at else None,
-                "notice": [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()]}
-        body, mimetype = exports.to_json(rows, meta), "application/json"
-    return body, 200, {"Content-Type": mimetype,
-                       "Content-Disposition": f'attachment; filename="{name}"',
-                       "X-Content-Type-Options": "nosniff"}
+    sha256 = exports.stored_export(batch, fmt)
+    if sha256 is not None:
+        response = send_file(storage.path_of(sha256), mimetype=exports.MEDIA_TYPES[fmt], as_attachment=True,
+                             download_name=name, conditional=True, etag=sha256)
+    else:  # the job that stores the files has not run yet
+        response = make_response(exports.batch_export(batch, fmt))
+        response.headers["Content-Type"] = exports.MEDIA_TYPES[fmt]
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

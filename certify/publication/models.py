@@ -62,6 +62,8 @@ class Batch(db.Model):
     notice_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The open-data files stored once announced: {"csv": {"sha256": …, "size": …}, "xlsx": …, "json": …}
+    exports: Mapped[dict | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     entries: Mapped[list["BatchEntry"]] = relationship(

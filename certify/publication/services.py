@@ -15,6 +15,7 @@ from certify.audit.services import record_event
 from certify.auth.models import Role
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.jobs import call_after_commit
 from certify.publication.models import (
     Batch,
     BatchEntry,
@@ -306,7 +307,9 @@ def announce(admin, batch: Batch) -> list:
     if refusal is not None:
         raise ServiceError(refusal)
     from certify.certificates.services import issue_certificates
+    from certify.public.exports import build_batch_exports
 
+    call_after_commit(build_batch_exports, batch.id)  # queued first: quick, and public
     applications = [entry.application for entry in batch.current_entries]
     for application in applications:
         transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})

@@ -2,6 +2,7 @@
 their open-data downloads."""
 
 import csv
+import hashlib
 import io
 import json
 from datetime import timedelta
@@ -9,6 +10,8 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from certify import jobs
+from certify.audit.models import AuditEvent
 from certify.certificates.models import Certificate
 from certify.publication import services
 from certify.publication.models import BatchStatus
@@ -81,6 +84,36 @@ def test_downloads_are_safe_to_open_in_spreadsheet_software(client, db):
     data = json.loads(client.get(f"/lists/{batch.id}.json").data)
     assert data["batch"]["title"] == "2026年第一批绿色制造名单"
     assert {entry["organisation"] for entry in data["entries"]} >= {"攀西绿色钢铁有限公司"}
+
+
+def test_the_downloads_are_made_once_when_announced_and_served_as_stored(client, db):
+    batch, applications, admin = announced_batch(db)
+    services.announce(admin, batch)
+    db.session.commit()
+    db.session.refresh(batch)
+    assert set(batch.exports) == {"csv", "xlsx", "json"}
+    for fmt, stored in batch.exports.items():
+        response = client.get(f"/lists/{batch.id}.{fmt}")
+        assert response.status_code == 200
+        assert hashlib.sha256(response.data).hexdigest() == stored["sha256"]
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert client.get(f"/lists/{batch.id}.{fmt}", headers={"If-None-Match": f'"{stored["sha256"]}"'}).status_code == 304
+    # The list as announced: a later change of name does not rewrite the published file.
+    applications[0].organisation.name = "改名后的公司"
+    db.session.commit()
+    assert "改名后的公司" not in client.get(f"/lists/{batch.id}.csv").data.decode("utf-8-sig")
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "batch.exports_stored")).scalars().all()
+    assert [event.object_id for event in events] == [str(batch.id)]
+
+
+def test_a_download_is_built_on_the_spot_until_its_file_is_stored(client, db, monkeypatch):
+    batch, applications, admin = announced_batch(db)
+    monkeypatch.setattr(jobs, "run_job", lambda func, *args: None)  # the jobs stay queued
+    services.announce(admin, batch)
+    db.session.commit()
+    assert batch.exports is None
+    rows = list(csv.reader(io.StringIO(client.get(f"/lists/{batch.id}.csv").data.decode("utf-8-sig"))))
+    assert rows[1][0] == "攀西绿色钢铁有限公司" and rows[1][3] == "绿色供应链管理企业 Green Supply-Chain Management Enterprise"
 
 
 def test_a_batch_not_yet_announced_has_no_public_list(client, db):

@@ -52,7 +52,7 @@ def test_with_redis_a_real_worker_runs_the_queued_job(make_app, db, redis_queue)
     assert texts == [{"text": "from the worker"}]
 
 
-def test_with_redis_an_announced_batch_is_rendered_by_a_burst_worker(make_app, db, redis_queue):
+def test_with_redis_an_announced_batch_is_rendered_and_its_lists_stored_by_a_burst_worker(make_app, db, redis_queue):
     from datetime import timedelta
 
     from certify.auth.models import Role
@@ -77,8 +77,10 @@ def test_with_redis_an_announced_batch_is_rendered_by_a_burst_worker(make_app, d
         _db.session.commit()
         application_ids = [certificate.application_id for certificate in certificates]
         assert batch_progress(application_ids)["pending"] == 3  # queued, not rendered inline
+        assert batch.exports is None
 
         jobs.start_worker(app, burst=True)
         _db.session.expire_all()
         assert batch_progress(application_ids) == {"pending": 0, "rendered": 3, "failed": 0,
                                                     "not_issued": 0}
+        assert set(_db.session.get(Batch, batch.id).exports) == {"csv", "xlsx", "json"}
