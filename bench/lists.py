@@ -3,6 +3,8 @@ over ``BENCH_APPLICATIONS`` applications (default 100,000; ``flask demo load --s
 
 - ``queries_per_page``: SQL statements one request of the public list runs at 10 and at 1,000
   rows per page (a ``before_cursor_execute`` listener); equal means no query per row.
+- ``list_demo_scale_s``: how long ``flask demo load --scale`` took to generate them (when the
+  database was last built).
 - ``list_page_ratio``: requests per second of each page served by gunicorn (2 sync workers,
   ``gunicorn.conf.py``) under wrk (16 connections, on 127.0.0.1 like the server) divided by those
   of a minimal Flask endpoint that runs exactly the same SQL statements (captured from the real
@@ -81,8 +83,10 @@ def prepare_database(count: int, folder: Path | None = None, *, echo=print) -> t
         db.session.commit()
         load_public_demo()
         db.session.commit()
+        started = time.perf_counter()
         load_scale(count, echo=echo)
         db.session.commit()
+        (folder / f"scale-{count}.seconds").write_text(f"{time.perf_counter() - started:.1f}")
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
     stamp.write_text(_generator_stamp(count))
@@ -286,7 +290,9 @@ def run(count: int | None = None, seconds: float | None = None) -> dict:
 
     app = create_app(bench_config(url, storage) | {"WTF_CSRF_ENABLED": False})
     cookie = admin_session_cookie(app)
+    built = ROOT / "instance" / "bench" / f"scale-{count}.seconds"
     results = {"list_applications": count,
+               "list_demo_scale_s": float(built.read_text()) if built.exists() else None,
                "queries_per_page": queries_per_page(app),
                "queries_per_page_admin": admin_queries_per_page(app, cookie)}
     ratios = {}
