@@ -164,8 +164,8 @@ def organisation(organisation_id: int):
         else:
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
-    members = db.session.execute(select(User).where(User.organisation_id == organisation.id)
-                                 .order_by(User.id)).scalars().all()
+    members = db.paginate(select(User).where(User.organisation_id == organisation.id).order_by(User.id),
+                          page=page_number(), per_page=50, error_out=False)
     return render_template("admin/organisation.html", organisation=organisation, form=form,
                            members=members, action_form=ActionForm())
 

@@ -36,7 +36,13 @@ from certify.applications.permissions import (
 )
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change, refusal_message, seen_version, show_service_error
+from certify.core.forms import (
+    commit_change,
+    page_number,
+    refusal_message,
+    seen_version,
+    show_service_error,
+)
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
@@ -44,6 +50,10 @@ from certify.uploads import UploadRefused
 from certify.workflow import available_actions
 
 bp = Blueprint("applications", __name__)
+
+# Rows a page of an organisation's applications shows: products and re-evaluations add up over the
+# years.
+PAGE_SIZE = 50
 
 
 def load_application(application_id: int) -> Application:
@@ -65,11 +75,11 @@ def _commit_change(change, success, *, form=None) -> bool:
 def index():
     if current_user.role != Role.APPLICANT:
         abort(403)
-    applications = db.session.execute(
+    page = db.paginate(
         select(Application).where(Application.organisation_id == current_user.organisation_id)
-        .order_by(Application.created_at.desc())
-    ).scalars().all()
-    return render_template("applications/index.html", applications=applications,
+        .order_by(Application.created_at.desc(), Application.id.desc()),
+        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    return render_template("applications/index.html", page=page,
                            can_open=can_open_application(current_user))
 
 

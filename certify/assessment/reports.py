@@ -2,9 +2,9 @@
 
 The report is rendered when the application is reported (the last standing score sheet is
 submitted), by a job that runs after that transaction commits (``jobs.call_after_commit``): a
-failure to render never undoes the assessment, and an administrator can render the report again
-from the application's assessment page. The PDF is stored once in the content-addressed storage
-and recorded with its sha256.
+failure to render never undoes the assessment, and an administrator can have the report rendered
+again from the application's assessment page (``request_report``: by the same job, never in the
+request). The PDF is stored once in the content-addressed storage and recorded with its sha256.
 
 Contents, after the standard's report outline: cover (applicant, credit code, kind, rule set and
 standard, agency, assessors, dates); conclusion (basic requirements met or not, total, pass or
@@ -17,6 +17,7 @@ assessor's sheet gives the report's score; a second assessor's scores are shown 
 import logging
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from certify import storage
@@ -24,6 +25,7 @@ from certify.applications.answers import form_value, pages
 from certify.applications.models import Application
 from certify.applications.services import rule_set_of, self_score
 from certify.assessment.models import AssessorRole, EvaluationReport
+from certify.assessment.permissions import can_manage_assessment
 from certify.assessment.services import (
     agency_profile,
     current_assignments,
@@ -31,7 +33,9 @@ from certify.assessment.services import (
     sheet_result,
 )
 from certify.audit.services import record_event
+from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.jobs import call_after_commit
 from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
 from certify.timeutil import utcnow
 
@@ -120,6 +124,26 @@ def generate_report(application: Application, *, actor=None) -> EvaluationReport
     record_event("evaluation_report.generated", actor=actor, obj=application,
                  details={"sha256": stored.sha256, "size": stored.size})
     return report
+
+
+def _lead_sheet_submitted(application: Application) -> bool:
+    """Whether the current round has the submitted lead sheet the report is made from."""
+    return any(a.role == AssessorRole.LEAD and a.sheet is not None and a.sheet.is_submitted
+               for a in current_assignments(application))
+
+
+def request_report(application: Application, actor) -> None:
+    """Have the report of the current round rendered again, by ``generate_report_job`` once the
+    caller's transaction commits: rendering takes seconds, which no request should wait for.
+    Administrators only, once the lead assessor's sheet is submitted; the request is audited
+    (flush only; the job records the report it renders)."""
+    if not can_manage_assessment(actor):
+        raise PermissionDenied(_l("Only administrators can do this."))
+    if not _lead_sheet_submitted(application):
+        raise ServiceError(_l("The report can be generated once the lead assessor has submitted "
+                              "the score sheet."))
+    record_event("evaluation_report.requested", actor=actor, obj=application)
+    call_after_commit(generate_report_job, application.id)
 
 
 def generate_report_job(application_id: int) -> None:

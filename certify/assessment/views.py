@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
@@ -43,6 +44,7 @@ from certify.assessment.forms import (
     SheetDetailsForm,
 )
 from certify.assessment.models import (
+    OPEN_ASSIGNMENT,
     AssessorRole,
     Assignment,
     AssignmentStatus,
@@ -58,7 +60,7 @@ from certify.assessment.permissions import (
     can_see_sheet,
     can_view_assignment,
 )
-from certify.assessment.reports import generate_report, latest_report
+from certify.assessment.reports import latest_report, request_report
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, page_number, refusal_message, seen_version, show_service_error
@@ -121,27 +123,43 @@ def _person(user_id: int) -> User | None:
 # ---- administrators: queue, assignment, bulk ----------------------------------------------------
 
 
+# Rows a page of the administrators' lists shows: the queue, the assessments under way, the agencies.
+PAGE_SIZE = 50
+
+
 @bp.route("/assessment/")
 @login_required
 def index():
-    """Administrators: applications waiting for assessors, and assessments under way."""
+    """Administrators: applications waiting for assessors, a page at a time, and the first page
+    of the assessments under way (the rest on ``under_way``)."""
     if current_user.role == Role.ASSESSOR:
         return redirect(url_for("assessment.my_assignments"))
     if current_user.role != Role.ADMIN:
         abort(404)
-    waiting = db.session.execute(
+    waiting = db.paginate(
         select(Application).where(Application.status == Status.SUBMITTED)
-        .order_by(Application.submitted_at)
-    ).scalars().all()
-    under_way = db.session.execute(
-        select(Assignment).where(Assignment.status.in_((AssignmentStatus.PENDING,
-                                                        AssignmentStatus.ACCEPTED)))
-        .order_by(Assignment.due_on, Assignment.id)
-    ).scalars().all()
+        .order_by(Application.submitted_at, Application.id),
+        page=page_number(), per_page=PAGE_SIZE, error_out=False)
     form = BulkAssignForm()
     form.fill_choices(services.active_assessors())
-    return render_template("assessment/index.html", waiting=waiting, under_way=under_way,
+    return render_template("assessment/index.html", waiting=waiting, under_way=_under_way(1),
                            form=form, today=services.local_today())
+
+
+@bp.route("/assessment/under-way")
+@roles_required(Role.ADMIN)
+def under_way():
+    """Every assessment under way, the earliest due first, a page at a time."""
+    return render_template("assessment/under_way.html", under_way=_under_way(page_number()),
+                           today=services.local_today())
+
+
+def _under_way(page: int):
+    """A page of the assignments waiting for the assessor's answer or being scored."""
+    return db.paginate(
+        select(Assignment).options(joinedload(Assignment.agency))
+        .where(Assignment.status.in_(OPEN_ASSIGNMENT)).order_by(Assignment.due_on, Assignment.id),
+        page=page, per_page=PAGE_SIZE, error_out=False)
 
 
 @bp.route("/assessment/bulk", methods=["POST"])
@@ -298,11 +316,13 @@ def report(application_id: int):
 @bp.route("/assessment/applications/<int:application_id>/report", methods=["POST"])
 @roles_required(Role.ADMIN)
 def regenerate_report(application_id: int):
-    """Render the report again (e.g. when rendering failed after the assessment was reported)."""
+    """Have the report rendered again (e.g. when rendering failed after the assessment was
+    reported): a job renders it after the commit, so the request does not wait for it."""
     application = _load_application(application_id)
     if ActionForm().validate_on_submit():
-        commit_change(lambda: generate_report(application, actor=current_user),
-                _("The evaluation report has been generated."))
+        commit_change(lambda: request_report(application, current_user),
+                      _("The evaluation report is being generated; it will appear on this page "
+                        "when it is ready."))
     return redirect(url_for("assessment.application", application_id=application_id))
 
 
@@ -322,15 +342,18 @@ def agencies():
             qualification=form.qualification.data, **organisation))):
         flash(_("The agency %(name)s has been registered.", name=created[0].name), "success")
         return redirect(url_for("assessment.agency", agency_id=created[0].id))
-    rows = db.session.execute(
-        select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY).order_by(Organisation.name)
-    ).scalars().all()
+    page = db.paginate(
+        select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY)
+        .order_by(Organisation.name, Organisation.id),
+        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    ids = [agency.id for agency in page.items]
     year = services.local_today().year
-    counts = {agency.id: services.agency_evaluations(agency.id, year) for agency in rows}
+    counts = {agency_id: services.agency_evaluations(agency_id, year) for agency_id in ids}
     staff = dict(db.session.execute(
-        select(User.organisation_id, func.count()).where(User.role == Role.ASSESSOR)
+        select(User.organisation_id, func.count())
+        .where(User.role == Role.ASSESSOR, User.organisation_id.in_(ids))
         .group_by(User.organisation_id)).all())
-    return render_template("assessment/agencies.html", agencies=rows, counts=counts, staff=staff,
+    return render_template("assessment/agencies.html", page=page, counts=counts, staff=staff,
                            year=year, cap=services.setting("CERTIFY_AGENCY_YEARLY_CAP"), form=form)
 
 

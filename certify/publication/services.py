@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from certify.applications.models import Application, Kind
 from certify.applications.services import return_application
@@ -16,6 +17,7 @@ from certify.auth.models import Role
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
+from certify.organisations.models import Organisation
 from certify.publication.models import (
     Batch,
     BatchEntry,
@@ -153,16 +155,42 @@ def on_active_batch(application: Application) -> Batch | None:
     ).scalars().first()
 
 
-def addable_applications(batch: Batch) -> list[Application]:
-    """Approved applications of the batch's kinds that are on no other batch."""
+# The draft batch page offers this many addable applications at a time: those added leave the
+# list and the next ones take their place; a search finds a particular one.
+ADDABLE_SHOWN = 50
+
+
+def _addable_conditions(batch: Batch, search: str) -> list:
+    """The conditions on an application (joined with its organisation) that may join ``batch``:
+    approved, of the batch's kinds, on no other batch, its organisation's name or its subject
+    containing ``search`` when one is given."""
     on_batches = select(BatchEntry.application_id).join(Batch).where(
         BatchEntry.removed_at.is_(None), Batch.status != BatchStatus.ANNOUNCED)
+    conditions = [Application.status == Status.APPROVED,
+                  Application.kind.in_([Kind(k) for k in batch.kinds]),
+                  Application.id.not_in(on_batches)]
+    if search:
+        conditions.append(or_(Organisation.name.contains(search, autoescape=True),
+                              Application.subject.contains(search, autoescape=True)))
+    return conditions
+
+
+def addable_applications(batch: Batch, search: str = "", limit: int = ADDABLE_SHOWN) -> list[Application]:
+    """The first ``limit`` applications that may join ``batch``, oldest first (see
+    ``_addable_conditions``)."""
     return db.session.execute(
-        select(Application).where(Application.status == Status.APPROVED,
-                                  Application.kind.in_([Kind(k) for k in batch.kinds]),
-                                  Application.id.not_in(on_batches))
-        .order_by(Application.id)
+        select(Application).join(Application.organisation)
+        .options(contains_eager(Application.organisation))
+        .where(*_addable_conditions(batch, search)).order_by(Application.id).limit(limit)
     ).scalars().all()
+
+
+def count_addable(batch: Batch, search: str = "") -> int:
+    """How many applications may join ``batch`` (see ``_addable_conditions``)."""
+    return db.session.execute(
+        select(func.count()).select_from(Application).join(Application.organisation)
+        .where(*_addable_conditions(batch, search))
+    ).scalar_one()
 
 
 def add_to_batch(admin, batch: Batch, applications) -> list[BatchEntry]:

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from certify import storage
@@ -30,7 +30,14 @@ from certify.publication.forms import (
     DecisionForm,
     ResolutionForm,
 )
-from certify.publication.models import Batch, BatchEntry, DecisionOutcome, Objection
+from certify.publication.models import (
+    Batch,
+    BatchEntry,
+    BatchStatus,
+    DecisionOutcome,
+    Objection,
+    ObjectionStatus,
+)
 from certify.workflow import Status
 
 bp = Blueprint("publication", __name__)
@@ -116,28 +123,64 @@ def _load_batch(batch_id: int) -> Batch:
     return db.get_or_404(Batch, batch_id)
 
 
+# Rows a page of a batch's entries shows.
+ENTRIES_PAGE_SIZE = 50
+# Objections to one batch are few (filing them is rate-limited): the page shows at most this many,
+# the open ones first, and says how many there are (every one is also in the audit log).
+OBJECTIONS_SHOWN = 100
+
+
 @bp.route("/admin/batches/<int:batch_id>")
 @roles_required(Role.ADMIN)
 def batch(batch_id: int):
+    """A batch: its entries a page at a time; while a draft, the approved applications that may
+    join it (the first ones, or those a search finds); afterwards, the objections."""
     batch = _load_batch(batch_id)
-    objections = db.session.execute(
-        select(Objection).where(Objection.batch_id == batch.id).order_by(Objection.id)
-    ).scalars().all()
+    entries = db.paginate(
+        select(BatchEntry).where(BatchEntry.batch_id == batch.id).order_by(BatchEntry.id),
+        page=page_number(), per_page=ENTRIES_PAGE_SIZE, error_out=False)
+    search = _search()
+    is_draft = batch.status == BatchStatus.DRAFT
     return render_template(
-        "publication/batch.html", batch=batch, objections=objections,
-        addable=services.addable_applications(batch) if batch.status == "draft" else [],
+        "publication/batch.html", batch=batch, entries=entries, search=search,
+        addable=services.addable_applications(batch, search) if is_draft else [],
+        addable_total=services.count_addable(batch, search) if is_draft else 0,
+        objections=[] if is_draft else _objections(batch),
+        objections_total=0 if is_draft else _count_objections(batch),
         entries_form=BatchEntriesForm(), action_form=ActionForm(),
         announcement_refusal=services.announcement_refusal(batch),
         progress=_certificate_progress(batch),
     )
 
 
+def _search() -> str:
+    """The search among the applications that may join a draft batch (``q``, on the page and
+    kept by the form adding them)."""
+    return (request.values.get("q") or "").strip()[:100]
+
+
+def _objections(batch: Batch) -> list[Objection]:
+    return db.session.execute(
+        select(Objection).where(Objection.batch_id == batch.id)
+        .order_by(Objection.status != ObjectionStatus.OPEN, Objection.id).limit(OBJECTIONS_SHOWN)
+    ).scalars().all()
+
+
+def _count_objections(batch: Batch) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(Objection).where(Objection.batch_id == batch.id)
+    ).scalar_one()
+
+
 def _certificate_progress(batch: Batch):
-    if batch.status != "announced":
+    if batch.status != BatchStatus.ANNOUNCED:
         return None
     from certify.certificates.services import batch_progress
 
-    return batch_progress([entry.application_id for entry in batch.current_entries])
+    # The ids alone: an announced batch lists hundreds of applications.
+    return batch_progress(db.session.execute(
+        select(BatchEntry.application_id).where(BatchEntry.batch_id == batch.id,
+                                                BatchEntry.removed_at.is_(None))).scalars())
 
 
 @bp.route("/admin/batches/<int:batch_id>/entries", methods=["POST"])
@@ -151,7 +194,7 @@ def add_entries(batch_id: int):
         ).scalars().all()
         commit_change(lambda: services.add_to_batch(current_user, batch, applications),
                 _("%(count)d applications added.", count=len(applications)))
-    return redirect(url_for("publication.batch", batch_id=batch_id))
+    return redirect(url_for("publication.batch", batch_id=batch_id, q=_search() or None))
 
 
 @bp.route("/admin/batches/<int:batch_id>/entries/<int:entry_id>/remove", methods=["POST"])
