@@ -42,7 +42,10 @@ def notices():
     batches = db.session.execute(
         select(Batch).where(Batch.status == BatchStatus.IN_NOTICE).order_by(Batch.notice_starts_on.desc())
     ).scalars().all()
-    return render_template("public/notices.html", batches=batches)
+    counts = dict(db.session.execute(
+        select(BatchEntry.batch_id, func.count()).group_by(BatchEntry.batch_id)
+        .where(BatchEntry.batch_id.in_([batch.id for batch in batches]), BatchEntry.removed_at.is_(None))).all())
+    return render_template("public/notices.html", batches=batches, counts=counts)
 
 
 def _notice_batch(batch_id: int) -> Batch:
@@ -55,7 +58,9 @@ def _notice_batch(batch_id: int) -> Batch:
 @bp.route("/notices/<int:batch_id>")
 def notice(batch_id: int):
     batch = _notice_batch(batch_id)
-    return render_template("public/notice.html", batch=batch, entries=batch.current_entries,
+    page = db.paginate(_entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
+                       page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    return render_template("public/notice.html", batch=batch, page=page,
                            running=services.notice_is_running(batch))
 
 

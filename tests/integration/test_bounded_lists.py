@@ -96,6 +96,19 @@ def test_a_batchs_entries_are_shown_a_page_at_a_time(client, db, admin):
     assert rows(shown(client, f"/admin/batches/{batch_id}?page=2"), ENTRY_ROW) == 5
 
 
+def test_a_public_notice_shows_a_page_of_entries_and_the_notices_count_them(client, db, admin):
+    from certify.public.views import PAGE_SIZE as PUBLIC_PAGE_SIZE
+
+    add(db, PUBLIC_PAGE_SIZE + 5, Status.IN_NOTICE, batch_size=PUBLIC_PAGE_SIZE + 5)
+    batch_id = db.session.execute(select(Batch.id)).scalar_one()
+    assert f"{PUBLIC_PAGE_SIZE + 5} entries" in shown(client, "/notices")
+    first = shown(client, f"/notices/{batch_id}")
+    row = r'<tr>\s*<td>'
+    assert rows(first, row) == PUBLIC_PAGE_SIZE
+    assert f'href="/notices/{batch_id}?page=2"' in first
+    assert rows(shown(client, f"/notices/{batch_id}?page=2"), row) == 5
+
+
 def test_a_draft_batch_offers_the_first_approved_applications_and_says_how_many_wait(client, db, admin):
     add(db, ADDABLE_SHOWN + 5, Status.APPROVED)
     batch = draft_batch(admin)
