@@ -144,6 +144,7 @@ class Assignment(db.Model):
         Index("ix_assignments_application_status", "application_id", "status"),
         Index("ix_assignments_agency_assigned_on", "agency_id", "assigned_on"),
         Index("ix_assignments_assessor_due", "assessor_id", "due_on"),  # an assessor's list
+        Index("ix_assignments_status_due", "status", "due_on", "id"),  # assessments under way
         CheckConstraint("status != 'declined' OR decline_reason IS NOT NULL", name="declined_with_reason"),
         CheckConstraint("status != 'submitted' OR submitted_at IS NOT NULL", name="submitted_at_set"),
     )

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, Enum, String
+from sqlalchemy import CheckConstraint, DateTime, Enum, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certify.extensions import db
@@ -41,6 +41,7 @@ class Organisation(db.Model):
     __table_args__ = (
         # Only the authority itself may be recorded without a credit code.
         CheckConstraint("credit_code IS NOT NULL OR kind = 'authority'", name="credit_code_required"),
+        Index("ix_organisations_kind_name", "kind", "name"),  # the agencies page
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -133,17 +133,23 @@ def assessor_workload(language: str) -> Table:
                  [_l("Assessor"), _l("Open"), _l("Submitted"), _l("Declined")], rows)
 
 
+def _days_between(start, end):
+    """SQL for the days (with fractions) from ``start`` to ``end``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 86400
+    return func.julianday(end) - func.julianday(start)
+
+
 def assessment_turnaround(language: str) -> Table:
     """Days from assignment to the submitted score sheet, per assessor (mean)."""
     from certify.auth.models import User
 
+    days = _days_between(Assignment.assigned_at, Assignment.submitted_at)
     rows = db.session.execute(
-        select(User.name, Assignment.assigned_at, Assignment.submitted_at).join(Assignment.assessor)
-        .where(Assignment.submitted_at.is_not(None))).all()
-    totals: dict[str, list[float]] = {}
-    for name, assigned_at, submitted_at in rows:
-        totals.setdefault(name, []).append((submitted_at - assigned_at).total_seconds() / 86400)
-    table_rows = [[name, round(sum(days) / len(days), 1), len(days)] for name, days in sorted(totals.items())]
+        select(User.name, func.avg(days), func.count()).join(Assignment.assessor)
+        .where(Assignment.submitted_at.is_not(None))
+        .group_by(User.id, User.name).order_by(User.name, User.id)).all()
+    table_rows = [[name, round(float(mean), 1), count] for name, mean, count in rows]
     return Table("turnaround", _l("Days from assignment to submitted assessment (mean)"), "bar",
                  [_l("Assessor"), _l("Days"), _l("Assessments")], table_rows)
 

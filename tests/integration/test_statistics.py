@@ -77,3 +77,29 @@ def test_the_console_and_statistics_work_on_the_demo_data(app, client, db):
     assert sum(sum(row[1:]) for row in status["rows"]) == 5  # the demo's five applications
     city = {row[0]: row[1] for row in client.get("/admin/statistics/city.json", headers=EN).json["rows"]}
     assert city["Panzhihua"] == 1 and city["Deyang"] == 2 and city["Yibin"] == 2
+
+
+def test_the_turnaround_is_each_assessors_mean_days_to_a_submitted_sheet(client, login_as, db):
+    from sqlalchemy import select
+
+    from certify.assessment.models import Assignment
+    from certify.auth.models import User
+    from certify.demo_scale import load_scale
+    from certify.workflow import Status
+
+    login_as("admin")
+    factories.make_assessor()
+    factories.make_assessor()
+    load_scale(30, shares={Status.ASSESSED: 1.0}, echo=lambda *_: None)
+    db.session.commit()
+    days: dict[str, list[float]] = {}
+    for name, assigned_at, submitted_at in db.session.execute(
+            select(User.name, Assignment.assigned_at, Assignment.submitted_at).join(Assignment.assessor)
+            .where(Assignment.submitted_at.is_not(None))):
+        days.setdefault(name, []).append((submitted_at - assigned_at).total_seconds() / 86400)
+    assert sum(len(spans) for spans in days.values()) >= 30
+    rows = {row[0]: row[1:] for row in client.get("/admin/statistics/turnaround.json", headers=EN).json["rows"]}
+    assert set(rows) == set(days)
+    for name, spans in days.items():
+        assert rows[name][0] == pytest.approx(sum(spans) / len(spans), abs=0.051)  # shown to 0.1 day
+        assert rows[name][1] == len(spans)
