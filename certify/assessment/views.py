@@ -348,7 +348,7 @@ def agencies():
         page=page_number(), per_page=PAGE_SIZE, error_out=False)
     ids = [agency.id for agency in page.items]
     year = services.local_today().year
-    counts = {agency_id: services.agency_evaluations(agency_id, year) for agency_id in ids}
+    counts = services.agencies_evaluations(ids, year)
     staff = dict(db.session.execute(
         select(User.organisation_id, func.count())
         .where(User.role == Role.ASSESSOR, User.organisation_id.in_(ids))

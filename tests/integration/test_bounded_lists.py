@@ -201,3 +201,15 @@ def test_an_applicants_list_runs_as_many_statements_for_30_applications_as_for_2
         factories.make_application(applicant)
     db.session.commit()
     assert statements_for(client, db, "/applications") == with_two
+
+
+def test_the_agencies_page_runs_as_many_statements_for_30_agencies_as_for_2(client, db, admin):
+    add(db, 6, Status.UNDER_ASSESSMENT)  # the agencies' evaluations this year are counted too
+    for _ in range(2):
+        factories.make_agency()
+    db.session.commit()
+    with_two = statements_for(client, db, "/assessment/agencies")
+    for _ in range(28):
+        factories.make_agency()
+    db.session.commit()
+    assert statements_for(client, db, "/assessment/agencies") == with_two
