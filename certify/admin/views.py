@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
-from certify.audit.services import verify_chain
+from certify.audit.services import latest_verification, request_verification
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import page_number, show_service_error
+from certify.core.forms import commit_change, page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
@@ -223,9 +223,19 @@ def audit_log():
                                       tzinfo=LOCAL_TIMEZONE)
             query = query.where(compare(moment))
     page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
-    chain = verify_chain() if args.get("verify") == "1" else None
+    verification, verification_pending = latest_verification()
     filters = {key: args.get(key, "") for key in ("object_type", "object_id", "action", "actor", "since", "until")}
-    return render_template("admin/audit_log.html", page=page, chain=chain, filters=filters)
+    return render_template("admin/audit_log.html", page=page, filters=filters, verification=verification,
+                           verification_pending=verification_pending, action_form=ActionForm())
+
+
+@bp.route("/audit/verify", methods=["POST"])
+@roles_required(Role.ADMIN)
+def verify_audit_chain():
+    if ActionForm().validate_on_submit():
+        commit_change(lambda: request_verification(current_user),
+                      _("The chain is being verified; the result appears here when it is done."))
+    return redirect(url_for("admin.audit_log"))
 
 
 def _date_arg(name: str):

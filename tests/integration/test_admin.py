@@ -139,12 +139,34 @@ def test_the_audit_log_filters_and_verifies_its_chain(client, login_as, db):
     admin = login_as("admin")
     factories.make_organisation(name="被审计的组织")
     db.session.commit()
-    page = client.get("/admin/audit?action=user.logged_in&verify=1", headers={"Accept-Language": "en"})
+    page = client.get("/admin/audit?action=user.logged_in", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
     assert "user.logged_in" in text and "organisation.created" not in text
-    assert "The chain verifies" in text
+    assert "Verified" not in text  # no verification has run yet
+    answer = client.post("/admin/audit/verify", headers={"Accept-Language": "en"}, follow_redirects=True)
+    assert "The chain is being verified" in answer.get_data(as_text=True)
+    text = client.get("/admin/audit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "the chain holds" in text  # the job ran inline after the commit
     by_actor = client.get(f"/admin/audit?actor={admin.email}").get_data(as_text=True)
     assert "user.logged_in" in by_actor
+
+
+def test_a_verification_of_the_chain_reports_a_changed_event_and_is_audited(client, login_as, db):
+    from sqlalchemy import select, update
+
+    from certify.audit.models import AuditEvent
+
+    admin = login_as("admin")
+    factories.make_organisation(name="被审计的组织")
+    db.session.commit()
+    changed = db.session.execute(select(AuditEvent.id).order_by(AuditEvent.id).limit(1)).scalar_one()
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == changed).values(details={"forged": True}))
+    db.session.commit()
+    client.post("/admin/audit/verify")
+    text = client.get("/admin/audit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "the chain is broken, 1 problems" in text and f"#{changed}:" in text
+    actions = db.session.execute(select(AuditEvent.action, AuditEvent.actor_id).order_by(AuditEvent.id.desc()).limit(2)).all()
+    assert [tuple(row) for row in actions] == [("audit.chain_verified", None), ("audit.verification_requested", admin.id)]
 
 
 def test_the_rule_file_page_counts_applications_per_version(client, login_as, db):
