@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from certify.applications.answers import ParsedAnswers, for_engine, pages
 from certify.applications.models import Application, Kind, Submission
@@ -270,34 +271,57 @@ def agencies_evaluations(agency_ids, year: int) -> dict[int, int]:
     ).all())
 
 
-def _agency_already_counted(agency_id: int, application: Application, year: int) -> bool:
-    return db.session.execute(
-        select(Assignment.id).where(
-            Assignment.agency_id == agency_id, Assignment.application_id == application.id,
-            Assignment.status.in_(ACTIVE_ASSIGNMENT),
-            Assignment.assigned_on >= date(year, 1, 1)).limit(1)
-    ).first() is not None
-
-
 def relevant_conflicts(assessor: User, application: Application, on: date) -> list[ConflictDeclaration]:
     """The assessor's standing declarations about the applicant that lie within the three years
     before ``on``: current, planned, or ended less than three years ago."""
+    return _conflicts_with([assessor.id], application, on).get(assessor.id, [])
+
+
+def _conflicts_with(assessor_ids, application: Application, on: date) -> dict[int, list[ConflictDeclaration]]:
+    """``relevant_conflicts`` of each of ``assessor_ids`` (one query; those with none left out)."""
     code = application.organisation.credit_code
-    if not code:
-        return []
+    ids = list(assessor_ids)
+    if not code or not ids:
+        return {}
     since = _years_before(on, CONFLICT_YEARS)
-    return db.session.execute(
+    found: dict[int, list[ConflictDeclaration]] = {}
+    for declaration in db.session.execute(
         select(ConflictDeclaration).where(
-            ConflictDeclaration.assessor_id == assessor.id,
+            ConflictDeclaration.assessor_id.in_(ids),
             ConflictDeclaration.credit_code == code,
             ConflictDeclaration.withdrawn_at.is_(None),
             (ConflictDeclaration.ends_on.is_(None)) | (ConflictDeclaration.ends_on >= since),
-        ).order_by(ConflictDeclaration.starts_on)
-    ).scalars().all()
+        ).order_by(ConflictDeclaration.starts_on, ConflictDeclaration.id)
+    ).scalars():
+        found.setdefault(declaration.assessor_id, []).append(declaration)
+    return found
+
+
+@dataclass
+class _Standing:
+    """What the refusals for one application need to know about a group of assessors, read
+    once for all of them (the assignment page weighs every assessor of the province)."""
+
+    conflicts: dict[int, list[ConflictDeclaration]]
+    assigned: set[int]  # assessors on the application's current round
+    counted: set[int]  # agencies already counted for the application this year
+    evaluations: dict[int, int]  # agency id -> evaluations this year
+
+
+def _standing(assessors, application: Application, on: date) -> _Standing:
+    agency_ids = {assessor.organisation_id for assessor in assessors}
+    counted = set(db.session.execute(
+        select(Assignment.agency_id).where(
+            Assignment.agency_id.in_(agency_ids), Assignment.application_id == application.id,
+            Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            Assignment.assigned_on >= date(on.year, 1, 1)).distinct()).scalars()) if agency_ids else set()
+    return _Standing(conflicts=_conflicts_with((assessor.id for assessor in assessors), application, on),
+                     assigned={a.assessor_id for a in current_assignments(application)},
+                     counted=counted, evaluations=agencies_evaluations(agency_ids, on.year))
 
 
 def refusals(assessor: User, application: Application, *, on: date | None = None,
-             planned: list[User] = (), check_cap: bool = True) -> list:
+             planned: list[User] = (), check_cap: bool = True, standing: _Standing | None = None) -> list:
     """Why ``assessor`` cannot be assigned to ``application`` (empty when they can), as
     messages for the administrator. ``planned`` are the other assessors being assigned in the
     same step (their agencies count towards the cap once); ``check_cap=False`` leaves the yearly
@@ -306,6 +330,7 @@ def refusals(assessor: User, application: Application, *, on: date | None = None
     reasons = []
     if assessor.role != Role.ASSESSOR or not assessor.is_active:
         return [_l("%(name)s is not an active assessor.", name=assessor.name)]
+    standing = standing or _standing([assessor], application, on)
     agency = assessor.organisation
     if agency.kind != OrganisationKind.AGENCY or not agency.is_active:
         reasons.append(_l("%(name)s does not belong to an active assessment agency.",
@@ -313,19 +338,18 @@ def refusals(assessor: User, application: Application, *, on: date | None = None
     applicant = application.organisation
     if agency.id == applicant.id or (agency.credit_code and agency.credit_code == applicant.credit_code):
         reasons.append(_l("%(name)s works for the applicant itself.", name=assessor.name))
-    for declaration in relevant_conflicts(assessor, application, on):
+    for declaration in standing.conflicts.get(assessor.id, []):
         period = declaration.starts_on.isoformat() + " – " + (
             declaration.ends_on.isoformat() if declaration.ends_on else str(_l("ongoing")))
         reasons.append(_l("%(name)s declared a conflict with the applicant within the last three "
                           "years: %(relation)s (%(period)s).", name=assessor.name,
                           relation=RELATION_LABELS[declaration.relation], period=period))
-    if any(a.assessor_id == assessor.id for a in current_assignments(application)):
+    if assessor.id in standing.assigned:
         reasons.append(_l("%(name)s is already assigned to this application.", name=assessor.name))
     cap = int(setting("CERTIFY_AGENCY_YEARLY_CAP"))
     shared = any(other.organisation_id == agency.id for other in planned)
-    if check_cap and not shared and not _agency_already_counted(agency.id, application, on.year):
-        done = agency_evaluations(agency.id, on.year)
-        if done >= cap:
+    if check_cap and not shared and agency.id not in standing.counted:
+        if standing.evaluations.get(agency.id, 0) >= cap:
             reasons.append(_cap_reached(agency, cap, on.year))
     return reasons
 
@@ -486,7 +510,7 @@ def open_loads() -> dict[int, int]:
 
 def active_assessors() -> list[User]:
     return db.session.execute(
-        select(User).join(User.organisation).where(
+        select(User).join(User.organisation).options(contains_eager(User.organisation)).where(
             User.role == Role.ASSESSOR, User.is_active.is_(True),
             Organisation.kind == OrganisationKind.AGENCY, Organisation.is_active.is_(True))
         .order_by(User.name)
@@ -509,7 +533,9 @@ def suggestions(application: Application) -> list[Suggestion]:
     industry = application.industry_code or ""
     city = application.organisation.city_code
     ranked = []
-    for assessor in active_assessors():
+    assessors = active_assessors()
+    standing = _standing(assessors, application, today)
+    for assessor in assessors:
         profile = profiles.get(assessor.id) or AssessorProfile(user_id=assessor.id, kinds=[],
                                                                 industries=[], city_code=None)
         ranked.append(Suggestion(
@@ -518,7 +544,7 @@ def suggestions(application: Application) -> list[Suggestion]:
             industry_match=bool(industry) and any(industry.startswith(code) for code in profile.industries or []),
             open_assignments=loads.get(assessor.id, 0),
             same_city=bool(city) and profile.city_code == city,
-            reasons=refusals(assessor, application, on=today),
+            reasons=refusals(assessor, application, on=today, standing=standing),
         ))
     ranked.sort(key=lambda s: (not s.eligible, -s.fit, s.open_assignments, not s.same_city,
                                s.assessor.name))

@@ -213,3 +213,25 @@ def test_the_agencies_page_runs_as_many_statements_for_30_agencies_as_for_2(clie
         factories.make_agency()
     db.session.commit()
     assert statements_for(client, db, "/assessment/agencies") == with_two
+
+
+def test_the_assignment_page_weighs_20_assessors_in_as_many_statements_as_2(client, db, admin):
+    from datetime import date
+
+    from certify.assessment import services as assessment
+    from certify.assessment.models import ConflictRelation
+
+    application = factories.make_submitted_application()
+    conflicted = factories.make_assessor(name="有冲突的评价员")
+    assessment.declare_conflict(admin, conflicted, credit_code=application.organisation.credit_code,
+                                relation=ConflictRelation.CONSULTED, starts_on=date(2025, 1, 1))
+    factories.make_assessor()
+    db.session.commit()
+    path = f"/assessment/applications/{application.id}"
+    with_few = statements_for(client, db, path)
+    for _ in range(18):
+        factories.make_assessor()
+    db.session.commit()
+    assert statements_for(client, db, path) == with_few
+    page = shown(client, path)
+    assert "有冲突的评价员 declared a conflict with the applicant" in page
