@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -360,7 +360,8 @@ def _batches(listed, in_notice, admin, now, today, placeholder, batch_size):
             "notice_starts_on": starts, "notice_ends_on": starts + timedelta(days=14),
             "created_by_id": admin.id, "created_at": datetime.combine(starts, datetime.min.time(), timezone.utc) - timedelta(days=5),
             "notice_opened_at": datetime.combine(starts, datetime.min.time(), timezone.utc),
-            "announced_at": announced_at, "announced_by_id": admin.id if announced_at else None, "version": 1})
+            "announced_at": announced_at, "announced_by_id": admin.id if announced_at else None, "version": 1,
+            "kind_counts": dict(Counter(a["kind"].value for a in apps)) if announced_at else None})
         for app in apps:
             entries.append({"id": entry_id, "batch_id": batch_id, "application_id": app["id"],
                             "added_at": batches[-1]["created_at"], "removed_at": None, "removal_reason": None})

@@ -16,6 +16,7 @@ from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, page_number, show_service_error
+from certify.core.paging import paginate
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
@@ -257,6 +258,32 @@ APPLICATION_SORTS = {
 APPLICATION_PAGE_SIZE = 50
 
 
+def _application_conditions(filters: dict) -> list:
+    from certify.applications.models import Kind
+    from certify.workflow import Status
+
+    conditions = []
+    if filters["status"]:
+        conditions.append(Application.status == Status(filters["status"]))
+    if filters["kind"]:
+        conditions.append(Application.kind == Kind(filters["kind"]))
+    if filters["city"]:
+        conditions.append(Organisation.city_code == filters["city"])
+    if filters["q"]:
+        pattern = f"%{filters['q']}%"
+        conditions.append(or_(Organisation.name.like(pattern), Application.subject.like(pattern)))
+    return conditions
+
+
+def application_count(filters: dict) -> int:
+    """How many applications the list with ``filters`` holds, joining the organisations only
+    when a filter is on them (the status and kind filters then count on an index alone)."""
+    query = select(func.count()).select_from(Application)
+    if filters["city"] or filters["q"]:
+        query = query.join(Application.organisation)
+    return db.session.execute(query.where(*_application_conditions(filters))).scalar_one()
+
+
 def application_list_query(args):
     """The admin list of every application, filtered by status, kind, city and a search in the
     organisation's name or the subject, sorted by one of ``APPLICATION_SORTS``. Only the columns
@@ -280,16 +307,8 @@ def application_list_query(args):
                                 Application.submitted_at, Application.self_score_total,
                                 Application.version),
                       contains_eager(Application.organisation).load_only(
-                          Organisation.id, Organisation.name, Organisation.city_code)))
-    if filters["status"]:
-        query = query.where(Application.status == Status(filters["status"]))
-    if filters["kind"]:
-        query = query.where(Application.kind == Kind(filters["kind"]))
-    if filters["city"]:
-        query = query.where(Organisation.city_code == filters["city"])
-    if filters["q"]:
-        pattern = f"%{filters['q']}%"
-        query = query.where(or_(Organisation.name.like(pattern), Application.subject.like(pattern)))
+                          Organisation.id, Organisation.name, Organisation.city_code))
+             .where(*_application_conditions(filters)))
     return query.order_by(*APPLICATION_SORTS[filters["sort"]]), filters
 
 
@@ -301,7 +320,7 @@ def applications():
 
     query, filters = application_list_query(request.args)
     per_page = min(max(request.args.get("per_page", APPLICATION_PAGE_SIZE, type=int) or 1, 1), 1000)
-    page = db.paginate(query, page=page_number(), per_page=per_page, error_out=False)
+    page = paginate(query, count=lambda: application_count(filters), per_page=per_page)
     return render_template("admin/applications.html", page=page, filters=filters,
                            statuses=list(Status), kinds=list(Kind), cities=cities(),
                            sorts=list(APPLICATION_SORTS))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from certify import storage
 from certify.applications.models import KIND_LABELS, Application, Kind
 from certify.core.forms import page_number, show_service_error
+from certify.core.paging import count_rows, paginate
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
 from certify.i18n import current_language
@@ -128,7 +129,12 @@ def lists():
         pattern = f"%{search}%"
         query = query.where(Organisation.name.like(pattern) | Application.subject.like(pattern))
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
-    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
+
+    def count() -> int:
+        kept = None if city or search else _kept_total(announced, kind)
+        return count_rows(query) if kept is None else kept
+
+    page = paginate(query, count=count, per_page=PAGE_SIZE)
     years = db.session.execute(
         select(func.distinct(extract("year", Batch.announced_at)))
         .where(Batch.status == BatchStatus.ANNOUNCED)
@@ -143,6 +149,15 @@ def lists():
         filters={"year": year or "", "kind": kind or "", "city": city or "", "q": search},
         certificates=_certificates_for(entry.application_id for entry in page.items),
     )
+
+
+def _kept_total(announced_batch_ids, kind: str | None) -> int | None:
+    """The entries of the announced batches (of ``kind``), from the counts kept on each batch;
+    ``None`` when a batch has none kept."""
+    kept = db.session.execute(select(Batch.kind_counts).where(Batch.id.in_(announced_batch_ids))).scalars().all()
+    if any(counts is None for counts in kept):
+        return None
+    return sum(counts.get(kind, 0) if kind else sum(counts.values()) for counts in kept)
 
 
 def _certificates_for(application_ids) -> dict:

@@ -64,6 +64,9 @@ class Batch(db.Model):
     announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The open-data files stored once announced: {"csv": {"sha256": …, "size": …}, "xlsx": …, "json": …}
     exports: Mapped[dict | None] = mapped_column(JSON)
+    # Entries of each kind, kept once announced (they never change after): {"factory": 120, …}.
+    # The public lists count from these rather than over every entry.
+    kind_counts: Mapped[dict | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     entries: Mapped[list["BatchEntry"]] = relationship(

@@ -2,6 +2,7 @@
 public notice with its objections, and announcing. Each function is one transaction's work;
 the caller commits once. Status changes go through the workflow table."""
 
+from collections import Counter
 from datetime import date, timedelta
 
 from flask import current_app
@@ -343,6 +344,7 @@ def announce(admin, batch: Batch) -> list:
         transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
     certificates = issue_certificates(applications, admin)
     batch.status = BatchStatus.ANNOUNCED
+    batch.kind_counts = dict(Counter(application.kind.value for application in applications))
     batch.announced_at = utcnow()
     batch.announced_by_id = admin.id
     record_event("batch.announced", actor=admin, obj=batch,

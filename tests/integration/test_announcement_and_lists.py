@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -65,6 +66,22 @@ def test_the_public_list_filters_by_kind_city_year_and_name(client, db):
     assert "攀西绿色钢铁有限公司" not in client.get("/lists?city=510100").get_data(as_text=True)
     assert "攀西绿色钢铁有限公司" not in client.get("/lists?kind=factory").get_data(as_text=True)
     assert client.get(f"/lists/{batch.id}").status_code == 200
+
+
+def test_the_public_list_says_how_many_entries_match(client, db):
+    batch, applications, admin = announced_batch(db)
+    services.announce(admin, batch)
+    db.session.commit()
+    assert batch.kind_counts == {"supply_chain": 2}
+
+    def total(query: str) -> str:
+        return re.search(r"<p>(\d+) entries</p>", client.get(f"/lists{query}", headers=EN).get_data(as_text=True)).group(1)
+
+    assert (total(""), total("?kind=supply_chain"), total("?kind=factory")) == ("2", "2", "0")
+    assert total("?q=攀西") == "1"  # a search is counted over the rows themselves
+    batch.kind_counts = None  # as for a batch announced before the counts were kept
+    db.session.commit()
+    assert (total(""), total("?kind=supply_chain"), total("?kind=factory")) == ("2", "2", "0")
 
 
 def test_downloads_are_safe_to_open_in_spreadsheet_software(client, db):

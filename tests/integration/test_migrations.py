@@ -42,3 +42,24 @@ def test_migrations_go_down_to_nothing_and_up_again(make_app, tmp_path):
         assert inspect(_db.engine).get_table_names() == ["alembic_version"]
         upgrade()
         assert "audit_events" in inspect(_db.engine).get_table_names()
+
+
+def test_the_entry_counts_of_batches_announced_before_are_filled_in(make_app, tmp_path):
+    from sqlalchemy import select
+
+    from certify.demo import load_demo, load_public_demo
+    from certify.publication.models import Batch, BatchStatus
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'counts.sqlite3'}")
+    with app.app_context():
+        upgrade()
+        load_demo()
+        load_public_demo()
+        _db.session.commit()
+        announced = select(Batch.id, Batch.kind_counts).where(Batch.status == BatchStatus.ANNOUNCED)
+        kept = dict(_db.session.execute(announced).all())
+        assert kept and all(kept.values())
+        _db.session.remove()
+        downgrade(revision="-1")  # the column goes, and comes back filled in from the entries
+        upgrade()
+        assert dict(_db.session.execute(announced).all()) == kept

@@ -4,7 +4,7 @@ of 30 rows costs the same statements as a page of 2 (no query per row, "N+1").""
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from certify.applications.models import Application
 from certify.auth.models import Role
@@ -86,6 +86,25 @@ def test_the_admin_list_filters_by_status_and_ignores_unknown_filters(client, db
     assert all(f"/applications/{n}\"" in page for n in submitted)
     assert not any(f"/applications/{n}\"" in page for n in drafts)
     assert client.get("/admin/applications?kind=nonsense&city=x&sort=x&page=99").status_code == 200
+
+
+def test_the_admin_list_counts_what_each_filter_shows(client, db, login_as, staff):
+    from certify.organisations.models import Organisation
+
+    admin, _ = staff
+    login_as(admin)
+    add(db, 40, Status.SUBMITTED)
+    add(db, 20, Status.LISTED)
+    city = db.session.execute(select(Organisation.city_code).join(Application, Application.organisation_id == Organisation.id)
+                              .where(Application.status == Status.LISTED).limit(1)).scalar_one()
+    for query, where in (("status=listed", [Application.status == Status.LISTED]),
+                         ("kind=factory", [Application.kind == "factory"]),
+                         ("status=submitted&kind=supply_chain", [Application.status == Status.SUBMITTED, Application.kind == "supply_chain"]),
+                         (f"status=listed&city={city}", [Application.status == Status.LISTED, Organisation.city_code == city])):
+        expected = db.session.execute(select(func.count()).select_from(Application).join(Application.organisation)
+                                      .where(*where)).scalar_one()
+        page = client.get(f"/admin/applications?{query}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert f"<p>{expected} applications</p>" in page, query
 
 
 def test_an_assessors_list_shows_fifty_assignments_a_page(client, db, login_as, staff):

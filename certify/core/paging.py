@@ -1,0 +1,33 @@
+"""Pages of a list whose total is counted more cheaply than by wrapping the whole query in a
+count: without the joins that only the page's columns need, or from counts kept on the rows.
+
+At 100,000 applications the wrapped count was most of a list request's time (SQLite: 61 ms
+for the admin list, 84 ms for the public list, against 1–8 ms for the page of rows itself).
+"""
+
+from collections.abc import Callable
+
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import lazyload
+
+from certify.core.forms import page_number
+from certify.extensions import db
+
+
+def count_rows(select) -> int:
+    """The rows of ``select``, counted the way ``db.paginate`` does."""
+    subquery = select.options(lazyload("*")).order_by(None).subquery()
+    return db.session.execute(sa_select(func.count()).select_from(subquery)).scalar_one()
+
+
+class _CountedPagination(SelectPagination):
+    def _query_count(self) -> int:
+        return self._query_args["total"]()
+
+
+def paginate(select, *, count: Callable[[], int], per_page: int) -> SelectPagination:
+    """The requested page of ``select`` (as ``db.paginate``), its total given by ``count()``."""
+    return _CountedPagination(select=select, session=db.session(), total=count, page=page_number(),
+                              per_page=per_page, max_per_page=None, error_out=False)
