@@ -4,11 +4,17 @@ The language is the user's saved preference, else the visitor's choice in the sw
 the session), else the best match of the browser's ``Accept-Language``.
 """
 
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+
+from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 from certify.extensions import babel
+from certify.timeutil import as_utc
 
 SESSION_KEY = "lang"
 # What each locale is called in its own language, for the switcher.
@@ -40,6 +46,30 @@ def translated(text) -> str:
     return text.zh if current_language() == "zh" else text.en
 
 
+class Labels(Mapping):
+    """A table of labels (lazily translated strings) for templates that translates each label
+    once per language: the labels and a loaded catalogue do not change, and list pages look one
+    up on every row (a translation costs a dozen context lookups)."""
+
+    def __init__(self, source: Mapping):
+        self._source = source
+        self._translated: dict = {}
+
+    def __getitem__(self, key) -> str:
+        language = current_language()
+        try:
+            return self._translated[language, key]
+        except KeyError:
+            text = self._translated[language, key] = str(self._source[key])
+            return text
+
+    def __iter__(self):
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
 def city_name(code: str | None) -> str:
     """The name of a Sichuan city or prefecture in the current language."""
     from certify.organisations.reference import cities_by_code
@@ -48,8 +78,33 @@ def city_name(code: str | None) -> str:
     return city.name(current_language()) if city else (code or "")
 
 
+@lru_cache(maxsize=32)
+def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
+    """The whole pattern of a named date-and-time format ("medium" …) of ``locale``, as Babel's
+    ``format_datetime`` builds it from the date and time patterns on every call."""
+    combined = (get_datetime_format(format, locale=locale).replace("'", "")
+                .replace("{0}", get_time_format(format, locale=locale).pattern)
+                .replace("{1}", get_date_format(format, locale=locale).pattern))
+    return parse_pattern(combined)
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    """The ``datetimeformat`` filter: Flask-Babel's, in the user's time zone and language, with
+    the pattern made once per language and format (list pages format a time on every row)."""
+    if value is None:
+        return ""
+    if format not in ("full", "long", "medium", "short"):
+        from flask_babel import format_datetime as babel_format_datetime
+
+        return babel_format_datetime(value, format)
+    locale = get_locale()
+    moment = as_utc(value).astimezone(get_timezone())
+    return _datetime_pattern(str(locale), format).apply(moment, locale)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["datetimeformat"] = format_datetime
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.globals["city_name"] = city_name
 
