@@ -9,9 +9,10 @@ from datetime import datetime
 from functools import lru_cache
 
 from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale, get_timezone
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
+from markupsafe import Markup
 
 from certify.extensions import babel
 from certify.timeutil import as_utc
@@ -36,7 +37,31 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return _catalogue()[1]
+
+
+def _catalogue() -> tuple:
+    """(translations, language) of the locale in force, kept beside Flask-Babel's locale for as
+    long as that locale stays the same (``force_locale`` changes it). Pages look these up
+    hundreds of times, and Flask-Babel finds them anew each time through several lookups."""
+    try:
+        context = g._flask_babel
+        locale = context.babel_locale
+    except (AttributeError, RuntimeError):  # outside an application, or no locale chosen yet
+        locale = get_locale()
+        return get_translations(), str(locale or current_app.config["BABEL_DEFAULT_LOCALE"])
+    kept = getattr(context, "certify_catalogue", None)
+    if kept is None or kept[0] is not locale:
+        kept = context.certify_catalogue = (locale, get_translations(), str(locale))
+    return kept[1], kept[2]
+
+
+def _template_gettext(message: str) -> str:
+    return _catalogue()[0].ugettext(message)
+
+
+def _template_ngettext(singular: str, plural: str, number: int) -> str:
+    return _catalogue()[0].ungettext(singular, plural, number)
 
 
 def translated(text) -> str:
@@ -68,6 +93,15 @@ class Labels(Mapping):
 
     def __len__(self) -> int:
         return len(self._source)
+
+
+def badge(labels: Labels):
+    """A function that shows a value of ``labels`` (e.g. an application's status) as a badge
+    with the value's own class, for templates."""
+    def badge_of(value) -> Markup:
+        return Markup('<span class="badge badge-{}">{}</span>').format(getattr(value, "value", value), labels[value])
+
+    return badge_of
 
 
 def city_name(code: str | None) -> str:
@@ -102,9 +136,19 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     return _datetime_pattern(str(locale), format).apply(moment, locale)
 
 
+def compact_datetime(value: datetime | None) -> str:
+    """``2026-11-29 18:30`` in the user's time zone: for the time columns of long tables, where
+    a fixed-width number reads faster than words (and formats in a fraction of the time)."""
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
     app.jinja_env.filters["datetimeformat"] = format_datetime
+    app.jinja_env.filters["compact_datetime"] = compact_datetime
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.globals["city_name"] = city_name
 

@@ -117,10 +117,15 @@ class Application(db.Model):
     @property
     def reference(self) -> str:
         """A short reference people quote, e.g. ``GF-2026-000042``."""
-        return f"{KIND_CODES[self.kind]}-{self.created_at:%Y}-{self.id:06d}"
+        return reference(self)
 
     def __repr__(self) -> str:
         return f"<Application {self.id} {self.kind} {self.status}>"
+
+
+def reference(application) -> str:
+    """The reference of an application, or of a row with its ``kind``, ``created_at`` and ``id``."""
+    return f"{KIND_CODES[application.kind]}-{application.created_at.year}-{application.id:06d}"
 
 
 class Evidence(db.Model):

@@ -23,11 +23,18 @@ def count_rows(select) -> int:
 
 
 class _CountedPagination(SelectPagination):
+    def _query_items(self) -> list:
+        if not self._query_args["rows"]:
+            return super()._query_items()
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select).all())
+
     def _query_count(self) -> int:
         return self._query_args["total"]()
 
 
-def paginate(select, *, count: Callable[[], int], per_page: int) -> SelectPagination:
-    """The requested page of ``select`` (as ``db.paginate``), its total given by ``count()``."""
-    return _CountedPagination(select=select, session=db.session(), total=count, page=page_number(),
+def paginate(select, *, count: Callable[[], int], per_page: int, rows: bool = False) -> SelectPagination:
+    """The requested page of ``select`` (as ``db.paginate``), its total given by ``count()``;
+    with ``rows``, the page holds the rows of a select of columns rather than its first column."""
+    return _CountedPagination(select=select, session=db.session(), total=count, rows=rows, page=page_number(),
                               per_page=per_page, max_per_page=None, error_out=False)

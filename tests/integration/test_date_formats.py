@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import flask_babel
 import pytest
 
-from certify.i18n import format_datetime
+from certify.i18n import compact_datetime, format_datetime
 
 MOMENTS = [datetime(2026, 1, 1, 0, 0), datetime(2026, 11, 29, 15, 59, 7, 120000),  # naive: UTC
            datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc), datetime(2027, 2, 28, 9, 5, tzinfo=timezone(timedelta(hours=-5)))]
@@ -24,3 +24,10 @@ def test_the_datetime_filter_writes_what_babel_writes(app, language, name):
 def test_a_time_is_shown_in_china_standard_time(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert format_datetime(datetime(2026, 11, 29, 16, 30), "yyyy-MM-dd HH:mm") == "2026-11-30 00:30"
+
+
+def test_long_tables_show_times_compactly_in_china_standard_time(app):
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        assert compact_datetime(datetime(2026, 11, 29, 16, 30)) == "2026-11-30 00:30"
+        assert compact_datetime(datetime(2026, 11, 29, 16, 30, tzinfo=timezone(timedelta(hours=8)))) == "2026-11-29 16:30"
+        assert compact_datetime(None) == ""

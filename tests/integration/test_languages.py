@@ -66,3 +66,14 @@ def test_label_tables_give_each_language_its_own_words(app):
             assert labels[Kind.FACTORY] == str(KIND_LABELS[Kind.FACTORY])
             assert labels[Kind.FACTORY] == ("绿色工厂" if language == "zh" else "Green factory")
     assert set(labels) == set(KIND_LABELS) and len(labels) == len(KIND_LABELS)
+
+
+def test_a_status_shows_as_a_badge_in_the_readers_language(app):
+    from flask import render_template_string
+
+    from certify.workflow import Status
+
+    for language, word in (("zh", "已列入名单"), ("en", "Listed")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            shown = render_template_string("{{ status_badge(status) }}", status=Status.LISTED)
+            assert shown == f'<span class="badge badge-listed">{word}</span>'
