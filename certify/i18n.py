@@ -99,7 +99,7 @@ def badge(labels: Labels):
     """A function that shows a value of ``labels`` (e.g. an application's status) as a badge
     with the value's own class, for templates."""
     def badge_of(value) -> Markup:
-        return Markup('<span class="badge badge-{}">{}</span>').format(getattr(value, "value", value), labels[value])
+        return Markup('<span class="badge badge-%s">%s</span>') % (getattr(value, "value", value), labels[value])
 
     return badge_of
 
