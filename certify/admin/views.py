@@ -17,6 +17,7 @@ from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, page_number, show_service_error
 from certify.core.paging import paginate
+from certify.core.urls import url_builder
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.mail.models import MailMessage
@@ -317,5 +318,6 @@ def applications():
     per_page = min(max(request.args.get("per_page", APPLICATION_PAGE_SIZE, type=int) or 1, 1), 1000)
     page = paginate(query, count=lambda: application_count(filters), per_page=per_page, rows=True)
     return render_template("admin/applications.html", page=page, filters=filters,
+                           application_url=url_builder("applications.show", "application_id"),
                            statuses=list(Status), kinds=list(Kind), cities=cities(),
                            sorts=list(APPLICATION_SORTS))

@@ -1,5 +1,6 @@
-"""Absolute addresses for e-mails and PDFs."""
+"""Absolute addresses for e-mails and PDFs, and addresses for every row of a list."""
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
@@ -19,3 +20,14 @@ def absolute_url(endpoint: str, **values) -> str:
     adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",
                                        url_scheme=parts.scheme or "https")
     return adapter.build(endpoint, values, force_external=True)
+
+
+_MARKER = 987654321
+
+
+def url_builder(endpoint: str, key: str) -> Callable[[int], str]:
+    """``url_for(endpoint, <key>=value)`` for many integer values at the cost of one: the
+    address is built once with a marker in place of the value, which each call fills in (a list
+    page links every row, and building each address anew was a fifth of drawing the row)."""
+    before, _, after = url_for(endpoint, **{key: _MARKER}).partition(str(_MARKER))
+    return lambda value: f"{before}{int(value)}{after}"
