@@ -77,12 +77,15 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
 
-    app.jinja_env.globals["application_reference"] = application_reference
     app.jinja_env.globals.update({name: Labels(table) for name, table in {
         "status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "next_step_labels": NEXT_STEP_LABELS,
         "batch_status_labels": BATCH_STATUS_LABELS, "objection_status_labels": OBJECTION_STATUS_LABELS,
         "organisation_kind_labels": ORGANISATION_KIND_LABELS}.items()})
     app.jinja_env.globals["status_badge"] = badge(app.jinja_env.globals["status_labels"])
+    # The same as filters, for the rows of long lists: a filter is called directly, a global
+    # function through the template context.
+    app.jinja_env.filters.update(status_badge=app.jinja_env.globals["status_badge"],
+                                 reference=application_reference)
 
     cli.init_app(app)
     ops.init_app(app)

@@ -150,6 +150,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetimeformat"] = format_datetime
     app.jinja_env.filters["compact_datetime"] = compact_datetime
     app.jinja_env.filters["tr"] = translated
+    app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name
 
     @app.context_processor

@@ -1,14 +1,17 @@
 """List pages run a fixed number of SQL statements, whatever the number of rows they show: a page
 of 30 rows costs the same statements as a page of 2 (no query per row, "N+1")."""
 
+import re
 from contextlib import contextmanager
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import event, func, select
 
 from certify.applications.models import Application
 from certify.auth.models import Role
 from certify.demo_scale import load_scale
+from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch
 from certify.workflow import Status
 from tests import factories
@@ -105,6 +108,16 @@ def test_the_admin_list_counts_what_each_filter_shows(client, db, login_as, staf
                                       .where(*where)).scalar_one()
         page = client.get(f"/admin/applications?{query}", headers={"Accept-Language": "en"}).get_data(as_text=True)
         assert f"<p>{expected} applications</p>" in page, query
+    first = db.session.execute(select(Application).where(Application.status == Status.LISTED)
+                               .order_by(Application.created_at.desc(), Application.id.desc()).limit(1)).scalar_one()
+    row = re.search(rf'<tr>\s*<td><a href="/applications/{first.id}">(.*?)</tr>', page_of(client, "status=listed"), re.S).group(1)
+    city = cities_by_code()[first.organisation.city_code].name_en
+    assert first.reference in row and first.organisation.name in row and str(escape(city)) in row
+    assert '<span class="badge badge-listed">Listed</span>' in row
+
+
+def page_of(client, query: str) -> str:
+    return client.get(f"/admin/applications?{query}", headers={"Accept-Language": "en"}).get_data(as_text=True)
 
 
 def test_an_assessors_list_shows_fifty_assignments_a_page(client, db, login_as, staff):
