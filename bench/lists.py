@@ -202,15 +202,21 @@ def _wait_until_up(port: int, process, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def requests_per_second(port: int, path: str, cookie: str | None, seconds: float,
-                        connections: int = 16) -> float:
-    """Throughput of ``path`` under wrk (or the threaded fallback when wrk is missing), after two
-    seconds of the same load not counted: each worker builds its app, compiles its templates
+def warm_up(port: int, path: str, cookie: str | None, connections: int = 16) -> None:
+    """Two seconds of the load, not counted: each worker builds its app, compiles its templates
     and loads its catalogues on its first requests, and a few requests do not reach both."""
     _get(port, path, cookie)
-    load = _wrk if shutil.which("wrk") else _threaded_load
-    load(port, path, cookie, WARM_UP_SECONDS, connections)
-    return load(port, path, cookie, seconds, connections)
+    _load()(port, path, cookie, WARM_UP_SECONDS, connections)
+
+
+def requests_per_second(port: int, path: str, cookie: str | None, seconds: float,
+                        connections: int = 16) -> float:
+    """Throughput of ``path`` under wrk (or the threaded fallback when wrk is missing)."""
+    return _load()(port, path, cookie, seconds, connections)
+
+
+def _load():
+    return _wrk if shutil.which("wrk") else _threaded_load
 
 
 def _get(port: int, path: str, cookie: str | None) -> None:
@@ -268,21 +274,28 @@ def _threaded_load(port: int, path: str, cookie: str | None, seconds: float,
 
 
 def measure_ratio(url: str, storage: Path, path: str, cookie: str | None, statements: list,
-                  seconds: float) -> tuple[float, float]:
-    """(real page req/s, minimal endpoint req/s), both under the same gunicorn setup."""
+                  seconds: float, rounds: int = 4) -> tuple[float, float]:
+    """(real page req/s, minimal endpoint req/s), both under the same gunicorn setup, served side
+    by side and measured in turns (``rounds`` of each, ``seconds`` in all for each), so that a
+    change in the machine's load during the run weighs on both alike."""
     env = {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "CERTIFY_STORAGE_DIR": str(storage),
            "CERTIFY_BASE_URL": BASE_URL}
-    with served("wsgi:app", env) as port:
-        real = requests_per_second(port, path, cookie, seconds)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump([[sql, list(params) if isinstance(params, (list, tuple)) else params]
                    for sql, params in statements], handle, default=str)
     try:
-        with served("bench.minimal_app:app", env | {"BENCH_STATEMENTS": handle.name}) as port:
-            minimal = requests_per_second(port, "/page", None, seconds)
+        with served("wsgi:app", env) as real_port, \
+                served("bench.minimal_app:app", env | {"BENCH_STATEMENTS": handle.name}) as minimal_port:
+            warm_up(real_port, path, cookie)
+            warm_up(minimal_port, "/page", None)
+            turn = seconds / rounds
+            real, minimal = [], []
+            for _ in range(rounds):
+                real.append(requests_per_second(real_port, path, cookie, turn))
+                minimal.append(requests_per_second(minimal_port, "/page", None, turn))
     finally:
         os.unlink(handle.name)
-    return real, minimal
+    return sum(real) / rounds, sum(minimal) / rounds
 
 
 def run(count: int | None = None, seconds: float | None = None) -> dict:
