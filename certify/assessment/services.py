@@ -271,14 +271,10 @@ def agencies_evaluations(agency_ids, year: int) -> dict[int, int]:
     ).all())
 
 
-def relevant_conflicts(assessor: User, application: Application, on: date) -> list[ConflictDeclaration]:
-    """The assessor's standing declarations about the applicant that lie within the three years
-    before ``on``: current, planned, or ended less than three years ago."""
-    return _conflicts_with([assessor.id], application, on).get(assessor.id, [])
-
-
 def _conflicts_with(assessor_ids, application: Application, on: date) -> dict[int, list[ConflictDeclaration]]:
-    """``relevant_conflicts`` of each of ``assessor_ids`` (one query; those with none left out)."""
+    """Each assessor's standing declarations about the applicant that lie within the three years
+    before ``on`` (current, planned, or ended less than three years ago); one query, assessors
+    with none left out."""
     code = application.organisation.credit_code
     ids = list(assessor_ids)
     if not code or not ids:

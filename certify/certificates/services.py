@@ -124,7 +124,7 @@ def issue_certificates(applications: list[Application], actor, *,
         of_kind = [application for application in new if application.kind == kind]
         sequences |= zip((application.id for application in of_kind),
                          allocate_sequences(kind, first_day.year, len(of_kind)), strict=True)
-    issued = [_issue(application, actor, now, sequences[application.id], standards.get(application.id) or {})
+    issued = [_issue(application, actor, now, first_day, sequences[application.id], standards.get(application.id) or {})
               for application in new]
     for start in range(0, len(issued), RENDER_JOB_SIZE):
         _queue_render(*issued[start:start + RENDER_JOB_SIZE])
@@ -141,8 +141,8 @@ def _standards(application_ids) -> dict[int, dict]:
     return {application_id: (frozen or {}).get("standard") or {} for application_id, frozen in rows}
 
 
-def _issue(application: Application, actor, now: datetime, sequence: int, standard: dict) -> Certificate:
-    first_day = now.astimezone(LOCAL_TIMEZONE).date()
+def _issue(application: Application, actor, now: datetime, first_day: date, sequence: int,
+           standard: dict) -> Certificate:
     organisation = application.organisation
     certificate = Certificate(
         application_id=application.id, kind=application.kind, year=first_day.year,

@@ -76,17 +76,26 @@ def to_json(rows: list[dict], batch: dict) -> bytes:
     return json.dumps({"batch": batch, "entries": rows}, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def entries_query(batch_ids_query):
+    """The current entries of the batches ``batch_ids_query`` selects, with their applications,
+    organisations and batches loaded in the same query (the public lists, notices and files)."""
+    return (select(BatchEntry)
+            .join(BatchEntry.application).join(Application.organisation)
+            .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
+                     # A list needs none of the frozen rule file or answers (tens of KB a row).
+                     joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
+                     .defer(Application.answers).defer(Application.remarks),
+                     joinedload(BatchEntry.batch))
+            .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
+
+
 def batch_rows(batch: Batch) -> list[dict]:
     """One row per entry of ``batch``, in the order they were added."""
     from certify.certificates.rendering import KIND_TITLES
     from certify.certificates.services import certificates_by_application
 
-    entries = db.session.execute(
-        select(BatchEntry).where(BatchEntry.batch_id == batch.id, BatchEntry.removed_at.is_(None))
-        .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
-                 joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
-                 .defer(Application.answers).defer(Application.remarks))
-        .order_by(BatchEntry.id)).scalars().all()
+    entries = db.session.execute(entries_query(select(Batch.id).where(Batch.id == batch.id))
+                                 .order_by(BatchEntry.id)).unique().scalars().all()
     certificates = certificates_by_application(entry.application_id for entry in entries)
     city_names = cities_by_code()
     rows = []

@@ -4,12 +4,11 @@ lists (公告) with open-data downloads."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import extract, func, select
-from sqlalchemy.orm import joinedload
 
 from certify import storage
 from certify.applications.models import KIND_LABELS, Application, Kind
 from certify.core.forms import page_number, show_service_error
-from certify.core.paging import count_rows, paginate
+from certify.core.paging import paginate
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
 from certify.i18n import current_language
@@ -23,17 +22,6 @@ from certify.publication.models import Batch, BatchEntry, BatchStatus, Objection
 bp = Blueprint("public", __name__)
 
 PAGE_SIZE = 50
-
-
-def _entries_query(batch_ids_query):
-    return (select(BatchEntry)
-            .join(BatchEntry.application).join(Application.organisation)
-            .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
-                     # A list needs none of the frozen rule file or answers (tens of KB a row).
-                     joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
-                     .defer(Application.answers).defer(Application.remarks),
-                     joinedload(BatchEntry.batch))
-            .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
 
 
 # ---- notices ---------------------------------------------------------------------------------
@@ -59,7 +47,7 @@ def _notice_batch(batch_id: int) -> Batch:
 @bp.route("/notices/<int:batch_id>")
 def notice(batch_id: int):
     batch = _notice_batch(batch_id)
-    page = db.paginate(_entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
+    page = db.paginate(exports.entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
                        page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template("public/notice.html", batch=batch, page=page,
                            running=services.notice_is_running(batch))
@@ -120,7 +108,7 @@ def lists():
     announced = select(Batch.id).where(Batch.status == BatchStatus.ANNOUNCED)
     if year:
         announced = announced.where(extract("year", Batch.announced_at) == year)
-    query = _entries_query(announced)
+    query = exports.entries_query(announced)
     if kind:
         query = query.where(Application.kind == Kind(kind))
     if city:
@@ -130,11 +118,8 @@ def lists():
         query = query.where(Organisation.name.like(pattern) | Application.subject.like(pattern))
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
 
-    def count() -> int:
-        kept = None if city or search else _kept_total(announced, kind)
-        return count_rows(query) if kept is None else kept
-
-    page = paginate(query, count=count, per_page=PAGE_SIZE)
+    page = paginate(query, count=lambda: None if city or search else _kept_total(announced, kind),
+                    per_page=PAGE_SIZE)
     years = db.session.execute(
         select(func.distinct(extract("year", Batch.announced_at)))
         .where(Batch.status == BatchStatus.ANNOUNCED)
@@ -176,7 +161,7 @@ def _announced_batch(batch_id: int) -> Batch:
 @bp.route("/lists/<int:batch_id>")
 def list_batch(batch_id: int):
     batch = _announced_batch(batch_id)
-    page = db.paginate(_entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
+    page = db.paginate(exports.entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
                        page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template("public/list_batch.html", batch=batch, page=page,
                            certificates=_certificates_for(e.application_id for e in page.items))
