@@ -4,6 +4,7 @@ Every setting can also be given to ``create_app(config)`` as a mapping, which wi
 environment (tests use this).
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -38,6 +39,24 @@ def _read_secret_key(instance_path: Path) -> str | None:
     return None
 
 
+def _criteria_thresholds() -> dict:
+    """``CERTIFY_CRITERIA_THRESHOLDS``: a JSON object of ``id@version`` (or ``id``) -> threshold."""
+    text = os.environ.get("CERTIFY_CRITERIA_THRESHOLDS", "").strip()
+    if not text:
+        return {}
+
+    def unique(pairs):
+        keys = [key for key, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise ValueError("CERTIFY_CRITERIA_THRESHOLDS names a rule set twice")
+        return dict(pairs)
+
+    value = json.loads(text, object_pairs_hook=unique)
+    if not isinstance(value, dict):
+        raise ValueError('CERTIFY_CRITERIA_THRESHOLDS must be a JSON object such as {"factory-gbt-36132-2018@1.0": "70"}')
+    return value
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the settings mapping from the environment."""
     env = os.environ.get
@@ -49,6 +68,8 @@ def from_environment(instance_path: Path) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "CERTIFY_STORAGE_DIR": env("CERTIFY_STORAGE_DIR", str(instance_path / "storage")),
         "CRITERIA_DIR": env("CERTIFY_CRITERIA_DIR", str(PROJECT_ROOT / "criteria")),
+        # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
+        "CRITERIA_THRESHOLDS": _criteria_thresholds(),
         "MAX_CONTENT_LENGTH": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
         "MAIL_SERVER": env("MAIL_SERVER") or None,

@@ -26,13 +26,13 @@ AGENCIES = (
 
 APPLICANTS = (
     {"name": "攀西绿色钢铁有限公司", "credit_code": "91510400MA6255XQ0K", "city_code": "510400",
-     "industry_code": "31", "address": "攀枝花市东区钢城大道 1 号", "contact_name": "陈静",
+     "industry_code": "3120", "address": "攀枝花市东区钢城大道 1 号", "contact_name": "陈静",
      "contact_phone": "0812-3330303", "user": ("applicant1@example.com", "陈静")},
     {"name": "德阳清源重型机械有限公司", "credit_code": "91510600MA69R3KD08", "city_code": "510600",
-     "industry_code": "34", "address": "德阳市旌阳区珠江西路 99 号", "contact_name": "杨帆",
+     "industry_code": "3413", "address": "德阳市旌阳区珠江西路 99 号", "contact_name": "杨帆",
      "contact_phone": "0838-2440404", "user": ("applicant2@example.com", "杨帆")},
     {"name": "宜宾竹韵纸业有限公司", "credit_code": "91511500MA62A7NH0B", "city_code": "511500",
-     "industry_code": "22", "address": "宜宾市翠屏区南岸东路 12 号", "contact_name": "赵雪",
+     "industry_code": "2221", "address": "宜宾市翠屏区南岸东路 12 号", "contact_name": "赵雪",
      "contact_phone": "0831-8220505", "user": ("applicant3@example.com", "赵雪")},
 )
 

@@ -74,11 +74,13 @@ STATUS_SHARES = {
     Status.LISTED: .45, Status.REVOKED: .02, Status.EXPIRED: .07, Status.WITHDRAWN: .05,
 }
 KIND_SHARES = {Kind.FACTORY: .55, Kind.PRODUCT: .25, Kind.SUPPLY_CHAIN: .15}
-INDUSTRIES = ("31", "26", "30", "34", "38", "22", "13", "15", "39", "33")
+# GB/T 4754-2017 classes: steelmaking, caustic soda, cement, turbines, motors, paper, rice,
+# liquor, computers, metal structures.
+INDUSTRIES = ("3120", "2612", "3011", "3413", "3811", "2221", "1311", "1512", "3911", "3311")
 WORDS = ("绿源", "天府", "蜀能", "川江", "青峰", "锦城", "嘉陵", "岷山", "峨眉", "金沙", "凉山", "巴蜀",
          "安宁", "雅砻", "沱江", "龙泉", "翠屏", "长宁", "宏达", "恒昌", "瑞丰", "鑫源", "华西", "新川")
-TRADES = {"31": "钢铁", "26": "化工", "30": "建材", "34": "机械", "38": "电气", "22": "纸业",
-          "13": "食品", "15": "酒业", "39": "电子", "33": "金属制品"}
+TRADES = {"3120": "钢铁", "2612": "化工", "3011": "建材", "3413": "机械", "3811": "电气", "2221": "纸业",
+          "1311": "食品", "1512": "酒业", "3911": "电子", "3311": "金属制品"}
 AFTER_SUBMISSION = frozenset(STATUS_SHARES) - {Status.DRAFT, Status.WITHDRAWN}
 ASSESSED_OR_LATER = frozenset({Status.ASSESSED, Status.APPROVED, Status.REJECTED, Status.IN_NOTICE,
                                Status.LISTED, Status.REVOKED, Status.EXPIRED})

@@ -112,6 +112,13 @@ def city_name(code: str | None) -> str:
     return city.name(current_language()) if city else (code or "")
 
 
+def industry_name(code: str | None) -> str:
+    """An industry class of GB/T 4754-2017 as ``3120 炼钢``, in the current language."""
+    from certify.organisations.reference import industry_label
+
+    return industry_label(code, current_language())
+
+
 @lru_cache(maxsize=32)
 def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
     """The whole pattern of a named date-and-time format ("medium" …) of ``locale``, as Babel's
@@ -152,6 +159,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name
+    app.jinja_env.filters["industry_name"] = industry_name
 
     @app.context_processor
     def language_context():

@@ -36,7 +36,7 @@ def make_organisation(kind: OrganisationKind | str = OrganisationKind.ENTERPRISE
         "name": f"测试组织{number}有限公司",
         "credit_code": credit_code(number),
         "city_code": "510100",
-        "industry_code": "31" if kind == OrganisationKind.ENTERPRISE else None,
+        "industry_code": "3120" if kind == OrganisationKind.ENTERPRISE else None,
         "address": "成都市",
         "contact_name": "联系人",
         "contact_phone": "028-00000000",

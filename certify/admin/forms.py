@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from certify.auth.models import Role
+from certify.organisations.forms import IndustryField
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -33,14 +34,13 @@ class ActionForm(FlaskForm):
 class OrganisationEditForm(FlaskForm):
     name = StringField(_l("Organisation name"), validators=[_required, Length(max=200)])
     city_code = SelectField(_l("City or prefecture"), validators=[_required])
-    industry_code = SelectField(_l("Industry (GB/T 4754)"), validators=[])
+    industry_code = IndustryField(_l("Industry class (GB/T 4754-2017)"), validators=[Length(max=100)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[Length(max=100)])
     contact_phone = StringField(_l("Contact phone"), validators=[Length(max=40)])
 
     def __init__(self, *args, **kwargs):
-        from certify.auth.forms import city_choices, industry_choices
+        from certify.auth.forms import city_choices
 
         super().__init__(*args, **kwargs)
         self.city_code.choices = city_choices()
-        self.industry_code.choices = industry_choices()

@@ -36,7 +36,7 @@ from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
-from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
+from certify.organisations.reference import cities_by_code, industry_label
 from certify.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def report_context(application: Application) -> dict:
     organisation = application.organisation
     agency = lead.agency
     city = cities_by_code().get(organisation.city_code)
-    industry = INDUSTRIES_BY_CODE.get(application.industry_code or "")
+    industry = industry_label(application.industry_code, "zh")
     return {
         "application": application, "organisation": organisation, "rule_set": rule_set,
         "kind_title": KIND_TITLES[application.kind.value],

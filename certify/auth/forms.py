@@ -8,8 +8,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from certify.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from certify.i18n import current_language
+from certify.organisations.forms import IndustryField
 from certify.organisations.models import OrganisationKind
-from certify.organisations.reference import INDUSTRIES, cities
+from certify.organisations.reference import cities
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
@@ -31,14 +32,6 @@ def city_choices():
     ]
 
 
-def industry_choices():
-    language = current_language()
-    return [SelectChoice("", _l("— choose —"))] + [
-        SelectChoice(industry.code, f"{industry.code} {industry.name(language)}")
-        for industry in INDUSTRIES
-    ]
-
-
 class OrganisationFieldsMixin:
     """Fields that describe an organisation (registration and the admin console)."""
 
@@ -48,9 +41,10 @@ class OrganisationFieldsMixin:
         description=_l("18 characters, as printed on the business licence."),
     )
     city_code = SelectField(_l("City or prefecture"), validators=[_required])
-    industry_code = SelectField(
-        _l("Industry (GB/T 4754)"), validators=[Optional()],
-        description=_l("Required for enterprises."),
+    industry_code = IndustryField(
+        _l("Industry class (GB/T 4754-2017)"), validators=[Optional(), Length(max=100)],
+        description=_l("Required for enterprises: type the four-digit class or its name and pick it from the "
+                       "list, e.g. 3120 炼钢. The energy indicators an application is scored on follow from it."),
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
@@ -58,7 +52,6 @@ class OrganisationFieldsMixin:
 
     def fill_organisation_choices(self):
         self.city_code.choices = city_choices()
-        self.industry_code.choices = industry_choices()
 
     def organisation_data(self, kind) -> dict:
         return {

@@ -1,10 +1,20 @@
 """Reference lists used by organisation records: Sichuan's cities and prefectures (GB/T 2260)
-and the industry divisions of GB/T 4754-2017."""
+and the industry classification GB/T 4754-2017.
+
+An organisation's industry is a class (小类, four digits) of the classification kept beside the
+rule files (``criteria/vocabulary/``), so that the rule files and the organisations speak of the
+same classes; the divisions (大类) below carry English names for screens in English and for
+assessors' fields of expertise.
+"""
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from certify.rulesets import current_registry
+from certify.scoring import Industry
 
 
 @dataclass(frozen=True)
@@ -81,3 +91,45 @@ INDUSTRIES = tuple(CodedName(*row) for row in (
     ("46", "水的生产和供应业", "Water production and supply"),
 ))
 INDUSTRIES_BY_CODE = {industry.code: industry for industry in INDUSTRIES}
+
+
+def industry(code: str | None) -> Industry | None:
+    """The entry of GB/T 4754-2017 with this code (class, group or division), if any."""
+    return current_registry().vocabulary.industry(code)
+
+
+def is_industry_class(code: str | None) -> bool:
+    """Whether ``code`` is a class (小类) of GB/T 4754-2017."""
+    entry = industry(code)
+    return entry is not None and entry.level == "class"
+
+
+def industry_classes() -> list[Industry]:
+    """Every class of GB/T 4754-2017, in code order."""
+    return sorted((i for i in current_registry().vocabulary.industries.values() if i.level == "class"),
+                  key=lambda i: i.code)
+
+
+def industry_label(code: str | None, locale: str = "zh") -> str:
+    """``3120 炼钢`` (in English with its division's English name); the bare code when unknown."""
+    if not code:
+        return ""
+    entry = industry(code)
+    if entry is None:
+        return code
+    if locale.startswith("zh"):
+        return entry.label
+    division = INDUSTRIES_BY_CODE.get(code[:2])
+    return f"{entry.label} ({division.name_en})" if division and entry.level != "division" else entry.label
+
+
+_LEADING_CODE = re.compile(r"\s*([0-9０-９]{2,4})(?![0-9０-９])")
+
+
+def industry_code_in(text: str | None) -> str:
+    """The code a person typed or picked (``3120``, ``3120 炼钢``), or the text itself."""
+    text = (text or "").strip()
+    match = _LEADING_CODE.match(text)
+    if match is None:
+        return text
+    return match[1].translate(str.maketrans("０１２３４５６７８９", "0123456789"))

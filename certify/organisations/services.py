@@ -8,7 +8,10 @@ from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.credit_code import CreditCodeError, normalise_credit_code
 from certify.organisations.models import Organisation, OrganisationKind
-from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
+from certify.organisations.reference import cities_by_code, is_industry_class
+
+INDUSTRY_CLASS_REQUIRED = _l("Choose the industry class (小类, four digits) of GB/T 4754-2017 from the list, "
+                             "by code or name, e.g. 3120 炼钢.")
 
 
 def find_by_credit_code(code: str) -> Organisation | None:
@@ -38,8 +41,8 @@ def create_organisation(*, actor, kind: OrganisationKind, name: str, credit_code
             )
     if city_code not in cities_by_code():
         raise ServiceError(_l("Choose a city or prefecture of Sichuan."), field="city_code")
-    if industry_code and industry_code not in INDUSTRIES_BY_CODE:
-        raise ServiceError(_l("Choose an industry from the list."), field="industry_code")
+    if industry_code and not is_industry_class(industry_code):
+        raise ServiceError(INDUSTRY_CLASS_REQUIRED, field="industry_code")
     if kind == OrganisationKind.ENTERPRISE and not industry_code:
         raise ServiceError(_l("Choose the enterprise's industry."), field="industry_code")
     organisation = Organisation(
@@ -68,9 +71,13 @@ def update_organisation(admin, organisation: Organisation, **changes) -> list[st
         raise ServiceError(_l("Enter the organisation's name."), field="name")
     if "city_code" in changes and changes["city_code"] not in cities_by_code():
         raise ServiceError(_l("Choose a city or prefecture of Sichuan."), field="city_code")
-    if changes.get("industry_code") and changes["industry_code"] not in INDUSTRIES_BY_CODE:
-        raise ServiceError(_l("Choose an industry from the list."), field="industry_code")
     before = {key: getattr(organisation, key) or "" for key in changes}
+    # A code kept as it was is not checked again (records from before classes were required).
+    new_industry = changes.get("industry_code")
+    if new_industry and new_industry != before.get("industry_code") and not is_industry_class(new_industry):
+        raise ServiceError(INDUSTRY_CLASS_REQUIRED, field="industry_code")
+    if organisation.kind == OrganisationKind.ENTERPRISE and "industry_code" in changes and not new_industry:
+        raise ServiceError(_l("Choose the enterprise's industry."), field="industry_code")
     changed = [key for key, value in changes.items() if before[key] != value]
     for key in changed:
         setattr(organisation, key, changes[key] or (None if key == "industry_code" else ""))

@@ -2,13 +2,19 @@
 
 Tools outside the project call these commands, so their JSON layouts are a stable contract:
 
-- ``list [--json]``: ``[{"id", "version", "kind", "title": {"zh", "en"}, "path"}]``
-- ``check [PATH...]``: every error as ``file:line: key path: message``; exit 1 when there is any
-- ``show ID [--json]``: ``{"id", "version", "kind", "threshold", "indicators": [{"id", "type",
-  "section", "max", "options"?}]}``; ``options`` (``[{"key", "points"}]``) only for choices
-- ``score FILE ANSWERS.json [--industry CODE]``: ``Result.to_dict()``; exit 2 on bad input
+- ``list [--json]``: ``[{"id", "version", "kind", "title": {"zh", "en"}, "path", "effective_from",
+  "effective_until", "in_force"}]`` (``in_force``: for new applications today, China time)
+- ``check [PATH...]``: every fault as ``file:line: key path: message``, all at once; exit 1 when
+  there is any
+- ``show ID [--version V] [--json]``: ``{"id", "version", "kind", "threshold", "indicators":
+  [{"id", "type", "section", "max", "options"?}]}``; ``options`` (``[{"key", "points"}]``) only for
+  choices
+- ``score FILE ANSWERS.json [--industry CODE]``: ``Result.to_dict()``; ANSWERS.json is
+  ``{"answers": {...}, "not_applicable": {"X13": "reason"}}``; bad input exits 2 with
+  ``file:indicator: message``
 
-Numbers are decimal strings; thresholds include the deployment's override (``CRITERIA_THRESHOLDS``).
+Numbers are decimal strings; thresholds are those a new application would be opened with, the
+deployment's override (``CRITERIA_THRESHOLDS``) included.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from certify.rulesets.registry import RuleSetUnavailable, collect
-from certify.scoring import AnswerError, RuleFileError, load
+from certify.scoring import AnswerError, RuleFileError, load, read_answers
 from certify.scoring.engine import CENT
+from certify.timeutil import local_today
 
 criteria_cli = AppGroup("criteria", help="Rule files: list, check, show and score.")
 
@@ -47,22 +54,31 @@ def _number(value: Decimal | None) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
     """List the rule sets of the rule-file directory."""
+    today = local_today()
     rows = [
-        {"id": rs.id, "version": rs.version, "kind": rs.kind, "title": {"zh": rs.title.zh, "en": rs.title.en}, "path": rs.path}
+        {
+            "id": rs.id, "version": rs.version, "kind": rs.kind, "title": {"zh": rs.title.zh, "en": rs.title.en},
+            "path": rs.path, "effective_from": rs.effective_from.isoformat(),
+            "effective_until": rs.effective_until.isoformat() if rs.effective_until else None,
+            "in_force": rs.in_force_on(today),
+        }
         for rs in _registry().all()
     ]
     if as_json:
         _echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']:<34} {row['version']:<8} {row['kind']:<13} {row['title']['zh']} / {row['title']['en']}")
+        period = f"{row['effective_from']}–{row['effective_until'] or ''}"
+        state = "in force" if row["in_force"] else "not in force"
+        click.echo(f"{row['id']:<34} {row['version']:<8} {row['kind']:<13} {period:<22} {state:<13} "
+                   f"{row['title']['zh']} / {row['title']['en']}")
 
 
 @criteria_cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 def check_command(paths: tuple[str, ...]) -> None:
     """Check rule files (all of the rule-file directory by default); exit 1 listing every error."""
-    rule_sets, problems = collect(paths or [current_app.config["CRITERIA_DIR"]])
+    rule_sets, problems = collect(paths or [current_app.config["CRITERIA_DIR"]], _registry().vocabulary)
     for problem in problems:
         click.echo(str(problem))
     if problems:
@@ -73,12 +89,13 @@ def check_command(paths: tuple[str, ...]) -> None:
 
 @criteria_cli.command("show")
 @click.argument("rule_set_id")
+@click.option("--version", "version", default=None, help="The version to show (the highest by default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show_command(rule_set_id: str, as_json: bool) -> None:
-    """Show a rule set's indicators (its highest version)."""
+def show_command(rule_set_id: str, version: str | None, as_json: bool) -> None:
+    """Show a rule set's indicators (its highest version unless --version is given)."""
     registry = _registry()
     try:
-        rule_set = registry.get(rule_set_id)
+        rule_set = registry.get(rule_set_id, version)
     except RuleSetUnavailable as error:
         raise click.ClickException(str(error)) from None
     indicators = []
@@ -104,24 +121,46 @@ def show_command(rule_set_id: str, as_json: bool) -> None:
 @criteria_cli.command("score")
 @click.argument("file", type=click.Path())
 @click.argument("answers_file", metavar="ANSWERS.json", type=click.Path())
-@click.option("--industry", default=None, help="The organisation's GB/T 4754 code, e.g. 31 or 3120.")
+@click.option("--industry", default=None, help="The organisation's GB/T 4754-2017 class, e.g. 3120.")
 def score_command(file: str, answers_file: str, industry: str | None) -> None:
-    """Score ANSWERS.json ({"answers": {id: answer}}) against the rule file FILE."""
+    """Score ANSWERS.json ({"answers": {id: answer}, "not_applicable": {id: reason}}) against the
+    rule file FILE."""
+    registry = _registry()
+    if industry is not None and not registry.vocabulary.is_industry_code(industry):
+        _fail(f"--industry {industry}: not a division, group or class of GB/T 4754-2017 (e.g. 3120)")
     try:
-        rule_set = load(file)
+        rule_set = load(file, registry.vocabulary)
     except RuleFileError as error:
         _fail(str(error))
     try:
-        document = json.loads(Path(answers_file).read_text(encoding="utf-8"), parse_float=Decimal)
+        document = json.loads(Path(answers_file).read_text(encoding="utf-8"), parse_float=Decimal,
+                              parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except (OSError, ValueError) as error:
         _fail(f"{answers_file}: cannot read the answers: {error}")
-    if not isinstance(document, dict) or not isinstance(document.get("answers"), dict):
-        _fail(f'{answers_file}: must be a JSON object {{"answers": {{"<indicator id>": answer}}}}')
+    if not isinstance(document, dict) or not isinstance(document.get("answers"), dict) or set(document) - {
+            "answers", "not_applicable"} or not isinstance(document.get("not_applicable", {}), dict):
+        _fail(f'{answers_file}: must be a JSON object {{"answers": {{"<indicator id>": answer}}, '
+              f'"not_applicable": {{"<indicator id>": "reason"}}}}')
     try:
-        result = _registry().score(rule_set, document["answers"], industry=industry)
+        values, _texts = read_answers(rule_set, document["answers"], registry.vocabulary)
+        result = registry.score(rule_set, values, industry=industry, not_applicable=document.get("not_applicable"))
     except AnswerError as error:
-        _fail(f"{answers_file}: {error}")
+        _fail(f"{answers_file}:{error.indicator_id}: {error.message}")
     _echo_json(result.to_dict())
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are all different (a repeated key is refused, never "last wins")."""
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key {key!r} is given twice")
+        seen[key] = value
+    return seen
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
 
 
 def _fail(message: str) -> None:

@@ -1,41 +1,68 @@
 """The rule sets a deployment knows: every file of the rule-file directory, read at start-up.
 
 Two files with the same id and version but different content are both refused, with a problem
-naming both files; identical copies are harmless. A deployment may override the pass threshold
-of any rule set (provinces set their own). Choosing the rule set for a new application
-(``in_force``) refuses to guess while any rule file is refused, so that a broken update can never
-silently leave new applications on an older file; rule sets already pinned by applications are
-frozen copies and do not depend on the registry at all.
+naming both files; identical copies are harmless; two versions of one id whose periods of
+validity overlap are refused too (which one applies on a day must never be a guess).
+
+A deployment may override the pass threshold (provinces set their own) in ``CRITERIA_THRESHOLDS``:
+a key ``id@version`` applies to every application of that version not yet submitted, a bare
+``id`` to the applications opened while the setting is in force (an application pins its terms
+when it is opened, and freezes them, with its result, when it is submitted). Choosing the rule set
+for a new application (``in_force``) refuses to guess while any rule file is refused, so that a
+broken update can never silently leave new applications on an older file; rule sets already
+pinned by applications are frozen copies and do not depend on the registry at all.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from certify.scoring import Problem, Result, RuleFileError, RuleSet, load, score
+from certify.scoring import Problem, Result, RuleFileError, RuleSet, Vocabulary, load, score
+from certify.scoring.vocabulary import for_folder, shipped
 
-_NO_OVERRIDE = object()
+FILE_SOURCE = "file"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The pass threshold an application is scored with, and where it came from: ``file`` (the
+    rule file's own) or the key of ``CRITERIA_THRESHOLDS`` that set it."""
+
+    threshold: Decimal | None
+    source: str = FILE_SOURCE
+
+    def to_dict(self) -> dict:
+        return {"threshold": None if self.threshold is None else str(self.threshold), "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Terms:
+        threshold = data.get("threshold")
+        return cls(None if threshold is None else Decimal(threshold), data.get("source") or FILE_SOURCE)
 
 
 class RuleSetUnavailable(LookupError):
     """No usable rule set answers the request; the message says why."""
 
 
-def collect(paths: Iterable[str | Path]) -> tuple[list[RuleSet], list[Problem]]:
+def collect(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None) -> tuple[list[RuleSet], list[Problem]]:
     """Load every rule file in ``paths`` (files, or folders read for ``*.yaml``/``*.yml``).
 
     Returns the rule sets that loaded and every problem found, including pairs of files that give
-    the same id and version different content (both are refused).
+    the same id and version different content (both are refused) and versions of one id whose
+    periods overlap (the later one is refused).
     """
     loaded: list[RuleSet] = []
     problems: list[Problem] = []
+    vocabulary = vocabulary or shipped()
     for path in _rule_files(paths, problems):
         try:
-            loaded.append(load(path))
+            loaded.append(load(path, vocabulary))
         except RuleFileError as error:
             problems.extend(error.problems)
     by_key: dict[tuple[str, str], list[RuleSet]] = {}
@@ -53,7 +80,31 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[RuleSet], list[Problem]]:
                         f"content in {files}; give the changed file a new version")
             )
     accepted.sort(key=lambda rs: (rs.id, version_key(rs.version)))
+    overlapping = _overlaps(accepted)
+    problems.extend(overlapping)
+    refused = {(p.file, p.path) for p in overlapping}
+    accepted = [rs for rs in accepted if (rs.path, "effective_from") not in refused]
     return accepted, problems
+
+
+def _overlaps(rule_sets: list[RuleSet]) -> list[Problem]:
+    """Versions of one id in force on a same day: the later-starting one is refused."""
+    problems = []
+    by_id: dict[str, list[RuleSet]] = {}
+    for rule_set in rule_sets:
+        by_id.setdefault(rule_set.id, []).append(rule_set)
+    for versions in by_id.values():
+        versions = sorted(versions, key=lambda rs: (rs.effective_from, version_key(rs.version)))
+        for earlier, later in itertools.pairwise(versions):
+            if earlier.effective_until is not None and earlier.effective_until < later.effective_from:
+                continue
+            until = earlier.effective_until.isoformat() if earlier.effective_until else "open-ended"
+            problems.append(Problem(
+                later.path, later.lines.get("effective_from", 1), "effective_from",
+                f"version {later.version!r} of {later.id!r} from {later.effective_from.isoformat()} overlaps version "
+                f"{earlier.version!r} ({earlier.path}, {earlier.effective_from.isoformat()} to {until}): end the earlier "
+                f"version with effective_until before {later.effective_from.isoformat()}"))
+    return problems
 
 
 def _rule_files(paths: Iterable[str | Path], problems: list[Problem]) -> list[Path]:
@@ -81,16 +132,26 @@ class Registry:
         rule_sets: Iterable[RuleSet],
         thresholds: Mapping[str, object] | None = None,
         problems: Iterable[Problem] = (),
+        vocabulary: Vocabulary | None = None,
     ):
         self._rule_sets = sorted(rule_sets, key=lambda rs: (rs.id, version_key(rs.version)))
         self.problems = tuple(problems)
+        self.vocabulary = vocabulary or shipped()
         self._thresholds = {key: _decimal_or_none(key, value) for key, value in (thresholds or {}).items()}
+        known = {rs.id for rs in self._rule_sets} | {f"{rs.id}@{rs.version}" for rs in self._rule_sets}
+        unknown = sorted(key for key in self._thresholds if key not in known)
+        if unknown:
+            self.problems += tuple(
+                Problem("CRITERIA_THRESHOLDS", 0, key, "names no rule set here (write id@version or id, as flask criteria list shows)")
+                for key in unknown
+            )
 
     @classmethod
     def from_directory(cls, directory: str | Path, thresholds: Mapping[str, object] | None = None) -> Registry:
         """Read every rule file of ``directory``; problems are kept in ``problems``, not raised."""
-        rule_sets, problems = collect([directory])
-        return cls(rule_sets, thresholds, problems)
+        vocabulary = for_folder(directory)
+        rule_sets, problems = collect([directory], vocabulary)
+        return cls(rule_sets, thresholds, problems, vocabulary)
 
     def all(self) -> list[RuleSet]:
         """Every usable rule set, by id then version."""
@@ -135,13 +196,31 @@ class Registry:
             raise RuleSetUnavailable(f"no {kind} rule set is in force on {on_date.isoformat()}" + (f" for industry {industry}" if industry else ""))
         return found[0]
 
-    def threshold(self, rule_set: RuleSet) -> Decimal | None:
-        """The pass threshold in force here: the deployment's override, else the file's."""
-        return self._thresholds.get(rule_set.id, rule_set.threshold)
+    def terms(self, rule_set: RuleSet) -> Terms:
+        """The terms a new application of ``rule_set`` is opened with: the override for its
+        ``id@version``, else for its ``id``, else the rule file's threshold."""
+        for key in (f"{rule_set.id}@{rule_set.version}", rule_set.id):
+            if key in self._thresholds:
+                return Terms(self._thresholds[key], key)
+        return Terms(rule_set.threshold)
 
-    def score(self, rule_set: RuleSet, answers: Mapping[str, object], *, industry: str | None = None) -> Result:
-        """Score with this deployment's threshold for the rule set."""
-        return score(rule_set, answers, threshold=self.threshold(rule_set), industry=industry)
+    def terms_at_submission(self, rule_set: RuleSet, pinned: Terms) -> Terms:
+        """The terms frozen when an application is submitted: an override for its exact
+        ``id@version`` in force now, else the terms it pinned when it was opened."""
+        key = f"{rule_set.id}@{rule_set.version}"
+        if key in self._thresholds:
+            return Terms(self._thresholds[key], key)
+        return pinned
+
+    def threshold(self, rule_set: RuleSet) -> Decimal | None:
+        """The pass threshold a new application of ``rule_set`` would be opened with."""
+        return self.terms(rule_set).threshold
+
+    def score(self, rule_set: RuleSet, answers: Mapping[str, object], *, industry: str | None = None,
+              not_applicable: Mapping[str, str] | None = None) -> Result:
+        """Score as a new application would be, with this deployment's terms for the rule set."""
+        return score(rule_set, answers, threshold=self.threshold(rule_set), industry=industry,
+                     not_applicable=not_applicable)
 
 
 def _decimal_or_none(rule_set_id: str, value: object) -> Decimal | None:

@@ -4,11 +4,13 @@ Pure Python (standard library, PyYAML, jsonschema): nothing here imports Flask o
 a database or depends on the clock, so a score can be recomputed anywhere from a frozen rule set.
 
     rule_set = load("criteria/supply-chain-miit-2016.yaml")    # RuleFileError names file:line: key path
-    result = score(rule_set, {"X11": 8, "BR1": True}, threshold="75", industry=None)
+    values, texts = read_answers(rule_set, {"X11": 8, "X26": "82.5%"})   # the one number parser
+    result = score(rule_set, values, not_applicable={"X13": "why"}, threshold="75", industry="3120")
     result.total, result.passed, result.failed_requirements, result.indicators[0].explanation
     frozen = rule_set.to_dict();  RuleSet.from_dict(frozen) == rule_set
 """
 
+from certify.scoring.answers import ReadAnswer, read_answer, read_answers
 from certify.scoring.engine import (
     AnswerError,
     IndicatorResult,
@@ -19,23 +21,36 @@ from certify.scoring.engine import (
     score,
 )
 from certify.scoring.loader import Problem, RuleFileError, load, loads
-from certify.scoring.model import KINDS, Indicator, RuleSet, Section, Text
+from certify.scoring.model import KINDS, Indicator, Range, RuleSet, Section, Text, Unit
+from certify.scoring.numbers import NumberFormatError, NumberText, parse_number
+from certify.scoring.vocabulary import Industry, Vocabulary, VocabularyError
 
 __all__ = [
     "KINDS",
     "AnswerError",
     "Indicator",
     "IndicatorResult",
+    "Industry",
+    "NumberFormatError",
+    "NumberText",
     "Problem",
+    "Range",
+    "ReadAnswer",
     "Result",
     "RuleFileError",
     "RuleSet",
     "Section",
     "SectionResult",
     "Text",
+    "Unit",
+    "Vocabulary",
+    "VocabularyError",
     "applicable_indicators",
     "load",
     "loads",
     "max_total",
+    "parse_number",
+    "read_answer",
+    "read_answers",
     "score",
 ]

@@ -11,16 +11,25 @@ Rounding rule (also in ``criteria/README.md``):
    (必选) indicator is met and the total is **at or above** the threshold, so a total exactly on
    the threshold passes. Nothing is ever a float, so nothing drifts.
 
+5. An indicator declared not applicable (不适用) with policy ``renormalise`` leaves its section's
+   raw maximum: the section scores ``raw × nominal ÷ applicable raw maximum`` (nominal: its weight,
+   or its raw maximum when nothing is declared), quantised once; with ``full_points`` it earns its
+   maximum. A section left with nothing to score drops out and the total is rescaled to the rule
+   set's declared total (``total × Σ scores ÷ Σ remaining maxima``, quantised once).
+
 Answers map indicator ids to ``True``/``False`` (requirements, and yes/no points indicators whose
 step is their maximum), numbers (points, metrics; ``int``, ``Decimal``, or ``float`` read through
-its shortest text) or option keys (choice). A missing or ``None`` answer counts as 0 / not met.
-Answers for indicators that do not apply to the organisation's industry are ignored; an id the rule
-set does not know, or a value of the wrong kind, raises ``AnswerError`` naming the indicator.
+its shortest text) or option keys (choice); ``answers.read_answers`` turns text and JSON into
+these. A missing or ``None`` answer counts as 0 / not met. Nothing is dropped or capped silently:
+an id the rule set does not know, an answer for an indicator that does not apply to the
+organisation's industry, a value of the wrong kind or outside the indicator's range, and a
+not-applicable declaration the rule file does not allow all raise ``AnswerError`` naming the
+indicator. (Points are still capped at the leading value, as the standards score.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,24 +41,33 @@ _FILE_THRESHOLD = object()
 
 
 class AnswerError(ValueError):
-    """An answer that cannot be scored; ``indicator_id`` names the indicator."""
+    """An answer that cannot be scored; ``indicator_id`` names the indicator, ``code`` says why
+    (``unknown``, ``not_for_industry``, ``wrong_kind``, ``out_of_range``, ``not_a_step``,
+    ``not_an_option``, ``not_a_number``, ``na_not_allowed``, ``na_reason``, ``na_and_answer``) and
+    ``params`` carries what a message in another language needs."""
 
-    def __init__(self, indicator_id: str, message: str):
+    def __init__(self, indicator_id: str, message: str, code: str = "wrong_kind", **params):
         self.indicator_id = indicator_id
+        self.code = code
+        self.params = params
+        self.message = message
         super().__init__(f"{indicator_id}: {message}")
 
 
 class IndicatorResult:
-    """Points earned on one indicator; ``explanation`` is a one-line reason, built on demand."""
+    """Points earned on one indicator; ``explanation`` is a one-line reason, built on demand.
+    ``not_applicable`` is the reason given when it was declared not applicable (else ``None``)."""
 
-    __slots__ = ("indicator", "answer", "points", "met", "counted")
+    __slots__ = ("indicator", "answer", "points", "met", "counted", "not_applicable")
 
-    def __init__(self, indicator: Indicator, answer: object, points: Decimal, met: bool, counted: bool = True):
+    def __init__(self, indicator: Indicator, answer: object, points: Decimal, met: bool, counted: bool = True,
+                 not_applicable: str | None = None):
         self.indicator = indicator
         self.answer = answer
         self.points = points
         self.met = met
         self.counted = counted
+        self.not_applicable = not_applicable
 
     @property
     def id(self) -> str:
@@ -69,13 +87,17 @@ class IndicatorResult:
 
 @dataclass(frozen=True, slots=True)
 class SectionResult:
-    """A section's score (after weighting) and maximum, with the raw points behind them."""
+    """A section's score (after weighting) and maximum, with the raw points behind them.
+    ``raw_max`` is over what applies; a section with nothing left to score has ``max`` 0."""
 
     id: str
     score: Decimal
     max: Decimal
     raw: Decimal
     raw_max: Decimal
+
+
+RESULT_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +115,17 @@ class Result:
     grade: str | None
     sections: tuple[SectionResult, ...]
     failed_requirements: tuple[str, ...]
-    rows: tuple[tuple, ...]  # (indicator, answer, points, met, counted), in file order
+    rows: tuple[tuple, ...]  # (indicator, answer, points, met, counted, not_applicable), in file order
 
     @property
     def indicators(self) -> tuple[IndicatorResult, ...]:
         """Every applicable indicator's result, basic requirements first, in file order."""
         return tuple(IndicatorResult(*row) for row in self.rows)
+
+    @property
+    def not_applicable(self) -> dict[str, str]:
+        """The indicators declared not applicable, with their reasons."""
+        return {row[0].id: row[5] for row in self.rows if row[5] is not None}
 
     def indicator(self, indicator_id: str) -> IndicatorResult:
         """The result of one indicator (``KeyError`` if it was not scored)."""
@@ -108,57 +135,124 @@ class Result:
         raise KeyError(indicator_id)
 
     def to_dict(self) -> dict:
-        """The stable JSON layout of ``flask criteria score``; numbers are decimal strings."""
+        """The stable JSON layout of ``flask criteria score``; numbers are decimal strings.
+
+        It holds everything the result is, so that ``from_dict`` rebuilds it exactly: a result
+        frozen at submission is shown from this copy, never scored again."""
         return {
+            "format": RESULT_FORMAT,
             "rule_set": {"id": self.rule_set_id, "version": self.rule_set_version, "sha256": self.rule_set_sha256},
+            "industry": self.industry,
             "total": str(self.total),
             "max": str(self.max),
+            "threshold": None if self.threshold is None else str(self.threshold),
             "passed": self.passed,
             "grade": self.grade,
-            "sections": [{"id": s.id, "score": str(s.score), "max": str(s.max)} for s in self.sections],
+            "sections": [
+                {"id": s.id, "score": str(s.score), "max": str(s.max), "raw": str(s.raw), "raw_max": str(s.raw_max)}
+                for s in self.sections
+            ],
             "failed_requirements": list(self.failed_requirements),
+            "not_applicable": self.not_applicable,
             "indicators": [
-                {"id": r.id, "points": str(r.points), "max": str(_cents(r.max)), "explanation": r.explanation}
+                {
+                    "id": r.id,
+                    "points": str(r.points),
+                    "max": str(_cents(r.max)),
+                    "explanation": r.explanation,
+                    "answer": _dump_answer(r.answer),
+                    "met": r.met,
+                    "counted": r.counted,
+                    "not_applicable": r.not_applicable,
+                }
                 for r in self.indicators
             ],
         }
+
+    @classmethod
+    def from_dict(cls, rule_set: RuleSet, data: dict) -> Result:
+        """The result ``to_dict`` gave, rebuilt against the same (frozen) rule set."""
+        if data.get("format") != RESULT_FORMAT:
+            raise ValueError(f"unknown result format {data.get('format')!r}")
+        if data["rule_set"]["id"] != rule_set.id or data["rule_set"]["version"] != rule_set.version:
+            raise ValueError("the result was not made with this rule set")
+        rows = []
+        for item in data["indicators"]:
+            indicator = rule_set.indicator(item["id"])
+            rows.append((indicator, _load_answer(indicator, item["answer"]), Decimal(item["points"]), item["met"],
+                         item["counted"], item["not_applicable"]))
+        return cls(
+            rule_set.id,
+            rule_set.version,
+            data["rule_set"]["sha256"],
+            data["industry"],
+            Decimal(data["total"]),
+            Decimal(data["max"]),
+            None if data["threshold"] is None else Decimal(data["threshold"]),
+            data["passed"],
+            data["grade"],
+            tuple(
+                SectionResult(s["id"], Decimal(s["score"]), Decimal(s["max"]), Decimal(s["raw"]), Decimal(s["raw_max"]))
+                for s in data["sections"]
+            ),
+            tuple(data["failed_requirements"]),
+            tuple(rows),
+        )
 
 
 def score(
     rule_set: RuleSet,
     answers: Mapping[str, object],
     *,
+    not_applicable: Mapping[str, str] | None = None,
     threshold: Decimal | str | None | object = _FILE_THRESHOLD,
     industry: str | None = None,
 ) -> Result:
     """Score ``answers`` against ``rule_set``.
 
-    ``threshold`` overrides the file's pass threshold (provinces set their own; ``None`` means
-    pass / fail on requirements alone). ``industry`` is the organisation's GB/T 4754 code (division
-    such as ``"31"`` or a finer class such as ``"3120"``): indicators limited to other industries
-    are left out of points and maxima alike.
+    ``not_applicable`` maps indicator ids declared not applicable (不适用) to the reason given;
+    only indicators whose rule file allows it may be declared. ``threshold`` overrides the file's
+    pass threshold (provinces set their own; ``None`` means pass / fail on requirements alone).
+    ``industry`` is the organisation's GB/T 4754 code (a class such as ``"3120"``): indicators
+    limited to other industries are left out of points and maxima alike, and answering one is an
+    error.
     """
     if not isinstance(answers, Mapping):
-        raise AnswerError("answers", "must be a mapping of indicator id to answer")
-    plan = _plan(rule_set, industry)
-    if not plan.known.issuperset(answers):
-        unknown = sorted(str(key) for key in answers if key not in plan.known)
-        raise AnswerError(unknown[0], "unknown indicator in this rule set")
+        raise AnswerError("answers", "must be a mapping of indicator id to answer", "wrong_kind")
+    declared = _declarations(not_applicable)
+    plan = _plan(rule_set, industry, frozenset(declared))
+    if not plan.applicable.issuperset(answers):
+        _refuse_inapplicable(rule_set, plan, answers, industry)
+    if declared:
+        _check_declarations(plan, declared, answers, industry, rule_set)
     get = answers.get
     rows: list[tuple] = []
     failed: list[str] = []
     for indicator_id, indicator, scorer, _, _ in plan.basic:
+        if indicator_id in declared:
+            rows.append((indicator, None, ZERO, True, False, declared[indicator_id]))
+            continue
         answer = get(indicator_id)
         points, met = scorer(answer)
-        rows.append((indicator, answer, points, met, True))
+        rows.append((indicator, answer, points, met, True, None))
         if not met:
             failed.append(indicator_id)
     sections = []
     total = ZERO
+    kept_max = ZERO
     for section in plan.sections:
         raw = ZERO
         groups = [[] for _ in range(section.group_count)] if section.group_count else ()
         for indicator_id, indicator, scorer, group, required in section.entries:
+            if scorer is None:  # declared not applicable
+                full = indicator.not_applicable == "full_points"
+                points = _cents(indicator.max) if full else ZERO
+                if full and group < 0:
+                    raw += points
+                if group >= 0 and full:
+                    groups[group].append(len(rows))
+                rows.append((indicator, None, points, True, full, declared[indicator_id]))
+                continue
             answer = get(indicator_id)
             points, met = scorer(answer)
             if group >= 0:
@@ -167,21 +261,28 @@ def score(
                 raw += points
                 if required and not met:
                     failed.append(indicator_id)
-            rows.append((indicator, answer, points, met, True))
+            rows.append((indicator, answer, points, met, True, None))
         for members in groups:
+            if not members:
+                continue
             best = max(members, key=lambda n: rows[n][2])
             raw += rows[best][2]
             for n in members:
                 if n != best:
-                    rows[n] = rows[n][:4] + (False,)
-        if section.weight is None:
-            section_score = raw
-        elif section.raw_max:
-            section_score = (raw * section.weight / section.raw_max).quantize(CENT, ROUND_HALF_UP)
+                    rows[n] = rows[n][:4] + (False,) + rows[n][5:]
+        if section.raw_max == section.nominal_raw_max:
+            section_score = raw if section.weight is None else _scaled(raw, section.weight, section.raw_max)
         else:
-            section_score = ZERO
+            section_score = _scaled(raw, section.nominal, section.raw_max)
+        section_max = section.nominal if section.raw_max else ZERO
         total += section_score
-        sections.append(SectionResult(section.id, section_score, section.max, raw, section.raw_max))
+        kept_max += section_max
+        sections.append(SectionResult(section.id, section_score, section_max, raw, section.raw_max))
+    maximum = kept_max
+    declared_total = _cents(rule_set.total)
+    if kept_max and kept_max != declared_total and declared_total:
+        total = (total * declared_total / kept_max).quantize(CENT, ROUND_HALF_UP)
+        maximum = declared_total
     if threshold is _FILE_THRESHOLD:
         threshold = rule_set.threshold
     elif threshold is not None:
@@ -194,7 +295,7 @@ def score(
         rule_set.sha256,
         industry,
         total,
-        plan.max,
+        maximum,
         threshold,
         passed,
         grade,
@@ -206,63 +307,140 @@ def score(
 
 def max_total(rule_set: RuleSet, industry: str | None = None) -> Decimal:
     """The highest total the rule set can give an organisation of ``industry``."""
-    return _plan(rule_set, industry).max
+    plan = _plan(rule_set, industry, frozenset())
+    kept = sum((s.nominal for s in plan.sections if s.raw_max), ZERO)
+    declared = _cents(rule_set.total)
+    return declared if kept and declared else kept
 
 
-def applicable_indicators(rule_set: RuleSet, industry: str | None = None) -> tuple[Indicator, ...]:
-    """The indicators that count for an organisation of ``industry``, in file order."""
-    return tuple(i for i in rule_set.indicators if i.id in _plan(rule_set, industry).applicable)
+def applicable_indicators(
+    rule_set: RuleSet, industry: str | None = None, not_applicable: Iterable[str] = ()
+) -> tuple[Indicator, ...]:
+    """The indicators that count for an organisation of ``industry``, in file order (with the
+    indicators declared not applicable in ``not_applicable``, and whatever replaces them)."""
+    plan = _plan(rule_set, industry, frozenset(not_applicable))
+    return tuple(i for i in rule_set.indicators if i.id in plan.applicable)
+
+
+def _scaled(raw: Decimal, nominal: Decimal, raw_max: Decimal) -> Decimal:
+    if not raw_max:
+        return ZERO
+    return (raw * nominal / raw_max).quantize(CENT, ROUND_HALF_UP)
+
+
+def _declarations(not_applicable: Mapping[str, str] | None) -> dict[str, str]:
+    if not not_applicable:
+        return {}
+    if not isinstance(not_applicable, Mapping):
+        raise AnswerError("not_applicable", "must be a mapping of indicator id to the reason", "wrong_kind")
+    declared = {}
+    for indicator_id, reason in not_applicable.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise AnswerError(str(indicator_id), "declared not applicable without a reason", "na_reason")
+        declared[indicator_id] = reason.strip()
+    return declared
+
+
+def _refuse_inapplicable(rule_set: RuleSet, plan: _Plan, answers: Mapping, industry: str | None) -> None:
+    for key in answers:
+        if key in plan.applicable:
+            continue
+        if key not in plan.known:
+            raise AnswerError(str(key), "unknown indicator in this rule set", "unknown")
+        if key in plan.declared:
+            raise AnswerError(key, "is declared not applicable and answered: give one or the other", "na_and_answer")
+        raise AnswerError(key, _not_for(rule_set.indicator(key), industry), "not_for_industry", industry=industry)
+
+
+def _check_declarations(plan: _Plan, declared: dict, answers: Mapping, industry: str | None, rule_set: RuleSet) -> None:
+    for indicator_id in declared:
+        if indicator_id not in plan.known:
+            raise AnswerError(str(indicator_id), "unknown indicator in this rule set", "unknown")
+        indicator = rule_set.indicator(indicator_id)
+        if indicator_id not in plan.declarable:
+            raise AnswerError(indicator_id, _not_for(indicator, industry), "not_for_industry", industry=industry)
+        if indicator.not_applicable is None:
+            raise AnswerError(indicator_id, "cannot be declared not applicable under this rule file", "na_not_allowed")
+        if answers.get(indicator_id) is not None:
+            raise AnswerError(indicator_id, "is declared not applicable and answered: give one or the other", "na_and_answer")
+
+
+def _not_for(indicator: Indicator, industry: str | None) -> str:
+    if indicator.industries and not indicator.applies_to(industry):
+        return f"applies only to industries {', '.join(indicator.industries)}, not to {industry or 'an unclassified organisation'}"
+    return f"does not apply to industry {industry or '(none)'}: an industry-specific alternative counts instead"
 
 
 # ---- plans: everything about a rule set that does not depend on the answers ----------------------
 
 Scorer = Callable[[object], tuple[Decimal, bool]]
+# Plans kept per rule set: one per industry, and a few per set of not-applicable declarations.
+_MAX_PLANS = 256
 
 
 class _SectionPlan:
-    __slots__ = ("id", "entries", "group_count", "weight", "raw_max", "max")
+    __slots__ = ("id", "entries", "group_count", "weight", "raw_max", "nominal_raw_max", "nominal", "applicable")
 
-    def __init__(self, section: Section, industry: str | None):
+    def __init__(self, section: Section, industry: str | None, declared: frozenset[str]):
         self.id = section.id
         self.weight = section.weight
-        applicable = [i for i in section.indicators if i.applies_to(industry)]
-        # Within a best_of group, an alternative limited to the organisation's industry beats a
-        # general one; only the best-scoring remaining member counts.
-        names = list(dict.fromkeys(i.best_of for i in applicable if i.best_of))
-        members = {name: [i for i in applicable if i.best_of == name] for name in names}
-        members = {name: [i for i in group if i.industries] or group for name, group in members.items()}
-        counted = {i.id for group in members.values() for i in group}
+        self.nominal_raw_max, _, _ = _counted(section, industry, frozenset())
+        self.raw_max, counted, names = _counted(section, industry, declared)
+        self.applicable = counted
         self.entries = [
-            (i.id, i, _scorer(i), names.index(i.best_of) if i.best_of else -1, i.required)
-            for i in applicable
-            if i.best_of is None or i.id in counted
+            (i.id, i, None if i.id in declared else _scorer(i), names.index(i.best_of) if i.best_of else -1, i.required)
+            for i in section.indicators
+            if i.id in counted
         ]
         self.group_count = len(names)
-        singles = sum((i.max for i in applicable if i.best_of is None), Decimal(0))
-        self.raw_max = _cents(singles + sum((max(i.max for i in g) for g in members.values()), Decimal(0)))
-        if self.weight is None:
-            self.max = self.raw_max
-        else:
-            self.max = _cents(self.weight) if self.raw_max else ZERO
+        self.nominal = self.nominal_raw_max if self.weight is None else _cents(self.weight)
+
+
+def _counted(section: Section, industry: str | None, declared: frozenset[str]) -> tuple[Decimal, set[str], list[str]]:
+    """The raw maximum over what counts, the ids that count (declared ones included, as rows) and
+    the ``best_of`` groups. Within a group, an alternative limited to the organisation's industry
+    beats a general one unless it is declared not applicable; only the best member counts."""
+    applicable = [i for i in section.indicators if i.applies_to(industry)]
+    names = list(dict.fromkeys(i.best_of for i in applicable if i.best_of))
+    counted: set[str] = set()
+    raw_max = ZERO
+    for i in applicable:
+        if i.best_of is None:
+            counted.add(i.id)
+            if i.id not in declared or i.not_applicable == "full_points":
+                raw_max += i.max
+    for name in names:
+        group = [i for i in applicable if i.best_of == name]
+        specific = [i for i in group if i.industries]
+        standing = [i for i in specific if i.id not in declared]
+        members = specific if standing else specific + [i for i in group if not i.industries]
+        counted.update(i.id for i in members)
+        scoring = [i.max for i in members if i.id not in declared or i.not_applicable == "full_points"]
+        raw_max += max(scoring, default=ZERO)
+    return _cents(raw_max), counted, names
 
 
 class _Plan:
-    __slots__ = ("basic", "sections", "known", "applicable", "max")
+    __slots__ = ("basic", "sections", "known", "applicable", "declarable", "declared")
 
-    def __init__(self, rule_set: RuleSet, industry: str | None):
+    def __init__(self, rule_set: RuleSet, industry: str | None, declared: frozenset[str]):
         self.known = frozenset(i.id for i in rule_set.indicators)
+        self.declared = declared
         self.basic = [(i.id, i, _scorer(i), -1, True) for i in rule_set.basic_requirements]
-        self.sections = [_SectionPlan(section, industry) for section in rule_set.sections]
-        self.applicable = frozenset(
-            [entry[0] for entry in self.basic] + [entry[0] for s in self.sections for entry in s.entries]
-        )
-        self.max = sum((s.max for s in self.sections), ZERO)
+        self.sections = [_SectionPlan(section, industry, declared) for section in rule_set.sections]
+        counted = [i for entry in self.sections for i in entry.applicable]
+        self.declarable = frozenset([entry[0] for entry in self.basic] + counted)
+        # What may be answered: every counted indicator not declared not applicable.
+        self.applicable = self.declarable - declared
 
 
-def _plan(rule_set: RuleSet, industry: str | None) -> _Plan:
-    plan = rule_set._plans.get(industry)
+def _plan(rule_set: RuleSet, industry: str | None, declared: frozenset[str]) -> _Plan:
+    key = (industry, declared) if declared else industry
+    plan = rule_set._plans.get(key)
     if plan is None:
-        plan = rule_set._plans[industry] = _Plan(rule_set, industry)
+        if len(rule_set._plans) >= _MAX_PLANS:
+            rule_set._plans.clear()
+        plan = rule_set._plans[key] = _Plan(rule_set, industry, declared)
     return plan
 
 
@@ -284,7 +462,7 @@ def _requirement_scorer(indicator: Indicator) -> Scorer:
             return ZERO, answer
         if answer is None:
             return ZERO, False
-        raise AnswerError(indicator.id, f"must be true or false, not {answer!r}")
+        raise AnswerError(indicator.id, f"must be true or false, not {answer!r}", "wrong_kind")
 
     return score_requirement
 
@@ -299,15 +477,18 @@ def _points_scorer(indicator: Indicator) -> Scorer:
         if answer is True or answer is False:
             if binary:
                 return (maximum, True) if answer else (ZERO, False)
-            raise AnswerError(indicator.id, f"must be a number of points from 0 to {indicator.max}, not {answer!r}")
+            raise AnswerError(indicator.id, f"must be a number of points from 0 to {indicator.max}, not {answer!r}",
+                              "wrong_kind")
         try:
             points = allowed.get(answer)
         except TypeError:
             points = None
         if points is None:
-            points = allowed.get(_number(indicator, answer))
-        if points is None:
-            raise AnswerError(indicator.id, f"must be from 0 to {indicator.max} in steps of {step}, not {answer}")
+            value = _number(indicator, answer)
+            points = allowed.get(value) if value == _cents(value) else None
+            if points is None:
+                raise AnswerError(indicator.id, f"must be from 0 to {indicator.max} in steps of {step}, not {answer}",
+                                  "not_a_step", value=value, max=indicator.max, step=step)
         return points, points == maximum
 
     return score_points
@@ -322,21 +503,38 @@ def _choice_scorer(indicator: Indicator) -> Scorer:
             return ZERO, False
         points = points_by_key.get(answer) if isinstance(answer, str) else None
         if points is None:
-            raise AnswerError(indicator.id, f"must be one of {', '.join(points_by_key)}, not {answer!r}")
+            raise AnswerError(indicator.id, f"must be one of {', '.join(points_by_key)}, not {answer!r}",
+                              "not_an_option", options=tuple(points_by_key))
         return points, points == maximum
 
     return score_choice
+
+
+def _in_domain(indicator: Indicator) -> Callable[[object], Decimal]:
+    """The answer as a ``Decimal``, refused when it lies outside the indicator's range."""
+    domain = indicator.range
+
+    def value_of(answer) -> Decimal:
+        value = _number(indicator, answer)
+        if domain is not None and not domain.contains(value):
+            unit = f" {indicator.unit.key}" if indicator.unit else ""
+            raise AnswerError(indicator.id, f"{value}{unit} is outside the allowed range: {domain.describe()}{unit}",
+                              "out_of_range", value=value, range=domain, unit=indicator.unit)
+        return value
+
+    return value_of
 
 
 def _linear_scorer(indicator: Indicator) -> Scorer:
     baseline, leading, maximum = indicator.baseline, indicator.leading, _cents(indicator.max)
     span = leading - baseline  # negative when lower is better
     higher = indicator.better == "higher"
+    value_of = _in_domain(indicator)
 
     def score_linear(answer):
         if answer is None:
             return ZERO, False
-        value = _number(indicator, answer)
+        value = value_of(answer)
         met = value >= baseline if higher else value <= baseline
         reached = value >= leading if higher else value <= leading
         if reached:
@@ -352,11 +550,12 @@ def _bands_scorer(indicator: Indicator) -> Scorer:
     # Best band first, so the first band reached is the one that scores.
     bands = [(b.at, _cents(b.points)) for b in reversed(indicator.bands)]
     higher = indicator.better == "higher"
+    value_of = _in_domain(indicator)
 
     def score_bands(answer):
         if answer is None:
             return ZERO, False
-        value = _number(indicator, answer)
+        value = value_of(answer)
         for at, points in bands:
             if (value >= at) if higher else (value <= at):
                 return points, True
@@ -367,10 +566,10 @@ def _bands_scorer(indicator: Indicator) -> Scorer:
 
 def _number(indicator: Indicator, answer: object) -> Decimal:
     if isinstance(answer, bool) or not isinstance(answer, (int, float, Decimal)):
-        raise AnswerError(indicator.id, f"must be a number, not {answer!r}")
+        raise AnswerError(indicator.id, f"must be a number, not {answer!r}", "not_a_number")
     value = Decimal(repr(answer)) if isinstance(answer, float) else Decimal(answer)
     if not value.is_finite():
-        raise AnswerError(indicator.id, f"must be a finite number, not {answer!r}")
+        raise AnswerError(indicator.id, f"must be a finite number, not {answer!r}", "not_a_number")
     return value
 
 
@@ -378,8 +577,16 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
-def _points_of(result: IndicatorResult) -> Decimal:
-    return result.points
+def _dump_answer(answer: object) -> object:
+    if answer is None or isinstance(answer, (bool, str)):
+        return answer
+    return str(answer)
+
+
+def _load_answer(indicator: Indicator, answer: object) -> object:
+    if answer is None or isinstance(answer, bool) or indicator.type in ("requirement", "choice"):
+        return answer
+    return Decimal(answer)
 
 
 # ---- explanations ----------------------------------------------------------------------------------
@@ -387,6 +594,10 @@ def _points_of(result: IndicatorResult) -> Decimal:
 
 def _explain(result: IndicatorResult) -> str:
     indicator, answer = result.indicator, result.answer
+    if result.not_applicable is not None:
+        if indicator.not_applicable == "full_points":
+            return f"declared not applicable ({result.not_applicable}): full points, {result.points} of {_cents(indicator.max)}"
+        return f"declared not applicable ({result.not_applicable}): left out of the section's maximum"
     if answer is None:
         text = "not answered: counts as not met" if indicator.type == "requirement" else "not answered: 0 points"
     elif indicator.type == "requirement":
@@ -406,7 +617,7 @@ def _explain(result: IndicatorResult) -> str:
 
 
 def _explain_metric(indicator: Indicator, value: Decimal, points: Decimal) -> str:
-    unit = f" {indicator.unit.en}" if indicator.unit else ""
+    unit = f" {indicator.unit.key}" if indicator.unit else ""
     of = f"{points} of {_cents(indicator.max)}"
     if indicator.scoring == "bands":
         reached = [b for b in indicator.bands if (value >= b.at if indicator.better == "higher" else value <= b.at)]

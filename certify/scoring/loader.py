@@ -20,6 +20,7 @@ import yaml
 from certify.scoring import schema
 from certify.scoring.model import (
     BASIC_SECTION_ID,
+    NOT_APPLICABLE_POLICIES,
     Band,
     Grade,
     Indicator,
@@ -27,11 +28,14 @@ from certify.scoring.model import (
     NoteKind,
     Option,
     Provisional,
+    Range,
     RuleSet,
     Section,
     Standard,
     Text,
+    plain,
 )
+from certify.scoring.vocabulary import Vocabulary, shipped
 
 # Notes an assessor writes when a file does not list its own: a comment the applicant reads and
 # an internal note for the agency and the administrator only.
@@ -63,18 +67,20 @@ class RuleFileError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def load(path: str | Path) -> RuleSet:
-    """Load and check one rule file; raise ``RuleFileError`` naming file, key path and line."""
+def load(path: str | Path, vocabulary: Vocabulary | None = None) -> RuleSet:
+    """Load and check one rule file; raise ``RuleFileError`` naming file, key path and line.
+    Units and industry codes are checked against ``vocabulary`` (the shipped one by default)."""
     path = Path(path)
     try:
         content = path.read_bytes()
     except OSError as exc:
         raise RuleFileError([Problem(str(path), 0, "", f"cannot read the file: {exc.strerror}")]) from None
-    return loads(content, str(path))
+    return loads(content, str(path), vocabulary)
 
 
-def loads(content: bytes, file: str = "<rule file>") -> RuleSet:
+def loads(content: bytes, file: str = "<rule file>", vocabulary: Vocabulary | None = None) -> RuleSet:
     """Check and build a rule set from the bytes of a rule file (``file`` names it in faults)."""
+    vocabulary = vocabulary or shipped()
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,11 +91,13 @@ def loads(content: bytes, file: str = "<rule file>") -> RuleSet:
         for error in schema.Validator(schema.SCHEMA).iter_errors(data):
             reader.report(*schema.describe(error))
     if not reader.problems:
-        for where, message in _semantic_faults(data):
+        for where, message in _semantic_faults(data, vocabulary):
             reader.report(where, message)
     if reader.problems:
         raise RuleFileError(sorted(set(reader.problems), key=lambda p: (p.line, p.path, p.message)))
-    return _build(data, path=file, sha256=hashlib.sha256(content).hexdigest())
+    rule_set = _build(data, vocabulary, path=file, sha256=hashlib.sha256(content).hexdigest())
+    rule_set.lines.update({where[0]: line for where, line in reader.lines.items() if len(where) == 1})
+    return rule_set
 
 
 class _Reader:
@@ -202,8 +210,9 @@ def _has(container: dict | list, part: object) -> bool:
 # ---- rules a schema cannot say ------------------------------------------------------------------
 
 
-def _semantic_faults(data: dict) -> Iterator[tuple[tuple, str]]:
+def _semantic_faults(data: dict, vocabulary: Vocabulary) -> Iterator[tuple[tuple, str]]:
     yield from _date_faults(data)
+    yield from _industry_faults(data.get("industries", []), ("industries",), vocabulary)
     yield from _provisional_faults(data, ())
     notes = [n["key"] for n in data.get("assessor_notes", [])] or [n.key for n in DEFAULT_NOTE_KINDS]
     yield from _unique(data.get("assessor_notes", []), ("assessor_notes",), "key", "assessor note")
@@ -219,9 +228,10 @@ def _semantic_faults(data: dict) -> Iterator[tuple[tuple, str]]:
         if item["id"] in seen:
             yield where + ("id",), f"duplicate indicator id {item['id']!r} (first at {_format_path(seen[item['id']], data)})"
         seen.setdefault(item["id"], where)
-        yield from _indicator_faults(item, where, notes)
+        yield from _indicator_faults(item, where, notes, vocabulary)
     yield from _weight_faults(data["sections"])
     yield from _best_of_faults(data["sections"])
+    yield from _total_faults(data)
 
 
 def _date_faults(data: dict) -> Iterator[tuple[tuple, str]]:
@@ -259,13 +269,24 @@ def _unique(items: list, where: tuple, key: str, what: str) -> Iterator[tuple[tu
         seen.add(item[key])
 
 
-def _indicator_faults(item: dict, where: tuple, notes: list) -> Iterator[tuple[tuple, str]]:
+def _industry_faults(codes: list, where: tuple, vocabulary: Vocabulary) -> Iterator[tuple[tuple, str]]:
+    for n, code in enumerate(codes):
+        if not vocabulary.is_industry_code(code):
+            yield where + (n,), f"{code} is not a division, group or class of GB/T 4754-2017"
+
+
+def _indicator_faults(item: dict, where: tuple, notes: list, vocabulary: Vocabulary) -> Iterator[tuple[tuple, str]]:
     for n, key in enumerate(item.get("applicant_visible_notes", [])):
         if key not in notes:
             yield where + ("applicant_visible_notes", n), f"unknown assessor note {key!r} (known: {', '.join(notes)})"
+    yield from _industry_faults(item.get("industries", []), where + ("industries",), vocabulary)
     kind = item.get("type", "requirement")
     if kind == "requirement" and item.get("required") is False:
         yield where + ("required",), "a requirement is always required; use a points indicator for an optional item"
+    if kind == "requirement" and item.get("not_applicable") == "full_points":
+        yield where + ("not_applicable",), "a requirement has no points to award: use renormalise (not counted) or none"
+    if kind == "metric":
+        yield from _metric_domain_faults(item, where, vocabulary)
     if kind == "points":
         yield from _points_faults(item, where)
     if kind == "choice":
@@ -278,6 +299,78 @@ def _indicator_faults(item: dict, where: tuple, notes: list) -> Iterator[tuple[t
             yield where + ("leading",), f"must be higher than the baseline {baseline} when higher is better"
     if kind == "metric" and item["scoring"] == "bands":
         yield from _band_faults(item, where)
+
+
+def _metric_domain_faults(item: dict, where: tuple, vocabulary: Vocabulary) -> Iterator[tuple[tuple, str]]:
+    unit = vocabulary.unit(item["unit"])
+    if unit is None:
+        known = ", ".join(sorted(vocabulary.units))
+        yield where + ("unit",), f"unknown unit {item['unit']!r} (criteria/vocabulary/units.yaml has: {known})"
+        return
+    if "range" not in item and unit.range is None:
+        yield where, (f"needs a range of valid answers, e.g. range: {{min: 0, exclusive_min: true}} for an intensity "
+                      f"(the unit {unit.key} has no default range)")
+        return
+    domain = _range_of(item, unit)
+    if domain.min is not None and domain.max is not None and (
+            domain.min > domain.max or (domain.min == domain.max and (domain.exclusive_min or domain.exclusive_max))):
+        yield where + ("range",), f"is empty: {domain.describe()}"
+        return
+    anchors = [("baseline", item.get("baseline")), ("leading", item.get("leading"))]
+    anchors += [(("bands", n, "at"), band["at"]) for n, band in enumerate(item.get("bands", []))]
+    for key, value in anchors:
+        if value is not None and not domain.contains(value):
+            path = key if isinstance(key, tuple) else (key,)
+            yield where + path, f"{value} lies outside the range of valid answers ({domain.describe()} {unit.key})"
+
+
+def _range_of(item: dict, unit) -> Range:
+    return Range.from_mapping(item["range"]) if "range" in item else unit.range
+
+
+def _total_faults(data: dict) -> Iterator[tuple[tuple, str]]:
+    """Sections (weights, or points where there are no weights) add up to the declared total; the
+    threshold and every grade lie within it."""
+    total, sections = data["total"], data["sections"]
+    if sections and all("weight" in s for s in sections):
+        parts = [(s["id"], s["weight"]) for s in sections]
+        what = "section weights"
+    else:
+        parts = [(s["id"], _section_points(s)) for s in sections]
+        what = "section points"
+    summed = sum((points for _, points in parts), Decimal(0))
+    if summed != total:
+        listed = ", ".join(f"{section_id} {plain(points)}" for section_id, points in parts)
+        yield ("total",), f"{what} sum to {plain(summed)}, not the total {plain(total)} ({listed})"
+    threshold = data["pass"].get("threshold")
+    if threshold is not None and threshold > total:
+        yield ("pass", "threshold"), f"must lie between 0 and the total {plain(total)}, not {plain(threshold)}"
+    for n, grade in enumerate(data.get("grades", [])):
+        if grade["min"] > total:
+            yield ("grades", n, "min"), f"must lie between 0 and the total {plain(total)}, not {plain(grade['min'])}"
+
+
+def _section_points(section: dict) -> Decimal:
+    """A section's points for an organisation of no particular industry (the best of each
+    ``best_of`` group counted once)."""
+    general = [i for i in section["indicators"] if not i.get("industries")]
+    points = sum((_indicator_max(i) for i in general if not i.get("best_of")), Decimal(0))
+    groups: dict[str, Decimal] = {}
+    for item in section["indicators"]:
+        if item.get("best_of"):
+            groups[item["best_of"]] = max(groups.get(item["best_of"], Decimal(0)), _indicator_max(item))
+    return points + sum(groups.values(), Decimal(0))
+
+
+def _indicator_max(item: dict) -> Decimal:
+    kind = item.get("type", "requirement")
+    if kind == "points" or (kind == "metric" and "max" in item):
+        return item["max"]
+    if kind == "metric":
+        return item["bands"][-1]["points"]
+    if kind == "choice":
+        return max(o["points"] for o in item["options"])
+    return Decimal(0)
 
 
 def _points_faults(item: dict, where: tuple) -> Iterator[tuple[tuple, str]]:
@@ -324,17 +417,19 @@ def _best_of_faults(sections: list) -> Iterator[tuple[tuple, str]]:
 # ---- building the model -------------------------------------------------------------------------
 
 
-def _build(data: dict, *, path: str, sha256: str) -> RuleSet:
+def _build(data: dict, vocabulary: Vocabulary, *, path: str, sha256: str) -> RuleSet:
     note_kinds = tuple(
         NoteKind(n["key"], _text(n["title"]), n["visible_to_applicant"]) for n in data.get("assessor_notes", [])
     ) or DEFAULT_NOTE_KINDS
     visible = tuple(n.key for n in note_kinds if n.visible_to_applicant)
-    basic = tuple(_indicator(item, BASIC_SECTION_ID, visible) for item in data["basic_requirements"])
+    basic = tuple(_indicator(item, BASIC_SECTION_ID, visible, vocabulary) for item in data["basic_requirements"])
     sections = tuple(
         Section(
             id=s["id"],
             title=_text(s["title"]),
-            indicators=tuple(_indicator(item, s["id"], visible) for item in s["indicators"]),
+            indicators=tuple(
+                _indicator(item, s["id"], visible, vocabulary, s.get("not_applicable")) for item in s["indicators"]
+            ),
             weight=s.get("weight"),
             provisional=_provisional(s),
         )
@@ -351,6 +446,7 @@ def _build(data: dict, *, path: str, sha256: str) -> RuleSet:
         effective_until=date.fromisoformat(data["effective_until"]) if "effective_until" in data else None,
         basic_requirements=basic,
         sections=sections,
+        total=data["total"],
         threshold=rule_pass["threshold"],
         threshold_provisional=_provisional(rule_pass),
         grades=tuple(
@@ -365,8 +461,13 @@ def _build(data: dict, *, path: str, sha256: str) -> RuleSet:
     )
 
 
-def _indicator(item: dict, section: str, visible: tuple[str, ...]) -> Indicator:
+def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: Vocabulary,
+               section_policy: str | None = None) -> Indicator:
     kind = item.get("type", "requirement")
+    unit = vocabulary.unit(item["unit"]) if kind == "metric" else None
+    policy = item.get("not_applicable", section_policy)
+    if kind == "requirement" and policy == "full_points":  # inherited from the section: nothing to award
+        policy = "renormalise"
     bands = tuple(Band(b["at"], b["points"]) for b in item.get("bands", ()))
     options = tuple(Option(o["key"], _text(o["title"]), o["points"]) for o in item.get("options", ()))
     if kind == "points":
@@ -391,7 +492,8 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...]) -> Indicator:
         step=item.get("step", Decimal(1)) if kind == "points" else None,
         levels=tuple(Level(lv["points"], _text(lv["title"])) for lv in item.get("levels", ())),
         options=options,
-        unit=_text(item["unit"]) if "unit" in item else None,
+        unit=unit,
+        range=_range_of(item, unit) if unit is not None else None,
         scoring=item.get("scoring"),
         better=item.get("better"),
         baseline=item.get("baseline"),
@@ -400,6 +502,7 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...]) -> Indicator:
         industries=tuple(item.get("industries", ())),
         best_of=item.get("best_of"),
         applicant_visible_notes=tuple(item.get("applicant_visible_notes", visible)),
+        not_applicable=policy if policy in NOT_APPLICABLE_POLICIES else None,
         provisional=_provisional(item),
     )
 

@@ -18,9 +18,14 @@ from decimal import Decimal
 KINDS = ("factory", "product", "park", "supply_chain")
 INDICATOR_TYPES = ("requirement", "points", "metric", "choice")
 BASIC_SECTION_ID = "basic"
+# What declaring an indicator not applicable (不适用) does: ``renormalise`` leaves it out of its
+# section's maximum (the section still scores up to its weight); ``full_points`` awards its
+# maximum. An indicator without a policy cannot be declared not applicable.
+NOT_APPLICABLE_POLICIES = ("renormalise", "full_points")
 
-# Version of the to_dict() layout; from_dict() refuses copies it does not know.
-FROZEN_FORMAT = 1
+# Version of the to_dict() layout; from_dict() reads this one and upgrades older copies (format 1:
+# units as bare names, no answer ranges, no declared total, no not-applicable policies).
+FROZEN_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,55 @@ class Provisional:
     """Marks a value that the collected references did not verify, with the reason."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values an answer may take: bounds inclusive unless marked exclusive; ``None`` = open."""
+
+    min: Decimal | None = None
+    max: Decimal | None = None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
+
+    @classmethod
+    def from_mapping(cls, data, number=Decimal) -> Range:
+        """From a rule file's ``range``: ``[min, max]`` (inclusive) or ``{min, max, exclusive_*}``."""
+        if isinstance(data, (list, tuple)):
+            low, high = data
+            return cls(None if low is None else number(low), None if high is None else number(high))
+        return cls(
+            min=None if data.get("min") is None else number(data["min"]),
+            max=None if data.get("max") is None else number(data["max"]),
+            exclusive_min=bool(data.get("exclusive_min", False)),
+            exclusive_max=bool(data.get("exclusive_max", False)),
+        )
+
+    def contains(self, value: Decimal) -> bool:
+        if self.min is not None and (value <= self.min if self.exclusive_min else value < self.min):
+            return False
+        return self.max is None or (value < self.max if self.exclusive_max else value <= self.max)
+
+    def describe(self) -> str:
+        """The range in English words, e.g. ``greater than 0`` or ``from 0 to 100``."""
+        low = None if self.min is None else ("greater than " if self.exclusive_min else "at least ") + plain(self.min)
+        high = None if self.max is None else ("less than " if self.exclusive_max else "at most ") + plain(self.max)
+        if low and high and not (self.exclusive_min or self.exclusive_max):
+            return f"from {plain(self.min)} to {plain(self.max)}"
+        return " and ".join(part for part in (low, high) if part) or "any number"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit of the vocabulary: its key (``kgce/t``), names, dimension, size relative to the
+    dimension's base unit, and the range every answer in it must lie in (``%``: 0 to 100)."""
+
+    key: str
+    zh: str
+    en: str
+    dimension: str
+    factor: Decimal | None = None
+    range: Range | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +144,8 @@ class Indicator:
     indicator must be met for the application to pass; requirements are always required.
     ``industries`` (GB/T 4754 codes) limits the indicator to organisations in those industries;
     ``best_of`` names a group of alternatives of which only the best applicable one counts.
+    ``range`` is the domain of a metric's answers (from the file, else its unit's);
+    ``not_applicable`` the policy when it is declared not applicable (``None``: it cannot be).
     """
 
     id: str
@@ -105,7 +161,8 @@ class Indicator:
     step: Decimal | None = None
     levels: tuple[Level, ...] = ()
     options: tuple[Option, ...] = ()
-    unit: Text | None = None
+    unit: Unit | None = None
+    range: Range | None = None
     scoring: str | None = None
     better: str | None = None
     baseline: Decimal | None = None
@@ -114,6 +171,7 @@ class Indicator:
     industries: tuple[str, ...] = ()
     best_of: str | None = None
     applicant_visible_notes: tuple[str, ...] = ()
+    not_applicable: str | None = None
     provisional: Provisional | None = None
 
     @property
@@ -159,6 +217,7 @@ class RuleSet:
     effective_from: date
     basic_requirements: tuple[Indicator, ...]
     sections: tuple[Section, ...]
+    total: Decimal
     effective_until: date | None = None
     threshold: Decimal | None = None
     threshold_provisional: Provisional | None = None
@@ -170,6 +229,8 @@ class RuleSet:
     sha256: str = ""
     # Precomputed scoring plans, one per industry; never compared, never serialised.
     _plans: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The line of each top-level key in the file it was loaded from (empty for a frozen copy).
+    lines: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -207,10 +268,60 @@ class RuleSet:
     @classmethod
     def from_dict(cls, data: dict) -> RuleSet:
         """Rebuild the rule set from ``to_dict()`` output (refuses an unknown ``format``)."""
-        if data.get("format") != FROZEN_FORMAT:
+        if data.get("format") == 1:
+            data = _upgrade_format_1(data)
+        elif data.get("format") != FROZEN_FORMAT:
             raise ValueError(f"unknown frozen rule-set format {data.get('format')!r}")
         body = {key: value for key, value in data.items() if key != "format"}
         return _build(cls, body)
+
+
+def plain(number: Decimal) -> str:
+    """A number as people write it: ``10.0`` as ``10``, never as ``1E+1``."""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _upgrade_format_1(data: dict) -> dict:
+    """A format-1 frozen copy in today's layout. Its metrics' answers were only ever refused when
+    negative, so that stays their range (0 to 100 for percentages); its total is the maximum it
+    gave an organisation of no particular industry."""
+    data = dict(data)
+    sections = []
+    for section in data["sections"]:
+        section = dict(section)
+        section["indicators"] = [_upgrade_indicator_1(item) for item in section["indicators"]]
+        sections.append(section)
+    data["sections"] = sections
+    data["total"] = str(_nominal_total(sections))
+    data["format"] = FROZEN_FORMAT
+    return data
+
+
+def _upgrade_indicator_1(item: dict) -> dict:
+    unit = item.get("unit")
+    if not unit:
+        return item
+    percent = unit["en"].strip() == "%"
+    bounds = {"min": "0", "max": "100" if percent else None, "exclusive_min": False, "exclusive_max": False}
+    return {**item, "unit": {"key": unit["en"], "zh": unit["zh"], "en": unit["en"], "dimension": "", "factor": None,
+                             "range": None}, "range": bounds}
+
+
+def _nominal_total(sections: list[dict]) -> Decimal:
+    """The most a format-1 rule set gave: weights, else the general indicators' maxima."""
+    if any(s.get("weight") is not None for s in sections):
+        return sum((Decimal(s["weight"]) for s in sections), Decimal(0))
+    total = Decimal(0)
+    for section in sections:
+        general = [i for i in section["indicators"] if not i.get("industries")]
+        total += sum((Decimal(i["max"]) for i in general if not i.get("best_of")), Decimal(0))
+        groups: dict[str, Decimal] = {}
+        for item in general:
+            if item.get("best_of"):
+                groups[item["best_of"]] = max(groups.get(item["best_of"], Decimal(0)), Decimal(item["max"]))
+        total += sum(groups.values(), Decimal(0))
+    return total
 
 
 def _industry_matches(codes: tuple[str, ...], industry: str | None) -> bool:

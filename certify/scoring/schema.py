@@ -35,6 +35,28 @@ _INDUSTRY_CODES = {
     "items": {"type": "string", "pattern": r"^\d{2,4}$", "message": "must be a GB/T 4754 code of 2 to 4 digits, quoted"},
 }
 
+_NOT_APPLICABLE = {
+    "enum": ["none", "renormalise", "full_points"],
+    "message": "must be none, renormalise (left out of the section's maximum) or full_points",
+}
+_RANGE = {
+    "oneOf": [
+        {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 2, "maxItems": 2},
+        {
+            "type": "object",
+            "properties": {
+                "min": _NUMBER,
+                "max": _NUMBER,
+                "exclusive_min": {"type": "boolean"},
+                "exclusive_max": {"type": "boolean"},
+            },
+            "minProperties": 1,
+            "additionalProperties": False,
+        },
+    ],
+    "message": "must be [min, max] or a mapping of min, max, exclusive_min, exclusive_max",
+}
+
 # Keys every indicator may carry, whatever its type.
 _COMMON = {
     "id": _ID,
@@ -48,6 +70,7 @@ _COMMON = {
     "industries": _INDUSTRY_CODES,
     "best_of": _ID,
     "applicant_visible_notes": {"type": "array", "items": _ID},
+    "not_applicable": _NOT_APPLICABLE,
     **_PROVISIONAL,
 }
 _BY_TYPE = {
@@ -71,7 +94,8 @@ _BY_TYPE = {
     ),
     "metric": (
         {
-            "unit": _TEXT,
+            "unit": {"type": "string", "minLength": 1, "message": "must be a unit of criteria/vocabulary/units.yaml, such as kgce/t"},
+            "range": _RANGE,
             "scoring": {"enum": ["linear", "bands"]},
             "better": {"enum": ["lower", "higher"]},
             "max": _POSITIVE,
@@ -141,7 +165,7 @@ _BASIC_REQUIREMENT = {
     "type": "object",
     "properties": {
         key: _COMMON[key]
-        for key in ("id", "title", "ref", "guidance", "evidence", "applicant_visible_notes", *_PROVISIONAL)
+        for key in ("id", "title", "ref", "guidance", "evidence", "applicant_visible_notes", "not_applicable", *_PROVISIONAL)
     }
     | {"type": {"const": "requirement", "message": "basic requirements are always of type 'requirement'"}},
     "required": ["id", "title"],
@@ -166,6 +190,7 @@ SCHEMA: dict = {
         "effective_from": _DATE,
         "effective_until": _DATE,
         "industries": _INDUSTRY_CODES,
+        "total": _NON_NEGATIVE,
         "pass": {
             "type": "object",
             "properties": {"threshold": {"type": ["number", "null"], "minimum": 0}, **_PROVISIONAL},
@@ -200,6 +225,7 @@ SCHEMA: dict = {
                     "id": _ID,
                     "title": _TEXT,
                     "weight": _POSITIVE,
+                    "not_applicable": _NOT_APPLICABLE,
                     "indicators": {"type": "array", "minItems": 1, "items": _indicator_schema()},
                     **_PROVISIONAL,
                 },
@@ -209,7 +235,7 @@ SCHEMA: dict = {
         },
         **_PROVISIONAL,
     },
-    "required": ["id", "version", "kind", "title", "standard", "effective_from", "pass", "basic_requirements", "sections"],
+    "required": ["id", "version", "kind", "title", "standard", "effective_from", "total", "pass", "basic_requirements", "sections"],
     "additionalProperties": False,
 }
 
@@ -237,11 +263,15 @@ def describe(error) -> tuple[list, str]:
         allowed = set(error.schema.get("properties", {}))
         unknown = sorted(str(key) for key in instance if key not in allowed)
         return path + [unknown[0]], f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+    if keyword == "type" and "message" in error.schema and error.schema.get("type") == "string":
+        return path, f"{error.schema['message']}, not {_show(instance)}"
     if keyword == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
         wanted = " or ".join(_TYPE_NAMES[name] for name in names)
         hint = " (quote it)" if "string" in names and isinstance(instance, Decimal) else ""
         return path, f"must be {wanted}, not {_show(instance)}{hint}"
+    if keyword == "oneOf" and "message" in error.schema:
+        return path, error.schema["message"]
     if keyword in ("enum", "const"):
         if "message" in error.schema:
             return path, error.schema["message"]

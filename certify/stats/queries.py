@@ -66,9 +66,10 @@ def applications_by_city(language: str) -> Table:
 
 
 def applications_by_industry(language: str) -> Table:
+    """Applications by industry division (大类): the first two digits of their class."""
+    division = func.substr(Application.industry_code, 1, 2)
     counts = db.session.execute(
-        select(Application.industry_code, func.count()).group_by(Application.industry_code)
-        .order_by(func.count().desc())).all()
+        select(division, func.count()).group_by(division).order_by(func.count().desc(), division)).all()
     rows = []
     for code, count in counts:
         industry = INDUSTRIES_BY_CODE.get(code or "")

@@ -91,7 +91,7 @@ def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
     page.fill("input[name=organisation_name]", "成都天府绿色制造有限公司")
     page.fill("input[name=credit_code]", factories.credit_code(number=424242))
     page.select_option("select[name=city_code]", "510100")
-    page.select_option("select[name=industry_code]", "34")
+    page.fill("input[name=industry_code]", "3413 汽轮机及辅机制造")
     page.fill("input[name=name]", "刘敏")
     page.fill("input[name=email]", "liu.min@example.com")
     page.fill("input[name=password]", "tianfu green factory")

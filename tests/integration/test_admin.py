@@ -114,13 +114,43 @@ def test_an_admin_corrects_an_organisation_and_the_change_is_audited(client, log
     organisation = factories.make_organisation(name="旧名称有限公司")
     db.session.commit()
     response = client.post(f"/admin/organisations/{organisation.id}", data={
-        "name": "新名称有限公司", "city_code": "510700", "industry_code": "31", "address": "绵阳",
+        "name": "新名称有限公司", "city_code": "510700", "industry_code": "3011 水泥制造", "address": "绵阳",
         "contact_name": "", "contact_phone": ""})
     assert response.status_code == 302
     assert organisation.name == "新名称有限公司" and organisation.city_code == "510700"
+    assert organisation.industry_code == "3011"
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "organisation.updated")).scalar_one()
     assert event.actor_id == admin.id
     assert event.details["name"] == {"from": "旧名称有限公司", "to": "新名称有限公司"}
+    assert event.details["industry_code"] == {"from": "3120", "to": "3011"}
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("31", "31 黑色金属冶炼和压延加工业"),  # a division: the class is needed
+    ("31abc", "31abc"), ("9999", "9999"), ("炼钢厂", "炼钢厂")])
+def test_an_industry_that_is_not_a_class_of_gb_t_4754_is_refused_beside_the_field(client, login_as, db, typed, shown):
+    login_as("admin")
+    organisation = factories.make_organisation(name="某钢铁有限公司")
+    db.session.commit()
+    response = client.post(f"/admin/organisations/{organisation.id}", data={
+        "name": "某钢铁有限公司", "city_code": "510100", "industry_code": typed, "address": "",
+        "contact_name": "", "contact_phone": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "请从列表中选择国民经济行业分类（GB/T 4754-2017）的小类" in page
+    assert f'value="{shown}"' in page  # what was typed is shown back
+    db.session.refresh(organisation)
+    assert organisation.industry_code == "3120"
+
+
+def test_the_industry_picker_offers_every_class_by_code_and_name(client, login_as, db):
+    login_as("admin")
+    organisation = factories.make_organisation(name="某钢铁有限公司")
+    db.session.commit()
+    page = client.get(f"/admin/organisations/{organisation.id}").get_data(as_text=True)
+    assert 'list="industry-classes"' in page and 'value="3120 炼钢"' in page
+    assert page.count("<option value=\"") >= 1382
+    assert 'value="3211 铜冶炼"' in page and 'value="2231 纸和纸板容器制造"' in page
 
 
 def test_deactivating_an_organisation_stops_its_users(app, client, login_as, db):

@@ -40,8 +40,20 @@ def test_list_prints_every_rule_set_as_json(run):
     rows = json.loads(result.output)
     assert {row["id"] for row in rows} >= {"factory-gbt-36132-2018", "supply-chain-miit-2016"}
     for row in rows:
-        assert set(row) == {"id", "version", "kind", "title", "path"}
+        assert set(row) == {"id", "version", "kind", "title", "path", "effective_from", "effective_until", "in_force"}
         assert Path(row["path"]).is_file()
+    factory = next(row for row in rows if row["id"] == "factory-gbt-36132-2018")
+    assert (factory["effective_from"], factory["effective_until"], factory["in_force"]) == ("2018-01-01", None, True)
+
+
+def test_list_says_which_versions_are_in_force_today(make_app, tmp_path):
+    old = SUPPLY_CHAIN.read_text(encoding="utf-8").replace("effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31")
+    (tmp_path / "old.yaml").write_text(old, encoding="utf-8")
+    newer = SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+        "effective_from: 2016-01-01", "effective_from: 2021-01-01")
+    (tmp_path / "new.yaml").write_text(newer, encoding="utf-8")
+    rows = json.loads(make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner().invoke(args=["criteria", "list", "--json"]).output)
+    assert [(r["version"], r["effective_until"], r["in_force"]) for r in rows] == [("1.0", "2020-12-31", False), ("2.0", None, True)]
 
 
 def test_list_without_json_prints_one_line_per_rule_set(run):
@@ -63,13 +75,13 @@ def test_check_lists_every_error_with_file_and_line_and_exits_1(run, tmp_path):
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith(str(broken))]
     assert len(lines) == 2
-    assert any(":7: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
-    assert any(":80: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
+    assert any(":9: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
+    assert any(":83: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
 
 
 def test_two_files_with_the_same_id_and_version_but_different_content_are_refused(run, tmp_path):
     changed = tmp_path / "copy.yaml"
-    changed.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace("max: 8,", "max: 7,"))
+    changed.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace("纳入公司发展规划", "纳入公司发展战略"))
     result = run("check", SUPPLY_CHAIN, changed)
     assert result.exit_code == 1
     assert result.output.count("has different content in") == 2
@@ -112,17 +124,19 @@ def test_score_prints_the_result_with_decimal_strings(run, answers_file):
     assert len(scored["rule_set"]["sha256"]) == 64
     assert (scored["total"], scored["max"], scored["passed"], scored["grade"]) == ("13.80", "100.00", False, None)
     assert scored["failed_requirements"] == ["BR2", "BR3", "BR4", "BR5", "BR6", "BR7"]
-    assert scored["sections"][0] == {"id": "strategy", "score": "8.00", "max": "20.00"}
+    assert {k: scored["sections"][0][k] for k in ("id", "score", "max")} == {"id": "strategy", "score": "8.00", "max": "20.00"}
     x26 = next(row for row in scored["indicators"] if row["id"] == "X26")
     assert (x26["points"], x26["max"]) == ("3.30", "4.00") and x26["explanation"]
 
 
 def test_score_counts_industry_indicators_for_the_given_industry(run, answers_file):
     path = answers_file({"energy.unit_energy.steel": 540})
-    steel = json.loads(run("score", FACTORY, path, "--industry", "31").output)
-    other = json.loads(run("score", FACTORY, path, "--industry", "30").output)
+    steel = json.loads(run("score", FACTORY, path, "--industry", "3120").output)
     assert steel["sections"][-1]["score"] == "2.50"  # 5 of 60 raw performance points x 30 / 60
-    assert other["sections"][-1]["score"] == "0.00"
+    # a cement works has no steel figure: the answer is refused, never dropped
+    other = run("score", FACTORY, path, "--industry", "3011")
+    assert other.exit_code == 2
+    assert f"{path}:energy.unit_energy.steel: applies only to industries 3110, 3120, not to 3011" in other.output
 
 
 @pytest.mark.parametrize(
@@ -130,7 +144,13 @@ def test_score_counts_industry_indicators_for_the_given_industry(run, answers_fi
     [
         ({"X11": 9}, "X11: must be from 0 to 8"),
         ({"X99": 1}, "X99: unknown indicator"),
-        ({"BR1": "yes"}, "BR1: must be true or false"),
+        ({"BR1": "maybe"}, "BR1: must be true or false"),
+        ({"X26": 150}, "X26: 150 % is outside the allowed range: from 0 to 100 %"),
+        ({"X26": "1E+400"}, "X26: '1E+400' is not a number: write the number in full"),
+        ({"X26": -50}, "X26: -50 % is outside the allowed range"),
+        ({"X26": "1,2"}, "X26: '1,2' is not a number: use a point for decimals"),
+        ('{"answers": {"X11": 1, "X11": 8}}', "the key 'X11' is given twice"),
+        ('{"answers": {"X26": NaN}}', "NaN is not a number"),
         ('{"X11": 1}', 'must be a JSON object {"answers"'),
         ("not json", "cannot read the answers"),
     ],
@@ -139,6 +159,67 @@ def test_score_exits_2_on_bad_input_naming_the_indicator(run, answers_file, answ
     result = run("score", SUPPLY_CHAIN, answers_file(answers))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_score_reads_numbers_as_people_write_them(run, answers_file):
+    result = run("score", SUPPLY_CHAIN, answers_file({"X26": "82.5%", "X41": "４０"}))
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in json.loads(result.output)["indicators"]}
+    assert (rows["X26"]["points"], rows["X41"]["points"]) == ("3.30", "2.00")
+
+
+@pytest.mark.parametrize("industry", ["31abc", "99", "C31", ""])
+def test_score_refuses_an_industry_that_gb_t_4754_does_not_have(run, answers_file, industry):
+    result = run("score", FACTORY, answers_file({}), "--industry", industry)
+    assert result.exit_code == 2
+    assert f"--industry {industry}: not a division, group or class of GB/T 4754-2017" in result.output
+
+
+def test_score_takes_not_applicable_items_with_their_reasons(run, answers_file):
+    path = answers_file(json.dumps({"answers": {"X43": 5}, "not_applicable": {"X41": "no product is taken back"}}))
+    scored = json.loads(run("score", SUPPLY_CHAIN, path).output)
+    recycling = next(s for s in scored["sections"] if s["id"] == "recycling")
+    assert (recycling["score"], recycling["raw_max"]) == ("6.67", "15.00")  # 5 of 15 x 20
+    assert scored["not_applicable"] == {"X41": "no product is taken back"}
+    refused = run("score", SUPPLY_CHAIN, answers_file(json.dumps({"answers": {}, "not_applicable": {"X11": "n/a"}})))
+    assert refused.exit_code == 2
+    assert "X11: cannot be declared not applicable under this rule file" in refused.output
+
+
+def test_show_prints_the_version_asked_for(make_app, tmp_path):
+    (tmp_path / "a.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace(
+        "effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+        "effective_from: 2016-01-01", "effective_from: 2021-01-01").replace("threshold: 70", "threshold: 75"), encoding="utf-8")
+    runner = make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner()
+    shown = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "1.0", "--json"]).output)
+    assert (shown["version"], shown["threshold"]) == ("1.0", "70.00")
+    latest = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--json"]).output)
+    assert (latest["version"], latest["threshold"]) == ("2.0", "75.00")
+    missing = runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "9"])
+    assert missing.exit_code == 1 and "version '9'" in missing.output
+
+
+def test_check_refuses_two_versions_of_one_id_in_force_on_the_same_day(run, tmp_path):
+    later = tmp_path / "later.yaml"
+    later.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+        "effective_from: 2016-01-01", "effective_from: 2024-01-01"), encoding="utf-8")
+    result = run("check", SUPPLY_CHAIN, later)
+    assert result.exit_code == 1
+    assert (f"{later}:18: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
+            f"'1.0' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
+
+
+def test_check_lists_every_fault_of_a_file_at_once(run, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    text = (SUPPLY_CHAIN.read_text(encoding="utf-8").replace("threshold: 70", "threshold: 170")
+            .replace("max: 8,", "max: 9,").replace('unit: "%"', "unit: furlongs per fortnight", 1))
+    broken.write_text(text, encoding="utf-8")
+    result = run("check", broken)
+    assert result.exit_code == 1
+    assert "total: section points sum to 101, not the total 100" in result.output
+    assert "pass.threshold: must lie between 0 and the total 100, not 170" in result.output
+    assert "sections[1].indicators[5].unit (X26): unknown unit 'furlongs per fortnight'" in result.output
 
 
 def test_score_exits_2_on_a_broken_rule_file(run, answers_file, tmp_path):
@@ -163,7 +244,7 @@ def test_the_deployment_threshold_overrides_the_file(make_app, answers_file):
 
 def test_a_conflicting_rule_file_blocks_new_applications_but_not_pinned_ones(make_app, tmp_path):
     shutil.copy(SUPPLY_CHAIN, tmp_path / "a.yaml")
-    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace("max: 8,", "max: 7,"))
+    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace("纳入公司发展规划", "纳入公司发展战略"))
     (tmp_path / "factory.yaml").write_text(FACTORY.read_text(encoding="utf-8"))
     app = make_app(CRITERIA_DIR=str(tmp_path))
     registry = app.extensions[rulesets.EXTENSION]
@@ -187,6 +268,7 @@ kind: park
 title: {zh: 示例, en: Example}
 standard: {code: X-1, title: {zh: 示例, en: Example}}
 effective_from: 2020-01-01
+total: 4
 pass: {threshold: 1}
 basic_requirements: []
 sections:

@@ -14,7 +14,7 @@ EXTRA = {"status": "listed", "role": "admin", "organisation_id": "1", "self_scor
 def test_registration_ignores_a_posted_role(client, db):
     client.post("/register", data={**EXTRA, "kind": "enterprise", "organisation_name": "字段测试公司",
                                    "credit_code": factories.credit_code(), "city_code": "510100",
-                                   "industry_code": "30", "name": "甲", "email": "a@example.com",
+                                   "industry_code": "3011", "name": "甲", "email": "a@example.com",
                                    "password": "long enough password", "confirm_password": "long enough password"})
     user = db.session.execute(select(User)).scalar_one()
     assert user.role == Role.APPLICANT and user.is_active
@@ -57,6 +57,6 @@ def test_an_admin_editing_an_organisation_cannot_change_its_credit_code_or_kind(
     db.session.commit()
     client.post(f"/admin/organisations/{organisation.id}", data={
         **EXTRA, "kind": "authority", "credit_code": factories.credit_code(), "name": "改名公司",
-        "city_code": "510100", "industry_code": "31"})
+        "city_code": "510100", "industry_code": "3120"})
     assert organisation.credit_code == code and organisation.kind.value == "enterprise"
     assert organisation.name == "改名公司"

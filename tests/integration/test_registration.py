@@ -14,7 +14,7 @@ def registration(**overrides) -> dict:
         "organisation_name": "成都锦江绿色制造有限公司",
         "credit_code": factories.credit_code(),
         "city_code": "510100",
-        "industry_code": "30",
+        "industry_code": "3011",
         "address": "成都市锦江区",
         "contact_name": "周丽",
         "contact_phone": "028-12345678",

@@ -114,7 +114,7 @@ def test_successful_logins_do_not_count_towards_the_lockout(client, db):
 def test_passwords_are_long_enough_and_not_common(client, db, password, accepted):
     response = client.post("/register", data={
         "kind": "enterprise", "organisation_name": "密码测试公司", "credit_code": factories.credit_code(),
-        "city_code": "510100", "industry_code": "30", "name": "周丽", "email": "zhou.li@example.com",
+        "city_code": "510100", "industry_code": "3011", "name": "周丽", "email": "zhou.li@example.com",
         "password": password, "confirm_password": password}, headers=EN)
     created = db.session.execute(select(User)).scalar_one_or_none() is not None
     assert created == accepted, response.get_data(as_text=True)[-2000:]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from certify.scoring import AnswerError, RuleSet, applicable_indicators, loads, max_total, score
+from certify.scoring import AnswerError, Result, RuleSet, applicable_indicators, loads, max_total, score
 
 SMALL = b"""
 id: small
@@ -17,9 +17,10 @@ kind: supply_chain
 title: {zh: \xe5\xb0\x8f, en: Small}
 standard: {code: T-1, title: {zh: \xe6\xa0\x87\xe5\x87\x86, en: Standard}}
 effective_from: 2020-01-01
+total: 7.6
 pass: {threshold: 6.6}
 grades:
-  - {key: good, min: 8, title: {zh: \xe5\xa5\xbd, en: Good}}
+  - {key: good, min: 7.5, title: {zh: \xe5\xa5\xbd, en: Good}}
 basic_requirements:
   - {id: B1, title: {zh: \xe5\x9f\xba\xe6\x9c\xac, en: Basic}}
 sections:
@@ -31,9 +32,9 @@ sections:
       - {id: C1, type: choice, title: {zh: \xe9\x80\x89, en: Choice},
          options: [{key: none, points: 0, title: {zh: \xe6\x97\xa0, en: None}},
                    {key: some, points: 1.1, title: {zh: \xe9\x83\xa8\xe5\x88\x86, en: Some}}]}
-      - {id: M1, type: metric, unit: {zh: "%", en: "%"}, scoring: linear, better: higher,
+      - {id: M1, type: metric, unit: "%", scoring: linear, better: higher,
          baseline: 0, leading: 3, max: 1, title: {zh: \xe9\x87\x8f, en: Metric}}
-      - {id: S31, type: metric, unit: {zh: t, en: t}, scoring: bands, better: lower, industries: ["31"],
+      - {id: S31, type: metric, unit: kgce/t, range: {min: 0, exclusive_min: true}, scoring: bands, better: lower, industries: ["31"],
          bands: [{at: 10, points: 1}, {at: 5, points: 2}], title: {zh: \xe9\x92\xa2, en: Steel}}
 """
 
@@ -68,7 +69,8 @@ def test_points_are_rounded_half_up_to_the_cent(small):
 
 
 def test_a_metric_is_capped_at_its_maximum(small):
-    assert score(small, {"M1": 300}).indicator("M1").points == Decimal("1.00")
+    # 3 % is the leading value; 80 % earns no more than the maximum
+    assert score(small, {"M1": 80}).indicator("M1").points == Decimal("1.00")
 
 
 def test_an_unmet_mandatory_item_fails_even_with_enough_points(small):
@@ -89,20 +91,25 @@ def test_a_pass_fail_rule_set_passes_on_requirements_alone(small):
 
 
 def test_the_grade_is_given_only_to_a_passed_application(small):
-    # 2.5 + 3 + 1.1 + 1 + 2 = 9.6 >= 8
-    answers = {"B1": True, "P1": 2.5, "P2": True, "C1": "some", "M1": 3, "S31": 5}
-    assert score(small, answers, industry="31").grade == "good"
-    assert score(small, answers | {"B1": False}, industry="31").grade is None
+    # 2.5 + 3 + 1.1 + 1 = 7.6 >= 7.5
+    answers = {"B1": True, "P1": 2.5, "P2": True, "C1": "some", "M1": 3}
+    assert score(small, answers).grade == "good"
+    assert score(small, answers | {"B1": False}).grade is None
 
 
 def test_industry_indicators_count_only_for_their_industry(small):
     assert max_total(small) == Decimal("7.60")
-    assert max_total(small, "31") == Decimal("9.60")
-    assert max_total(small, "3120") == Decimal("9.60")
     assert "S31" not in {i.id for i in applicable_indicators(small, "30")}
-    # an answer to an indicator of another industry is ignored, not refused
-    assert score(small, {"S31": 4}, industry="30").total == 0
-    assert score(small, {"S31": 4}, industry="31").total == Decimal("2.00")
+    # an industry's extra indicator is scored within the declared total: 2 of 9.6 raw -> 1.58 of 7.6
+    assert max_total(small, "3120") == Decimal("7.60")
+    assert score(small, {"S31": 4}, industry="3120").total == Decimal("1.58")
+
+
+def test_an_answer_for_an_indicator_of_another_industry_is_refused_not_dropped(small):
+    with pytest.raises(AnswerError) as caught:
+        score(small, {"P1": 1, "S31": 4}, industry="3011")
+    assert caught.value.indicator_id == "S31" and caught.value.code == "not_for_industry"
+    assert "applies only to industries 31, not to 3011" in str(caught.value)
 
 
 def test_banded_metrics_score_the_best_band_reached(small):
@@ -121,6 +128,9 @@ def test_banded_metrics_score_the_best_band_reached(small):
         ({"C1": "all"}, "C1: must be one of none, some"),
         ({"M1": "12"}, "M1: must be a number"),
         ({"M1": float("nan")}, "M1: must be a finite number"),
+        ({"M1": 150}, "M1: 150 % is outside the allowed range: from 0 to 100 %"),
+        ({"M1": Decimal("1E+400")}, "M1: 1E+400 % is outside the allowed range: from 0 to 100 %"),
+        ({"M1": -50}, "M1: -50 % is outside the allowed range"),
     ],
 )
 def test_a_bad_answer_is_refused_naming_the_indicator(small, answers, message):
@@ -154,6 +164,35 @@ def test_a_frozen_copy_scores_like_the_file(rule_sets):
     thawed = RuleSet.from_dict(json.loads(json.dumps(rule_set.to_dict())))
     answers = {"X11": 7, "X26": Decimal("33.3"), "X61": 2}
     assert score(thawed, answers).to_dict() == score(rule_set, answers).to_dict()
+
+
+def test_a_result_rebuilt_from_its_frozen_copy_is_the_same_result(rule_sets):
+    rule_set = rule_sets["supply-chain-miit-2016"]
+    result = score(rule_set, {"BR1": True, "X11": 7, "X26": Decimal("33.3"), "X61": 2},
+                   not_applicable={"X41": "no product is taken back"}, threshold="70")
+    frozen = json.loads(json.dumps(result.to_dict()))
+    rebuilt = Result.from_dict(rule_set, frozen)
+    assert rebuilt.to_dict() == result.to_dict()
+    assert rebuilt.indicator("X26").answer == Decimal("33.3")
+    assert rebuilt.not_applicable == {"X41": "no product is taken back"}
+
+
+def test_a_frozen_copy_of_the_first_format_is_read_and_scores_as_before(rule_sets):
+    # A copy frozen before answer ranges and declared totals existed (applications opened then).
+    rule_set = rule_sets["supply-chain-miit-2016"]
+    old = rule_set.to_dict() | {"format": 1}
+    old.pop("total")
+    for section in old["sections"]:
+        for item in section["indicators"]:
+            item.pop("range", None)
+            item.pop("not_applicable", None)
+            if item.get("unit"):
+                item["unit"] = {"zh": "%", "en": "%"}
+    thawed = RuleSet.from_dict(json.loads(json.dumps(old)))
+    assert thawed.total == Decimal(100)
+    assert thawed.indicator("X26").range.describe() == "from 0 to 100"
+    answers = {"X11": 7, "X26": Decimal("33.3")}
+    assert score(thawed, answers).total == score(rule_set, answers).total
 
 
 def test_an_unknown_frozen_format_is_refused(small):

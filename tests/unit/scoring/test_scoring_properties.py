@@ -1,6 +1,6 @@
 """Properties every shipped rule set keeps, whatever the answers (Hypothesis)."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from certify.scoring import applicable_indicators, load, score
 from tests.unit.scoring.conftest import shipped_files
 
-# Industries worth trying: none, each seeded industry division, a finer class, one unlisted.
-INDUSTRIES = [None, "31", "30", "32", "25", "26", "2612", "22", "13"]
+# Industries worth trying: none, each class with its own energy figure, a division, classes without.
+INDUSTRIES = [None, "3110", "3120", "3011", "3216", "2511", "2614", "2621", "2612", "2221", "31", "3211", "1351"]
 RULE_SETS = [load(path) for path in shipped_files()]
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -27,7 +27,7 @@ def answer_for(indicator) -> st.SearchStrategy:
     anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
     low, high = min(anchors), max(anchors)
     spread = (high - low) or Decimal(1)
-    return st.decimals(low - spread, high + spread, places=2)
+    return st.decimals(low - spread, high + spread, places=2).filter(indicator.range.contains)
 
 
 @st.composite
@@ -57,7 +57,8 @@ def raised(indicator, answer):
     if answer is None:
         return min(anchors) if indicator.better == "higher" else max(anchors)
     step = Decimal("0.37")
-    return answer + step if indicator.better == "higher" else answer - step
+    better = answer + step if indicator.better == "higher" else answer - step
+    return better if indicator.range.contains(better) else answer
 
 
 @PROPERTY_SETTINGS
@@ -126,3 +127,45 @@ def best_answer(indicator):
     if indicator.bands:
         return indicator.bands[-1].at
     return indicator.leading
+
+
+@st.composite
+def declared_scenarios(draw):
+    """A scenario in which some of the indicators the file allows are declared not applicable
+    (and left unanswered)."""
+    rule_set, industry, answers = draw(scenarios())
+    allowed = [i.id for i in applicable_indicators(rule_set, industry) if i.not_applicable]
+    declared = {key: "does not apply here" for key in allowed if draw(st.integers(0, 2)) == 0}
+    answers = {key: value for key, value in answers.items() if key not in declared}
+    # an industry alternative declared not applicable lets the general item in: answer it too
+    for indicator in applicable_indicators(rule_set, industry, declared):
+        if indicator.id not in answers and indicator.id not in declared and draw(st.booleans()):
+            answers[indicator.id] = draw(answer_for(indicator))
+    return rule_set, industry, answers, declared
+
+
+@PROPERTY_SETTINGS
+@given(declared_scenarios())
+def test_a_total_always_lies_between_zero_and_the_declared_total(scenario):
+    rule_set, industry, answers, declared = scenario
+    result = score(rule_set, answers, industry=industry, not_applicable=declared)
+    assert Decimal(0) <= result.total <= rule_set.total
+    assert result.max in (rule_set.total, Decimal(0))
+    for section in result.sections:
+        assert Decimal(0) <= section.score <= section.max
+
+
+@PROPERTY_SETTINGS
+@given(declared_scenarios())
+def test_a_renormalised_section_scores_raw_over_applicable_maximum_times_its_weight(scenario):
+    rule_set, industry, answers, declared = scenario
+    result = score(rule_set, answers, industry=industry, not_applicable=declared)
+    unrestricted = score(rule_set, {}, industry=industry)
+    for section, plain in zip(result.sections, unrestricted.sections, strict=True):
+        if not section.raw_max:
+            assert section.score == 0 and section.max == 0
+            continue
+        weight = next(s.weight for s in rule_set.sections if s.id == section.id) or plain.raw_max
+        expected = (section.raw / section.raw_max * weight).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert section.score == expected
+        assert section.max == weight.quantize(Decimal("0.01"))

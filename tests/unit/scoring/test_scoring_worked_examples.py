@@ -21,7 +21,7 @@ def test_every_shipped_rule_file_has_a_worked_example(rule_sets):
 
 
 def factory_example(rule_set):
-    """A steel works (GB/T 4754 division 31), every basic requirement met."""
+    """A steelmaking works (GB/T 4754-2017 class 3120), every basic requirement met."""
     answers = all_basic(rule_set) | {
         # infrastructure, weight 20: raw 3+1+3+2+3+0 = 12 of 15 -> 12 x 20 / 15 = 16.00
         "building.mandatory": True, "building.optional": 1,
@@ -51,17 +51,16 @@ def factory_example(rule_set):
         # performance, weight 30, 12 indicators x 5 = 60 raw:
         #   plot ratio 1.6 reaches band 1.5 -> 4; green materials 45 % reaches band 40 -> 4;
         #   steel 545.5 kgce/t: 5 x (549 - 545.5) / (549 - 540) = 1.9444.. -> 1.94
-        #   (the general unit-energy item does not count for a steel works);
+        #   (the general unit-energy item is not answered: it does not apply to a steel works);
         #   raw 4+3+4+4+5+3+3+4+5+2+3+1.94 = 41.94 -> 41.94 x 30 / 60 = 20.97
         "land.plot_ratio": Decimal("1.6"), "land.building_density": 3, "land.output_per_area": 4,
         "materials.green_material_rate": 45,
         "cleaner.pollutant_per_unit": 5, "cleaner.waste_gas_per_unit": 3, "cleaner.waste_water_per_unit": 3,
         "waste.raw_material_per_unit": 4, "waste.solid_waste_utilisation": 5, "waste.water_reuse": 2,
         "energy.carbon_per_unit": 3, "energy.unit_energy.steel": Decimal("545.5"),
-        "energy.unit_energy": 5,
     }
     # total 16.00 + 12.35 + 13.00 + 7.73 + 8.00 + 20.97 = 78.05 >= 60 (provisional threshold)
-    return answers, {"industry": "31"}, "78.05", True, None
+    return answers, {"industry": "3120"}, "78.05", True, None
 
 
 def supply_chain_example(rule_set):
@@ -153,12 +152,12 @@ def test_a_product_without_its_lca_report_fails(rule_sets):
 
 
 def test_a_chemical_works_is_scored_on_its_own_product(rule_sets):
-    # Division 26 has three seeded products; the best-scoring of them counts, the others do not.
+    # A caustic soda maker (class 2612) is scored on caustic soda alone, at the leading value 325.
     rule_set = rule_sets[FACTORY]
-    result = score(rule_set, {"energy.unit_energy.caustic_soda": 325}, industry="26")
+    result = score(rule_set, {"energy.unit_energy.caustic_soda": 325}, industry="2612")
     assert result.indicator("energy.unit_energy.caustic_soda").counted
-    assert not result.indicator("energy.unit_energy.ethylene").counted
     assert result.sections[-1].score == Decimal("2.50")  # 5 of 60 raw x 30 / 60
-    # the general unit-energy item is not offered to an industry with its own indicator
-    assert "energy.unit_energy" not in {r.id for r in result.indicators}
-    assert "energy.unit_energy" in {r.id for r in score(rule_set, {}, industry="13").indicators}
+    # neither the other chemical products nor the general unit-energy item are offered to it
+    scored = {r.id for r in result.indicators}
+    assert not scored & {"energy.unit_energy", "energy.unit_energy.ethylene", "energy.unit_energy.synthetic_ammonia"}
+    assert "energy.unit_energy" in {r.id for r in score(rule_set, {}, industry="1351").indicators}

@@ -1,0 +1,112 @@
+"""Answers as people and other systems give them (form text, JSON, import cells), read into the
+values the engine scores, with the one number parser of ``numbers``.
+
+``read_answer(indicator, given)`` takes, by indicator type:
+
+- requirement: ``true`` / ``false`` (or the words ``yes`` / ``no``);
+- points: a number or its text (``2.5``); a yes/no item also ``true`` / ``false``;
+- metric: a number or its text (``1,234.5``, ``１２．５``, ``82.5%`` where the unit is %), or
+  ``{"value": ..., "unit": "tce/t"}`` in another unit of the same dimension, converted exactly;
+- choice: an option key.
+
+and returns the engine's value with the exact text typed (``None`` for JSON numbers). The range,
+steps and options are checked by the engine itself, so every way in refuses the same answers with
+the same reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from certify.scoring.engine import AnswerError
+from certify.scoring.model import Indicator, RuleSet
+from certify.scoring.numbers import NumberFormatError, parse_number
+from certify.scoring.vocabulary import Vocabulary, convert, shipped
+
+_WORDS = {"yes": True, "no": False, "true": True, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAnswer:
+    """An answer read: the value for the engine, and the text as typed (``None`` if not text)."""
+
+    value: object
+    text: str | None = None
+
+
+def read_answer(indicator: Indicator, given: object, vocabulary: Vocabulary | None = None) -> ReadAnswer:
+    """Read one answer for ``indicator``; raises ``AnswerError`` naming it."""
+    if given is None:
+        return ReadAnswer(None)
+    if indicator.type == "requirement" or (indicator.type == "points" and indicator.is_binary and _is_yes_no(given)):
+        return ReadAnswer(_yes_no(indicator, given))
+    if indicator.type == "choice":
+        if not isinstance(given, str):
+            raise AnswerError(indicator.id, f"must be an option key, not {given!r}", "not_an_option",
+                              options=tuple(o.key for o in indicator.options))
+        return ReadAnswer(given.strip())
+    if isinstance(given, Mapping) and indicator.type == "metric":
+        return _with_unit(indicator, given, vocabulary or shipped())
+    return _number(indicator, given)
+
+
+def read_answers(rule_set: RuleSet, given: Mapping[str, object],
+                 vocabulary: Vocabulary | None = None) -> tuple[dict[str, object], dict[str, str]]:
+    """Every answer of a JSON document or import: (values for the engine, texts as typed)."""
+    if not isinstance(given, Mapping):
+        raise AnswerError("answers", "must be a mapping of indicator id to answer", "wrong_kind")
+    known = {i.id: i for i in rule_set.indicators}
+    values, texts = {}, {}
+    for indicator_id, answer in given.items():
+        indicator = known.get(indicator_id)
+        if indicator is None:
+            raise AnswerError(str(indicator_id), "unknown indicator in this rule set", "unknown")
+        read = read_answer(indicator, answer, vocabulary)
+        if read.value is not None:
+            values[indicator_id] = read.value
+            if read.text is not None:
+                texts[indicator_id] = read.text
+    return values, texts
+
+
+def _is_yes_no(given: object) -> bool:
+    return isinstance(given, bool) or (isinstance(given, str) and given.strip().lower() in _WORDS)
+
+
+def _yes_no(indicator: Indicator, given: object) -> bool:
+    if isinstance(given, bool):
+        return given
+    if isinstance(given, str) and given.strip().lower() in _WORDS:
+        return _WORDS[given.strip().lower()]
+    raise AnswerError(indicator.id, f"must be true or false, not {given!r}", "wrong_kind")
+
+
+def _number(indicator: Indicator, given: object) -> ReadAnswer:
+    if isinstance(given, bool):
+        raise AnswerError(indicator.id, f"must be a number, not {given!r}", "not_a_number")
+    if isinstance(given, (int, Decimal)):
+        return ReadAnswer(Decimal(given))
+    if isinstance(given, float):
+        return ReadAnswer(Decimal(repr(given)))
+    if not isinstance(given, str):
+        raise AnswerError(indicator.id, f"must be a number, not {given!r}", "not_a_number")
+    percent = indicator.unit is not None and indicator.unit.key == "%"
+    try:
+        read = parse_number(given, percent=percent)
+    except NumberFormatError as error:
+        raise AnswerError(indicator.id, str(error), "not_a_number", hint=error.code, text=error.text) from None
+    return ReadAnswer(read.value, read.text)
+
+
+def _with_unit(indicator: Indicator, given: Mapping, vocabulary: Vocabulary) -> ReadAnswer:
+    if set(given) != {"value", "unit"}:
+        raise AnswerError(indicator.id, 'must be a number, or {"value": number, "unit": key}', "not_a_number")
+    source = vocabulary.unit(given["unit"]) if isinstance(given["unit"], str) else None
+    target = indicator.unit
+    if source is None or target is None or source.dimension != target.dimension or source.factor is None:
+        raise AnswerError(indicator.id, f"a value in {given['unit']!r} cannot be converted to {target.key if target else 'this indicator'}",
+                          "wrong_unit", unit=given["unit"])
+    read = _number(indicator, given["value"])
+    return ReadAnswer(convert(read.value, source, target), read.text)
