@@ -109,11 +109,12 @@ def _assessed(applicant: User, kind: str, subject: str, admin: User, assessor: U
     import io
 
     from certify.applications import services as applications
+    from certify.rulesets.applied import rule_set_of
     from certify.scoring import applicable_indicators
     from certify.workflow import Action, transition
 
     application = applications.open_application(applicant, kind=kind, subject=subject)
-    rule_set = applications.rule_set_of(application)
+    rule_set = rule_set_of(application)
     application.answers = {indicator.id: _best_answer(indicator)
                            for indicator in applicable_indicators(rule_set, application.industry_code)}
     applications.add_evidence(applicant, application, indicator_id=None,

@@ -32,7 +32,6 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, text, update
 
 from certify import storage
-from certify.applications.answers import for_engine
 from certify.applications.models import Application, Kind, Submission
 from certify.assessment.models import (
     AssessorRole,
@@ -59,7 +58,9 @@ from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.reference import cities
 from certify.publication.models import Batch, BatchEntry, BatchStatus, Decision, DecisionOutcome
 from certify.rulesets import current_registry
-from certify.scoring import applicable_indicators
+from certify.rulesets.applied import freeze
+from certify.rulesets.forms import for_engine
+from certify.scoring import applicable_indicators, score
 from certify.timeutil import LOCAL_TIMEZONE, local_today, utcnow
 from certify.workflow import Status
 
@@ -137,8 +138,9 @@ class _Answers:
         rnd = random.Random(f"{rule_set.id}:{industry}:{n}")
         answers = {indicator.id: _answer(indicator, rnd, weak=n / VARIANTS)
                    for indicator in applicable_indicators(rule_set, industry)}
-        result = current_registry().score(rule_set, for_engine(rule_set, answers), industry=industry)
-        return answers, result.total, result.passed, result.to_dict()
+        terms = current_registry().terms(rule_set)
+        result = score(rule_set, for_engine(rule_set, answers), industry=industry, threshold=terms.threshold)
+        return answers, result.total, result.passed, freeze(result, terms)
 
 
 def _answer(indicator, rnd: random.Random, weak: float):
@@ -266,8 +268,11 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
             "industry_code": industry, "status": status, "version": 1,
             "rule_set_id": rule_set.id, "rule_set_version": rule_set.version,
             "rule_set_sha256": rule_set.sha256, "rule_set_frozen": frozen[rule_set.id],
-            "answers": answered, "remarks": {}, "self_score_total": total if submitted else None,
+            "threshold": self_score["threshold"], "threshold_source": self_score["threshold_source"],
+            "answers": answered, "answer_texts": {}, "not_applicable": {}, "remarks": {},
+            "self_score_total": total if submitted else None,
             "self_score_passed": passed if submitted else None,
+            "self_result": self_score if submitted and status != Status.DRAFT else None,
             "pledge_name": user["name"] if submitted else None,
             "pledge_accepted_at": submitted_at, "return_note": None, "returned_at": None,
             "created_by_id": user["id"], "created_at": created,
@@ -302,7 +307,8 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         is_assessed = status in ASSESSED_OR_LATER
         rejected = status == Status.REJECTED
         rows[ScoreSheet].append({
-            "id": new_id(ScoreSheet), "assignment_id": assignment_id, "answers": answered, "notes": {},
+            "id": new_id(ScoreSheet), "assignment_id": assignment_id, "answers": answered, "answer_texts": {},
+            "notes": {}, "not_applicable": {},
             "site_visit_on": _local_date(assigned_at) + timedelta(days=7), "site_visit_participants": "",
             "site_visit_findings": "现场核查与自评价一致。" if is_assessed else "",
             "recommendation": (Recommendation.REJECT if rejected else Recommendation.APPROVE) if is_assessed else None,

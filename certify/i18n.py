@@ -6,6 +6,7 @@ the session), else the best match of the browser's ``Accept-Language``.
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
@@ -15,6 +16,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from certify.extensions import babel
+from certify.scoring.model import plain as plain_decimal
 from certify.timeutil import as_utc
 
 SESSION_KEY = "lang"
@@ -119,6 +121,11 @@ def industry_name(code: str | None) -> str:
     return industry_label(code, current_language())
 
 
+def plain(number) -> str:
+    """A decimal as people write it (``10``, ``2.5``), never in exponent form (``1E+1``)."""
+    return plain_decimal(Decimal(number)) if number is not None else ""
+
+
 @lru_cache(maxsize=32)
 def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
     """The whole pattern of a named date-and-time format ("medium" …) of ``locale``, as Babel's
@@ -160,6 +167,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name
     app.jinja_env.filters["industry_name"] = industry_name
+    app.jinja_env.filters["plain"] = plain
 
     @app.context_processor
     def language_context():

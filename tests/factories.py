@@ -117,10 +117,10 @@ def attach_evidence(application, user, *, indicator_id=None, data=PDF_BYTES, nam
 
 def complete_application(user=None, **fields):
     """A draft with every indicator answered at its best and one evidence file: ready to submit."""
-    from certify.applications import services
+    from certify.rulesets.applied import rule_set_of
 
     application = make_application(user, **fields)
-    application.answers = best_answers(services.rule_set_of(application), application.industry_code)
+    application.answers = best_answers(rule_set_of(application), application.industry_code)
     attach_evidence(application, user or application.created_by)
     db.session.flush()
     return application

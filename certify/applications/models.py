@@ -79,11 +79,22 @@ class Application(db.Model):
     # Deferred: tens of KB that only a page about this one application reads (lists never do).
     rule_set_frozen: Mapped[dict] = mapped_column(JSON, deferred=True)
 
-    # Self-assessment: indicator id -> answer (JSON scalars) and indicator id -> explanation.
+    # The pass threshold pinned when the application was opened, and where it came from
+    # (``file``, or the CRITERIA_THRESHOLDS key that set it); see ``rulesets.applied``.
+    threshold: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    threshold_source: Mapped[str] = mapped_column(String(200), default="file")
+
+    # Self-assessment: indicator id -> answer (JSON scalars), -> the text typed where it differs
+    # from the stored number, -> explanation; indicators declared not applicable -> the reason.
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    answer_texts: Mapped[dict] = mapped_column(JSON, default=dict)
     remarks: Mapped[dict] = mapped_column(JSON, default=dict)
+    not_applicable: Mapped[dict] = mapped_column(JSON, default=dict)
     self_score_total: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     self_score_passed: Mapped[bool | None]
+    # The self-assessment's whole result with its threshold and source, frozen at submission
+    # (``Result.to_dict()``); every page, PDF and export shows it. Deferred, as lists never read it.
+    self_result: Mapped[dict | None] = mapped_column(JSON, deferred=True)
 
     pledge_name: Mapped[str | None] = mapped_column(String(100))
     pledge_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,12 +1,9 @@
 """Applying: opening an application, saving the self-assessment, evidence, submission,
 withdrawal and returns. Each function is one use case; the caller commits once."""
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from certify.applications.answers import ParsedAnswers, for_engine, missing_answers
 from certify.applications.models import Application, Evidence, Kind, Submission
 from certify.applications.permissions import (
     can_edit_application,
@@ -17,9 +14,19 @@ from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.organisations.models import OrganisationKind
+from certify.organisations.reference import industry_label, is_industry_class
 from certify.rulesets import RuleSetUnavailable, current_registry
-from certify.scoring import Result, RuleSet
-from certify.timeutil import utcnow
+from certify.rulesets.applied import (
+    freeze,
+    live_self_result,
+    missing_answers,
+    rule_set_of,
+    terms_for_new,
+    terms_of,
+)
+from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
+from certify.scoring import AnswerError, Result, RuleSet, score
+from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
 from certify.workflow import Action, transition
 
@@ -42,37 +49,11 @@ class StaleApplication(ServiceError):
         super().__init__(self.MESSAGE)
 
 
-# Thawed frozen copies, by the identity of the file they were frozen from (a few per deployment).
-_thawed: dict[tuple[str, str, str], RuleSet] = {}
-
-
-def rule_set_of(application: Application) -> RuleSet:
-    """The rule set the application was opened under (its frozen copy, never the file)."""
-    key = (application.rule_set_id, application.rule_set_version, application.rule_set_sha256)
-    rule_set = _thawed.get(key)
-    if rule_set is None:
-        rule_set = _thawed[key] = RuleSet.from_dict(application.rule_set_frozen)
-    return rule_set
-
-
-def self_score(application: Application, pending: ParsedAnswers | None = None) -> Result:
-    """The applicant's own score, by the engine, with this deployment's pass threshold;
-    with ``pending``, as it would be once those unsaved answers are saved."""
-    rule_set = rule_set_of(application)
-    answers = dict(application.answers or {})
-    if pending is not None:
-        answers.update(pending.answers)
-        for key in pending.cleared:
-            answers.pop(key, None)
-    return current_registry().score(rule_set, for_engine(rule_set, answers),
-                                    industry=application.industry_code)
-
-
-def rule_set_choices(kind: Kind, industry: str | None, on: date | None = None) -> list[RuleSet]:
-    """The rule sets an application of ``kind`` can be opened under today (one per product for
-    green design products; otherwise the one in force)."""
+def rule_set_choices(kind: Kind, industry: str | None, on=None) -> list[RuleSet]:
+    """The rule sets an application of ``kind`` can be opened under today, China time (one per
+    product for green design products; otherwise the one in force)."""
     registry = current_registry()
-    on = on or date.today()
+    on = on or local_today()
     if kind == Kind.PRODUCT:
         return registry.candidates(kind.value, on, industry)
     try:
@@ -94,6 +75,12 @@ def open_application(user, *, kind: Kind, subject: str, subject_detail: str = ""
     subject = (subject or "").strip()
     if not subject:
         raise ServiceError(_l("Say what is to be recognised."), field="subject")
+    if organisation.kind == OrganisationKind.ENTERPRISE and not is_industry_class(organisation.industry_code):
+        # The indicators that apply (energy by product, above all) follow from the class.
+        raise ServiceError(_l("Your organisation's industry is recorded as “%(industry)s”, not as a four-digit "
+                              "class of GB/T 4754-2017, so the indicators that apply to you cannot be chosen. "
+                              "Ask the department to record your industry class, then apply.",
+                              industry=industry_label(organisation.industry_code) or "—"))
     choices = rule_set_choices(kind, organisation.industry_code)
     if rule_set_id is not None:
         choices = [rs for rs in choices if rs.id == rule_set_id]
@@ -101,18 +88,21 @@ def open_application(user, *, kind: Kind, subject: str, subject_detail: str = ""
         raise ServiceError(_l("No rule set is in force for this kind of recognition today. "
                               "Please contact the department."), field="rule_set_id")
     rule_set = choices[0]
+    terms = terms_for_new(rule_set)
     application = Application(
         organisation=organisation, kind=kind, subject=subject[:MAX_SUBJECT_LENGTH],
         subject_detail=(subject_detail or "").strip()[:500],
         industry_code=organisation.industry_code,
         rule_set_id=rule_set.id, rule_set_version=rule_set.version,
         rule_set_sha256=rule_set.sha256, rule_set_frozen=rule_set.to_dict(),
-        answers={}, remarks={}, created_by_id=user.id,
+        threshold=terms.threshold, threshold_source=terms.source,
+        answers={}, answer_texts={}, remarks={}, not_applicable={}, created_by_id=user.id,
     )
     db.session.add(application)
     record_event("application.opened", actor=user, obj=application, details={
         "kind": kind.value, "subject": application.subject,
         "rule_set": {"id": rule_set.id, "version": rule_set.version, "sha256": rule_set.sha256},
+        "terms": terms.to_dict(),
     })
     return application
 
@@ -128,7 +118,7 @@ def _require_version(application: Application, seen_version: int | None) -> None
 
 
 def _refresh_self_score(application: Application) -> Result:
-    result = self_score(application)
+    result, _refused = live_self_result(application)
     application.self_score_total = result.total
     application.self_score_passed = result.passed
     return result
@@ -136,17 +126,30 @@ def _refresh_self_score(application: Application) -> Result:
 
 def save_answers(user, application: Application, parsed: ParsedAnswers, *,
                  seen_version: int | None) -> list[str]:
-    """Store the valid answers and remarks of one page; return the indicator ids that changed.
-    Invalid answers are not stored (the page shows them back with their errors)."""
+    """Store the valid answers, texts typed, not-applicable declarations and remarks of one page;
+    return the indicator ids that changed. Invalid answers are not stored (the page shows them
+    back with their errors); a page whose answers together contradict the rule file (an answer
+    for an item that no longer applies) is refused whole, with the reason."""
     _require_editable(user, application)
     _require_version(application, seen_version)
     answers = dict(application.answers or {})
+    texts = dict(application.answer_texts or {})
+    declared = dict(application.not_applicable or {})
     remarks = dict(application.remarks or {})
     changed = [key for key, value in parsed.answers.items() if answers.get(key) != value]
     changed += [key for key in parsed.cleared if key in answers]
+    changed += [key for key, reason in parsed.declared.items() if declared.get(key) != reason]
+    changed += [key for key in parsed.undeclared if key in declared]
     answers.update(parsed.answers)
+    declared.update(parsed.declared)
+    for key in parsed.cleared | set(parsed.answers) | set(parsed.declared):
+        if key not in parsed.texts:
+            texts.pop(key, None)
+    texts.update(parsed.texts)
     for key in parsed.cleared:
         answers.pop(key, None)
+    for key in parsed.undeclared:
+        declared.pop(key, None)
     for key, text in parsed.remarks.items():
         if remarks.get(key, "") != text:
             changed.append(key)
@@ -156,20 +159,49 @@ def save_answers(user, application: Application, parsed: ParsedAnswers, *,
             remarks.pop(key, None)
     if not changed:
         return []
+    _require_consistent(application, answers, declared, set(changed))
     application.answers = answers
+    application.answer_texts = texts
+    application.not_applicable = declared
     application.remarks = remarks
     _refresh_self_score(application)
-    record_event("application.answers_saved", actor=user, obj=application,
-                 details={"indicators": sorted(set(changed))})
+    record_event("application.answers_saved", actor=user, obj=application, details={
+        "indicators": sorted(set(changed)),
+        "not_applicable": {key: declared[key] for key in sorted(parsed.declared) if key in declared},
+        "applicable_again": sorted(parsed.undeclared & set(changed))})
     return sorted(set(changed))
 
 
+def _require_consistent(application: Application, answers: dict, declared: dict, changed: set) -> None:
+    """Refuse a change that leaves a stored answer or declaration the rule file does not take
+    (an industry item declared applicable again while its general item is answered, say)."""
+    rule_set = rule_set_of(application)
+    try:
+        score(rule_set, for_engine(rule_set, answers), not_applicable=declared, industry=application.industry_code)
+    except AnswerError as error:
+        if error.indicator_id in changed or error.code in ("not_for_industry", "na_and_answer"):
+            indicator = next((i for i in rule_set.indicators if i.id == error.indicator_id), None)
+            raise ServiceError(answer_error_message(error, indicator)) from None
+
+
+def refused_answers(application: Application) -> list[tuple[object, str]]:
+    """Stored answers and declarations the pinned rule file refuses (answers saved before its
+    ranges were checked, say), as (indicator, message): they count for nothing until corrected."""
+    rule_set = rule_set_of(application)
+    _result, refused = live_self_result(application)
+    known = {i.id: i for i in rule_set.indicators}
+    return [(known.get(error.indicator_id), answer_error_message(error, known.get(error.indicator_id)))
+            for error in refused]
+
+
 def completeness_problems(application: Application) -> list:
-    """What must still be done before submission: unanswered indicators (with their ids) and
-    required evidence. Empty when the application can be submitted."""
+    """What must still be done before submission: unanswered indicators (with their ids),
+    answers the rule file refuses, and required evidence. Empty when it can be submitted."""
     rule_set = rule_set_of(application)
     problems = [("answer", indicator) for indicator in
-                missing_answers(rule_set, application.industry_code, application.answers)]
+                missing_answers(rule_set, application.industry_code, application.answers,
+                                application.not_applicable)]
+    problems += [("refused", (indicator, message)) for indicator, message in refused_answers(application)]
     if not application.evidence:
         problems.append(("evidence", None))
     return problems
@@ -187,7 +219,15 @@ def submit_application(user, application: Application, *, pledge_name: str, pled
                               "your name."), field="pledge_accepted")
     if completeness_problems(application):
         raise ServiceError(_l("The application is not complete yet: see the list of what is missing."))
-    result = _refresh_self_score(application)
+    # The terms in force now are frozen with the whole result: nothing re-scores it later.
+    terms = terms_of(application)
+    rule_set = rule_set_of(application)
+    result = score(rule_set, for_engine(rule_set, application.answers), industry=application.industry_code,
+                   not_applicable=application.not_applicable, threshold=terms.threshold)
+    frozen = freeze(result, terms)
+    application.self_result = frozen
+    application.self_score_total = result.total
+    application.self_score_passed = result.passed
     now = utcnow()
     application.pledge_name = pledge_name[:100]
     application.pledge_accepted_at = now
@@ -200,11 +240,12 @@ def submit_application(user, application: Application, *, pledge_name: str, pled
         answers=dict(application.answers), remarks=dict(application.remarks or {}),
         evidence=[{"id": e.id, "indicator_id": e.indicator_id, "sha256": e.sha256,
                    "name": e.original_name, "size": e.size} for e in application.evidence],
-        self_score=result.to_dict(), pledge_name=application.pledge_name,
+        self_score=frozen, pledge_name=application.pledge_name,
     )
     db.session.add(submission)
-    transition(application, Action.SUBMIT, user, details={"submission": number,
-                                                          "pledge_name": application.pledge_name})
+    transition(application, Action.SUBMIT, user, details={
+        "submission": number, "pledge_name": application.pledge_name,
+        "total": str(result.total), "passed": result.passed, "threshold": terms.to_dict()})
     return submission
 
 
@@ -222,6 +263,8 @@ def return_application(admin, application: Application, *, note: str) -> None:
     transition(application, Action.RETURN, admin, reason=note[:4000])
     application.return_note = note[:4000]
     application.returned_at = utcnow()
+    # A draft again: scored live until it is submitted anew (the submission keeps its result).
+    application.self_result = None
 
 
 def add_evidence(user, application: Application, *, indicator_id: str | None, fileobj,

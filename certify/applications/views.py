@@ -19,13 +19,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.applications import services
-from certify.applications.answers import (
-    answer_field,
-    form_value,
-    pages,
-    parse_page,
-    remark_field,
-)
 from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
 from certify.applications.models import Application, Evidence, Kind, Submission
 from certify.applications.permissions import (
@@ -46,6 +39,15 @@ from certify.core.forms import (
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
+from certify.rulesets.applied import live_self_result, pages, rule_set_of, self_result
+from certify.rulesets.forms import (
+    answer_field,
+    form_value,
+    not_applicable_field,
+    parse_page,
+    reason_field,
+    remark_field,
+)
 from certify.uploads import UploadRefused
 from certify.workflow import available_actions
 
@@ -118,9 +120,10 @@ def new():
 
 def _page_summaries(application, rule_set, result):
     stored = application.answers or {}
+    declared = application.not_applicable or {}
     summaries = []
-    for page_id, section, indicators in pages(rule_set, application.industry_code):
-        answered = sum(1 for i in indicators if i.id in stored)
+    for page_id, section, indicators in pages(rule_set, application.industry_code, declared):
+        answered = sum(1 for i in indicators if i.id in stored or i.id in declared)
         section_result = next((s for s in result.sections if s.id == page_id), None)
         summaries.append({"id": page_id, "section": section, "count": len(indicators),
                           "answered": answered, "result": section_result})
@@ -131,8 +134,8 @@ def _page_summaries(application, rule_set, result):
 @login_required
 def show(application_id: int):
     application = load_application(application_id)
-    rule_set = services.rule_set_of(application)
-    result = services.self_score(application)
+    rule_set = rule_set_of(application)
+    result = self_result(application)
     return render_template(
         "applications/show.html", application=application, rule_set=rule_set, result=result,
         page_summaries=_page_summaries(application, rule_set, result),
@@ -148,19 +151,20 @@ def show(application_id: int):
 @login_required
 def section(application_id: int, page_id: str):
     application = load_application(application_id)
-    rule_set = services.rule_set_of(application)
-    all_pages = pages(rule_set, application.industry_code)
+    rule_set = rule_set_of(application)
+    all_pages = pages(rule_set, application.industry_code, application.not_applicable)
     position = next((n for n, page in enumerate(all_pages) if page[0] == page_id), None)
     if position is None:
         abort(404)
     section_obj, indicators = all_pages[position][1:]
     editable = can_edit_application(current_user, application)
-    errors, typed = {}, {}
+    errors, typed, typed_declarations = {}, {}, None
     if request.method == "POST":
         if not editable:
             abort(403)
-        parsed = parse_page(indicators, request.form)
+        parsed = parse_page(indicators, request.form, declarable=True)
         errors, typed = dict(parsed.errors), {**parsed.raw}
+        typed_declarations = _typed_declarations(indicators)
         try:
             services.save_answers(current_user, application, parsed, seen_version=seen_version())
             errors |= _attach_uploads(application, indicators)
@@ -186,17 +190,39 @@ def section(application_id: int, page_id: str):
                 return redirect(url_for("applications.section", application_id=application.id,
                                         page_id=page_id))
     stored = application.answers or {}
-    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id)) for i in indicators}
+    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id), application.answer_texts)
+              for i in indicators}
     remarks = {i.id: request.form.get(remark_field(i.id), (application.remarks or {}).get(i.id, ""))
                if request.method == "POST" else (application.remarks or {}).get(i.id, "")
                for i in indicators}
-    result = services.self_score(application)
+    declarations = _declarations_shown(application, indicators, typed_declarations)
+    result, refused = live_self_result(application) if editable else (self_result(application), [])
+    for error in refused:
+        if error.indicator_id in {i.id for i in indicators} and error.indicator_id not in errors:
+            errors[error.indicator_id] = services.answer_error_message(
+                error, next(i for i in indicators if i.id == error.indicator_id))
     return render_template(
         "applications/section.html", application=application, rule_set=rule_set,
         section=section_obj, page_id=page_id, indicators=indicators, values=values,
         remarks=remarks, errors=errors, editable=editable, result=result, all_pages=all_pages,
         position=position, answer_field=answer_field, remark_field=remark_field,
+        declarations=declarations, not_applicable_field=not_applicable_field, reason_field=reason_field,
     )
+
+
+def _typed_declarations(indicators) -> dict:
+    """The not-applicable boxes and reasons as posted, to show back when the page is refused."""
+    return {i.id: {"declared": request.form.get(not_applicable_field(i.id)) == "1",
+                   "reason": request.form.get(reason_field(i.id), "")}
+            for i in indicators if i.not_applicable}
+
+
+def _declarations_shown(application, indicators, typed: dict | None) -> dict:
+    stored = application.not_applicable or {}
+    if typed is not None and request.method == "POST":
+        return typed
+    return {i.id: {"declared": i.id in stored, "reason": stored.get(i.id, "")}
+            for i in indicators if i.not_applicable}
 
 
 @bp.route("/applications/<int:application_id>/sections/<page_id>/preview", methods=["POST"])
@@ -204,11 +230,12 @@ def section(application_id: int, page_id: str):
 def preview(application_id: int, page_id: str):
     """The self-score as it would be with the page's unsaved answers (nothing is saved)."""
     application = load_application(application_id)
-    rule_set = services.rule_set_of(application)
-    page = next((p for p in pages(rule_set, application.industry_code) if p[0] == page_id), None)
+    rule_set = rule_set_of(application)
+    page = next((p for p in pages(rule_set, application.industry_code, application.not_applicable)
+                 if p[0] == page_id), None)
     if page is None:
         abort(404)
-    result = services.self_score(application, parse_page(page[2], request.form))
+    result, _refused = live_self_result(application, parse_page(page[2], request.form, declarable=True))
     return jsonify(total=str(result.total), max=str(result.max), passed=result.passed,
                    grade=result.grade, failed_requirements=list(result.failed_requirements),
                    sections={s.id: {"score": str(s.score), "max": str(s.max)} for s in result.sections})
@@ -246,7 +273,7 @@ def submit(application_id: int):
               "department returns it."), form=form):
         return redirect(url_for("applications.show", application_id=application.id))
     return render_template("applications/submit.html", application=application, form=form,
-                           problems=problems, result=services.self_score(application))
+                           problems=problems, result=self_result(application))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
@@ -285,7 +312,7 @@ def submission(application_id: int, number: int):
     if snapshot is None:
         abort(404)
     return render_template("applications/submission.html", application=application,
-                           snapshot=snapshot, rule_set=services.rule_set_of(application))
+                           snapshot=snapshot, rule_set=rule_set_of(application))
 
 
 def _load_evidence(application: Application, evidence_id: int) -> Evidence:

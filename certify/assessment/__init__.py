@@ -9,7 +9,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from certify.applications.answers import form_value
     from certify.assessment import services
     from certify.assessment.models import (
         ASSIGNMENT_STATUS_LABELS,
@@ -18,6 +17,7 @@ def init_app(app: Flask) -> None:
         ROLE_LABELS,
     )
     from certify.assessment.views import panel
+    from certify.rulesets.forms import form_value
 
     services.init_app(app)
     app.jinja_env.globals.update(

@@ -50,11 +50,13 @@ def needs_comment(indicator: Indicator, self_answer, assessor_answer, points, me
 
 @dataclass
 class ScoreCell:
-    """One scoring of one indicator: the stored answer, the engine's points and whether met."""
+    """One scoring of one indicator: the stored answer, the engine's points and whether met; the
+    reason where it was declared not applicable (and, on a sheet, the declaration confirmed)."""
 
     answer: object = None
     points: Decimal | None = None
     met: bool | None = None
+    not_applicable: str | None = None
 
 
 @dataclass
@@ -73,7 +75,7 @@ def _cell(result: Result | None, answers: dict, indicator: Indicator) -> ScoreCe
         row = result.indicator(indicator.id)
     except KeyError:
         return ScoreCell()
-    return ScoreCell(answers.get(indicator.id), row.points, row.met)
+    return ScoreCell(answers.get(indicator.id), row.points, row.met, row.not_applicable)
 
 
 def disagree(indicator: Indicator, first: ScoreCell, second: ScoreCell, margin: Decimal) -> bool:

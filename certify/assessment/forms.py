@@ -113,6 +113,12 @@ class BulkAssignForm(AssignForm):
     confirm = HiddenField()
 
 
+class RescoreForm(FlaskForm):
+    reason = TextAreaField(_l("Why the application is re-scored"), validators=[_required, Length(max=2000)],
+                           description=_l("The earlier results are kept beside the new ones, and the re-score is "
+                                          "recorded in the audit log."))
+
+
 class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Reason for declining"), validators=[_required, Length(max=4000)])
 

@@ -203,10 +203,11 @@ MAX_HIGHLIGHTS_LENGTH = 100
 class ScoreSheet(db.Model):
     """One assessor's scoring of one application, against the application's pinned rule set.
 
-    ``answers`` has the stored form of the applicant's answers (see ``applications/answers.py``),
+    ``answers`` has the stored form of the applicant's answers (see ``rulesets/forms.py``),
     so the same engine scores both. ``notes`` maps indicator id -> note kind (the rule file's
     ``assessor_notes``, e.g. ``comment`` and ``internal``) -> text. The total and pass are the
-    engine's, kept from the last save; ``result`` is the full engine output frozen at submission.
+    engine's, kept from the last save; ``result`` is the full engine output frozen at submission,
+    with the application's threshold and its source, and is what every page shows from then on.
     """
 
     __tablename__ = "score_sheets"
@@ -218,7 +219,11 @@ class ScoreSheet(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    answer_texts: Mapped[dict] = mapped_column(JSON, default=dict)
     notes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The assessor's decision on each of the applicant's not-applicable declarations:
+    # indicator id -> "confirmed" or "refused" (a refused one is scored like any other).
+    not_applicable: Mapped[dict] = mapped_column(JSON, default=dict)
     site_visit_on: Mapped[date | None] = mapped_column(Date)
     site_visit_participants: Mapped[str] = mapped_column(Text, default="")
     site_visit_findings: Mapped[str] = mapped_column(Text, default="")

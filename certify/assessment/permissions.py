@@ -8,6 +8,7 @@ blind: an assessor sees another assessor's sheet only once both sheets are submi
 
 from sqlalchemy import select
 
+from certify.applications.permissions import grants_view, is_own_application
 from certify.assessment.models import (
     ACTIVE_ASSIGNMENT,
     Assignment,
@@ -31,6 +32,7 @@ def _is_assessor(user) -> bool:
     return user.is_authenticated and user.role == Role.ASSESSOR and user.is_active
 
 
+@grants_view
 def is_assigned_assessor(user, application) -> bool:
     """Whether ``user`` is an assessor with a standing assignment on ``application``."""
     if not _is_assessor(user):
@@ -89,8 +91,6 @@ def can_declare_conflicts(user, assessor) -> bool:
 def can_download_report(user, application) -> bool:
     """Administrators and the application's assessors; the applicant once the department has
     decided (before, the report is the department's working paper)."""
-    from certify.applications.permissions import is_own_application
-
     if _is_admin(user) or is_assigned_assessor(user, application):
         return True
     return is_own_application(user, application) and application.status in DECIDED
@@ -99,7 +99,5 @@ def can_download_report(user, application) -> bool:
 def can_read_assessor_comments(user, application) -> bool:
     """The applicant reads the comments marked visible to it (never internal notes) when the
     application has been returned to it for changes, or after the decision."""
-    from certify.applications.permissions import is_own_application
-
     return is_own_application(user, application) and (
         application.status == Status.DRAFT or application.status in DECIDED)

@@ -21,22 +21,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from certify import storage
-from certify.applications.answers import form_value, pages
 from certify.applications.models import Application
-from certify.applications.services import rule_set_of, self_score
 from certify.assessment.models import AssessorRole, EvaluationReport
 from certify.assessment.permissions import can_manage_assessment
 from certify.assessment.services import (
     agency_profile,
     current_assignments,
     local_date,
-    sheet_result,
 )
 from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code, industry_label
+from certify.rulesets.applied import pages, rule_set_of, self_result, sheet_result, terms_of
+from certify.rulesets.forms import form_value
 from certify.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,6 +67,14 @@ def _visible_comments(sheet, indicator) -> list[str]:
     return [written[kind] for kind in indicator.applicant_visible_notes if written.get(kind)]
 
 
+def _points(result, indicator_id: str):
+    """The indicator's points in ``result``, or None where it was not scored there."""
+    try:
+        return result.indicator(indicator_id).points
+    except KeyError:
+        return None
+
+
 def report_context(application: Application) -> dict:
     """Everything the report template shows, from the current round's submitted sheets."""
     assignments = [a for a in current_assignments(application)
@@ -76,19 +83,22 @@ def report_context(application: Application) -> dict:
     sheets = [lead.sheet] + [a.sheet for a in assignments if a.role != AssessorRole.LEAD]
     results = [sheet_result(sheet) for sheet in sheets]
     rule_set = rule_set_of(application)
-    self_result = self_score(application)
+    own_result = self_result(application)
     lead_result = results[0]
     basic_ids = {i.id for i in rule_set.basic_requirements}
+    declared = application.not_applicable or {}
     sections = []
-    for page_id, section, indicators in pages(rule_set, application.industry_code):
+    for page_id, section, indicators in pages(rule_set, application.industry_code, declared):
         rows = []
         for indicator in indicators:
             rows.append({
                 "indicator": indicator,
-                "self": form_value(indicator, (application.answers or {}).get(indicator.id)),
-                "self_points": self_result.indicator(indicator.id).points,
-                "scores": [(form_value(indicator, (s.answers or {}).get(indicator.id)),
-                            r.indicator(indicator.id)) for s, r in zip(sheets, results, strict=True)],
+                "self": form_value(indicator, (application.answers or {}).get(indicator.id), application.answer_texts),
+                "self_points": _points(own_result, indicator.id),
+                "not_applicable": declared.get(indicator.id),
+                "scores": [(form_value(indicator, (s.answers or {}).get(indicator.id), s.answer_texts),
+                            _points(r, indicator.id), (s.not_applicable or {}).get(indicator.id))
+                           for s, r in zip(sheets, results, strict=True)],
                 "comments": [c for s in sheets for c in _visible_comments(s, indicator)],
             })
         section_scores = [next((x for x in r.sections if x.id == page_id), None) for r in results]
@@ -107,6 +117,9 @@ def report_context(application: Application) -> dict:
         "basic_met": not any(i in basic_ids for i in lead_result.failed_requirements),
         "recommendation_title": RECOMMENDATION_TITLES[lead.sheet.recommendation.value],
         "sections": sections, "generated_on": local_date(utcnow()),
+        "declarations": [(rule_set.indicator(key), reason, [(s.not_applicable or {}).get(key) for s in sheets])
+                         for key, reason in declared.items()],
+        "terms": terms_of(application),
         "submitted_on": local_date(application.submitted_at) if application.submitted_at else None,
         "assigned_on": lead.assigned_on,
     }

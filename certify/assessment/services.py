@@ -27,9 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from certify.applications.answers import ParsedAnswers, for_engine, pages
 from certify.applications.models import Application, Kind, Submission
-from certify.applications.services import rule_set_of
 from certify.assessment.compare import needs_comment
 from certify.assessment.models import (
     ACTIVE_ASSIGNMENT,
@@ -64,8 +62,16 @@ from certify.organisations.credit_code import CreditCodeError, normalise_credit_
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
 from certify.organisations.services import create_organisation, find_by_credit_code
-from certify.rulesets import current_registry
-from certify.scoring import Result
+from certify.rulesets.applied import (
+    confirmed_declarations,
+    freeze,
+    live_sheet_result,
+    pages,
+    rule_set_of,
+    terms_of,
+)
+from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
+from certify.scoring import Result, score
 from certify.timeutil import as_utc, utcnow
 from certify.workflow import Action, Status, find, transition
 
@@ -610,7 +616,7 @@ def accept_assignment(assessor, assignment: Assignment) -> ScoreSheet:
         raise PermissionDenied(_l("This assignment is not waiting for your answer."))
     assignment.status = AssignmentStatus.ACCEPTED
     assignment.responded_at = utcnow()
-    sheet = ScoreSheet(assignment=assignment, answers={}, notes={})
+    sheet = ScoreSheet(assignment=assignment, answers={}, answer_texts={}, notes={}, not_applicable={})
     db.session.add(sheet)
     record_event("assignment.accepted", actor=assessor, obj=assignment,
                  details={"application_id": assignment.application_id, "role": assignment.role.value})
@@ -657,13 +663,7 @@ class StaleSheet(ServiceError):
                             "save again."))
 
 
-def sheet_result(sheet: ScoreSheet) -> Result:
-    """The sheet scored by the engine against the application's pinned rule set, with this
-    deployment's pass threshold (exactly as the self-assessment is scored)."""
-    application = sheet.assignment.application
-    rule_set = rule_set_of(application)
-    return current_registry().score(rule_set, for_engine(rule_set, sheet.answers),
-                                    industry=application.industry_code)
+NA_DECISIONS = ("confirmed", "refused")
 
 
 def _require_scoring(assessor, sheet: ScoreSheet, seen_version: int | None) -> None:
@@ -674,22 +674,41 @@ def _require_scoring(assessor, sheet: ScoreSheet, seen_version: int | None) -> N
 
 
 def _refresh_total(sheet: ScoreSheet) -> Result:
-    result = sheet_result(sheet)
+    result, _refused = live_sheet_result(sheet)
     sheet.total, sheet.passed = result.total, result.passed
     return result
 
 
 def save_scores(assessor, sheet: ScoreSheet, parsed: ParsedAnswers, notes: dict, *,
-                seen_version: int | None) -> list[str]:
-    """Store one page of the sheet: valid answers, and notes (indicator id -> note kind -> text).
-    Returns the indicator ids that changed; invalid answers are not stored (the page shows them
-    back). Saving is always allowed while scoring: nothing is checked for completeness here."""
+                seen_version: int | None, decisions: dict | None = None) -> list[str]:
+    """Store one page of the sheet: valid answers (with the texts typed), notes (indicator id ->
+    note kind -> text) and decisions on the applicant's not-applicable declarations (indicator id
+    -> ``confirmed`` or ``refused``). Returns the indicator ids that changed; invalid answers are
+    not stored (the page shows them back). Saving is always allowed while scoring: nothing is
+    checked for completeness here."""
     _require_scoring(assessor, sheet, seen_version)
+    declared = sheet.assignment.application.not_applicable or {}
     answers = dict(sheet.answers or {})
+    texts = dict(sheet.answer_texts or {})
+    stored_decisions = dict(sheet.not_applicable or {})
     stored_notes = {key: dict(value) for key, value in (sheet.notes or {}).items()}
     changed = {key for key, value in parsed.answers.items() if answers.get(key) != value}
     changed |= {key for key in parsed.cleared if key in answers}
+    for key, decision in (decisions or {}).items():
+        if key not in declared or decision not in NA_DECISIONS:
+            raise ServiceError(_l("Only the applicant's not-applicable declarations can be confirmed or refused."))
+        if decision == "confirmed" and (parsed.answers.get(key) is not None
+                                        or (answers.get(key) is not None and key not in parsed.cleared)):
+            raise ServiceError(_l("You confirmed that an indicator does not apply: clear its score, or refuse "
+                                  "the declaration."))
+        if stored_decisions.get(key) != decision:
+            changed.add(key)
+            stored_decisions[key] = decision
     answers.update(parsed.answers)
+    for key in parsed.cleared | set(parsed.answers):
+        if key not in parsed.texts:
+            texts.pop(key, None)
+    texts.update(parsed.texts)
     for key in parsed.cleared:
         answers.pop(key, None)
     for indicator_id, by_kind in notes.items():
@@ -703,10 +722,12 @@ def save_scores(assessor, sheet: ScoreSheet, parsed: ParsedAnswers, notes: dict,
             stored_notes.pop(indicator_id, None)
     if not changed:
         return []
-    sheet.answers, sheet.notes = answers, stored_notes
+    sheet.answers, sheet.answer_texts, sheet.notes = answers, texts, stored_notes
+    sheet.not_applicable = stored_decisions
     _refresh_total(sheet)
-    record_event("score_sheet.saved", actor=assessor, obj=sheet,
-                 details={"assignment_id": sheet.assignment_id, "indicators": sorted(changed)})
+    record_event("score_sheet.saved", actor=assessor, obj=sheet, details={
+        "assignment_id": sheet.assignment_id, "indicators": sorted(changed),
+        "not_applicable": {key: stored_decisions[key] for key in sorted(decisions or {})}})
     return sorted(changed)
 
 
@@ -747,23 +768,39 @@ def comment_kinds(rule_set, indicator) -> tuple[str, ...]:
 
 def submission_problems(sheet: ScoreSheet) -> list[tuple[str, object]]:
     """What must be done before the sheet can be submitted, as (what, indicator or None):
-    every applicable indicator scored; a comment where the score differs from the
-    self-assessment and for every unmet requirement; a recommendation (with questions when
-    returning); for the lead, the on-site visit record."""
+    a decision on each of the applicant's not-applicable declarations; every applicable
+    indicator scored (a declaration refused, too); no score the rule file refuses; a comment
+    where the score differs from the self-assessment, for every unmet requirement and for every
+    declaration refused; a recommendation (with questions when returning); for the lead, the
+    on-site visit record."""
     application = sheet.assignment.application
     rule_set = rule_set_of(application)
-    result = sheet_result(sheet)
+    result, refused = live_sheet_result(sheet)
     answers, notes = sheet.answers or {}, sheet.notes or {}
+    declared, decisions = application.not_applicable or {}, sheet.not_applicable or {}
+    confirmed = confirmed_declarations(sheet)
+    scoreable = {i.id for _p, _s, page in pages(rule_set, application.industry_code, confirmed) for i in page}
     self_answers = application.answers or {}
     problems = []
-    for _page, _section, indicators in pages(rule_set, application.industry_code):
+    for indicator_id in (error.indicator_id for error in refused):
+        indicator = rule_set.indicator(indicator_id)
+        problems.append(("refused", (indicator, answer_error_message(
+            next(e for e in refused if e.indicator_id == indicator_id), indicator))))
+    for _page, _section, indicators in pages(rule_set, application.industry_code, declared):
         for indicator in indicators:
+            if indicator.id in declared and decisions.get(indicator.id) not in NA_DECISIONS:
+                problems.append(("na_decision", indicator))
+                continue
+            if indicator.id in confirmed or indicator.id not in scoreable:
+                continue
             answer = answers.get(indicator.id)
             if answer is None:
                 problems.append(("unscored", indicator))
                 continue
             row = result.indicator(indicator.id)
-            if needs_comment(indicator, self_answers.get(indicator.id), answer, row.points, row.met):
+            refused_declaration = decisions.get(indicator.id) == "refused"
+            if refused_declaration or needs_comment(indicator, self_answers.get(indicator.id), answer, row.points,
+                                                    row.met):
                 written = notes.get(indicator.id, {})
                 if not any(written.get(kind) for kind in comment_kinds(rule_set, indicator)):
                     problems.append(("comment", indicator))
@@ -785,9 +822,14 @@ def submit_sheet(assessor, sheet: ScoreSheet, *, seen_version: int | None = None
     _require_scoring(assessor, sheet, seen_version)
     if submission_problems(sheet):
         raise ServiceError(_l("The score sheet is not complete yet: see the list of what is missing."))
-    result = _refresh_total(sheet)
+    # Frozen with the terms frozen with the application: nothing re-scores it later.
+    application = sheet.assignment.application
+    rule_set, terms = rule_set_of(application), terms_of(application)
+    result = score(rule_set, for_engine(rule_set, sheet.answers), not_applicable=confirmed_declarations(sheet),
+                   threshold=terms.threshold, industry=application.industry_code)
+    sheet.total, sheet.passed = result.total, result.passed
     now = utcnow()
-    sheet.result = result.to_dict()
+    sheet.result = freeze(result, terms)
     sheet.submitted_at = now
     assignment = sheet.assignment
     assignment.status = AssignmentStatus.SUBMITTED

@@ -20,14 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.admin.forms import ActionForm
-from certify.applications.answers import (
-    answer_field,
-    form_value,
-    pages,
-    parse_page,
-)
 from certify.applications.models import Application, Evidence
-from certify.applications.services import rule_set_of, self_score
 
 # One transaction per change, with the refusal flashed; the version the page was opened at.
 from certify.assessment import services
@@ -40,6 +33,7 @@ from certify.assessment.forms import (
     BulkAssignForm,
     ConflictForm,
     DeclineForm,
+    RescoreForm,
     SecondAssessorForm,
     SheetDetailsForm,
 )
@@ -67,6 +61,18 @@ from certify.core.forms import commit_change, page_number, refusal_message, seen
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
+from certify.rulesets.applied import (
+    confirmed_declarations,
+    live_sheet_result,
+    pages,
+    rule_set_of,
+    self_result,
+    sheet_result,
+    terms_for_new,
+    terms_of,
+)
+from certify.rulesets.forms import answer_error_message, answer_field, form_value, parse_page
+from certify.rulesets.services import can_rescore, rescore_application, rescores_of
 from certify.workflow import Status
 
 bp = Blueprint("assessment", __name__)
@@ -200,16 +206,18 @@ def bulk_assign():
 def _comparison(application: Application, sheets):
     """Rows comparing the self-assessment with each given (submitted or own) sheet."""
     rule_set = rule_set_of(application)
-    indicators = [i for _p, _s, page in pages(rule_set, application.industry_code) for i in page]
-    results = [services.sheet_result(sheet) for sheet in sheets]
+    indicators = [i for _p, _s, page in pages(rule_set, application.industry_code, application.not_applicable)
+                  for i in page]
+    results = [sheet_result(sheet) for sheet in sheets]
     margin, total_margin = services.disagreement_margins()
-    rows = compare(indicators, application.answers or {}, self_score(application),
+    own_result = self_result(application)
+    rows = compare(indicators, application.answers or {}, own_result,
                    [(sheet.answers or {}, result) for sheet, result in zip(sheets, results, strict=True)], margin)
     totals_disagree = (len(results) >= 2 and (abs(results[0].total - results[1].total) > total_margin
                                              or results[0].passed != results[1].passed))
     return {"rows": rows, "results": results, "sheets": sheets, "rule_set": rule_set,
             "totals_disagree": totals_disagree, "margin": margin, "total_margin": total_margin,
-            "self_result": self_score(application)}
+            "self_result": own_result}
 
 
 def submitted_comparison(application: Application, current=None):
@@ -261,7 +269,26 @@ def application(application_id: int):
         comparison=submitted_comparison(application, current),
         reports=_reports(application), today=services.local_today(), action_form=ActionForm(),
         has_second=any(a.role == AssessorRole.SECOND for a in current),
+        terms=terms_of(application), terms_today=terms_for_new(rule_set_of(application)),
+        rescore_form=RescoreForm() if can_rescore(current_user, application) else None,
+        rescores=rescores_of(application),
     )
+
+
+@bp.route("/assessment/applications/<int:application_id>/rescore", methods=["POST"])
+@roles_required(Role.ADMIN)
+def rescore(application_id: int):
+    """Score the application again with today's settings (the earlier results are kept)."""
+    application = _load_application(application_id)
+    form = RescoreForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the application is re-scored."), "error")
+        return redirect(url_for("assessment.application", application_id=application_id))
+    sheets = [a.sheet for a in services.current_assignments(application) if a.sheet is not None and a.sheet.is_submitted]
+    commit_change(lambda: rescore_application(current_user, application, reason=form.reason.data, sheets=sheets),
+                  _("The application has been re-scored with today's settings; the earlier results are kept "
+                    "beside the new ones."))
+    return redirect(url_for("assessment.application", application_id=application_id))
 
 
 @bp.route("/assessment/applications/<int:application_id>/second", methods=["POST"])
@@ -462,17 +489,18 @@ def my_assignments():
 def _sections(assignment: Assignment, sheet, result):
     application = assignment.application
     rule_set = rule_set_of(application)
-    self_result = self_score(application)
+    own_result = self_result(application)
     answers = sheet.answers or {} if sheet else {}
+    confirmed = confirmed_declarations(sheet) if sheet else {}
     rows = []
-    for page_id, section, indicators in pages(rule_set, application.industry_code):
+    for page_id, section, indicators in pages(rule_set, application.industry_code, application.not_applicable):
         rows.append({
             "id": page_id, "section": section, "count": len(indicators),
-            "scored": sum(1 for i in indicators if i.id in answers),
-            "self": next((s for s in self_result.sections if s.id == page_id), None),
+            "scored": sum(1 for i in indicators if i.id in answers or i.id in confirmed),
+            "self": next((s for s in own_result.sections if s.id == page_id), None),
             "mine": next((s for s in result.sections if s.id == page_id), None) if result else None,
         })
-    return rows, self_result
+    return rows, own_result
 
 
 @bp.route("/assessment/assignments/<int:assignment_id>")
@@ -483,8 +511,8 @@ def assignment(assignment_id: int):
     assignment = load_assignment(assignment_id)
     sheet = assignment.sheet
     own = assignment.assessor_id == current_user.id
-    result = services.sheet_result(sheet) if sheet is not None else None
-    sections, self_result = _sections(assignment, sheet, result)
+    result = sheet_result(sheet) if sheet is not None else None
+    sections, own_result = _sections(assignment, sheet, result)
     details_form = SheetDetailsForm(obj=sheet, formdata=None) if sheet is not None else None
     if details_form is not None:
         details_form.version.data = str(sheet.version)
@@ -497,7 +525,8 @@ def assignment(assignment_id: int):
         comparison = _comparison(assignment.application, [sheet] + visible)
     return render_template(
         "assessment/assignment.html", assignment=assignment, sheet=sheet, result=result, own=own,
-        sections=sections, self_result=self_result, details_form=details_form,
+        rule_set=rule_set_of(assignment.application),
+        sections=sections, self_result=own_result, details_form=details_form,
         decline_form=DeclineForm(), action_form=ActionForm(),
         can_respond=can_respond_to_assignment(current_user, assignment),
         can_score=can_score(current_user, assignment),
@@ -555,21 +584,25 @@ def section(assignment_id: int, page_id: str):
     assignment, sheet = _load_own_sheet(assignment_id)
     application = assignment.application
     rule_set = rule_set_of(application)
-    all_pages = pages(rule_set, application.industry_code)
+    declared = application.not_applicable or {}
+    all_pages = pages(rule_set, application.industry_code, declared)
     position = next((n for n, page in enumerate(all_pages) if page[0] == page_id), None)
     if position is None:
         abort(404)
     section_obj, indicators = all_pages[position][1:]
     editable = can_score(current_user, assignment)
-    errors, typed, typed_notes = {}, {}, {}
+    errors, typed, typed_notes, typed_decisions = {}, {}, {}, {}
     if request.method == "POST":
         if not editable:
             abort(403)
         parsed = parse_page(indicators, request.form)
         notes = _parse_notes(rule_set, indicators, request.form)
+        typed_decisions = {i.id: request.form.get(decision_field(i.id)) for i in indicators
+                           if i.id in declared and request.form.get(decision_field(i.id))}
         errors, typed = dict(parsed.errors), dict(parsed.raw)
         try:
-            services.save_scores(current_user, sheet, parsed, notes, seen_version=seen_version())
+            services.save_scores(current_user, sheet, parsed, notes, seen_version=seen_version(),
+                                 decisions=typed_decisions)
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
@@ -594,32 +627,54 @@ def section(assignment_id: int, page_id: str):
                 return redirect(url_for("assessment.section", assignment_id=assignment_id,
                                         page_id=page_id))
     stored = sheet.answers or {}
-    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id)) for i in indicators}
+    values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id), sheet.answer_texts)
+              for i in indicators}
     notes = {i.id: typed_notes.get(i.id) or (sheet.notes or {}).get(i.id, {}) for i in indicators}
-    result = services.sheet_result(sheet)
-    self_result = self_score(application)
+    decisions = {**(sheet.not_applicable or {}), **typed_decisions}
+    result, refused = live_sheet_result(sheet) if sheet.result is None else (sheet_result(sheet), [])
+    for error in refused:
+        indicator = next((i for i in indicators if i.id == error.indicator_id), None)
+        if indicator is not None and indicator.id not in errors:
+            errors[indicator.id] = answer_error_message(error, indicator)
+    own_result = self_result(application)
     self_answers = application.answers or {}
     rows = {}
     for indicator in indicators:
-        mine, theirs = result.indicator(indicator.id), self_result.indicator(indicator.id)
+        mine, theirs = _row_of(result, indicator.id), _row_of(own_result, indicator.id)
         answer = stored.get(indicator.id)
         rows[indicator.id] = {
-            "self_value": form_value(indicator, self_answers.get(indicator.id)),
-            "self_points": theirs.points, "self_met": theirs.met,
-            "points": mine.points, "met": mine.met, "answered": answer is not None,
-            "differs": differs_from_self(indicator, self_answers.get(indicator.id), answer,
-                                         mine.points),
-            "needs_comment": needs_comment(indicator, self_answers.get(indicator.id), answer,
-                                           mine.points, mine.met),
+            "self_value": form_value(indicator, self_answers.get(indicator.id), application.answer_texts),
+            "self_points": theirs.points if theirs else None, "self_met": theirs.met if theirs else None,
+            "declared": declared.get(indicator.id), "decision": decisions.get(indicator.id),
+            "points": mine.points if mine else None, "met": mine.met if mine else None,
+            "answered": answer is not None,
+            "differs": bool(mine) and differs_from_self(indicator, self_answers.get(indicator.id), answer,
+                                                        mine.points),
+            "needs_comment": decisions.get(indicator.id) == "refused" or (bool(mine) and needs_comment(
+                indicator, self_answers.get(indicator.id), answer, mine.points, mine.met)),
             "comment_kinds": services.comment_kinds(rule_set, indicator),
         }
     return render_template(
         "assessment/section.html", assignment=assignment, application=application, sheet=sheet,
         rule_set=rule_set, section=section_obj, page_id=page_id, indicators=indicators,
         values=values, notes=notes, errors=errors, editable=editable, result=result,
-        self_result=self_result, rows=rows, all_pages=all_pages, position=position,
-        answer_field=answer_field, note_field=note_field,
+        self_result=own_result, rows=rows, all_pages=all_pages, position=position,
+        answer_field=answer_field, note_field=note_field, decision_field=decision_field,
     )
+
+
+def decision_field(indicator_id: str) -> str:
+    """The assessor's decision on the applicant's not-applicable declaration."""
+    return f"nad-{indicator_id}"
+
+
+def _row_of(result, indicator_id: str):
+    """The indicator's row of a result, or None where it was not scored (declared not applicable
+    and confirmed, or left to an alternative)."""
+    try:
+        return result.indicator(indicator_id)
+    except KeyError:
+        return None
 
 
 @bp.route("/assessment/assignments/<int:assignment_id>/sheet", methods=["POST"])
@@ -685,7 +740,7 @@ def feedback(application_id: int):
     sheets = [a.sheet for a in _last_round_assignments(application)
               if a.sheet is not None and a.sheet.is_submitted]
     comments = []
-    for _page, section_obj, indicators in pages(rule_set, application.industry_code):
+    for _page, section_obj, indicators in pages(rule_set, application.industry_code, application.not_applicable):
         for indicator in indicators:
             texts = [(sheet.notes or {}).get(indicator.id, {}).get(kind) for sheet in sheets
                      for kind in indicator.applicant_visible_notes]

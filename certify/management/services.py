@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from certify.applications import services as application_services
-from certify.applications.answers import ParsedAnswers
 from certify.applications.models import Application, Kind
 from certify.assessment.models import AssessorRole, Assignment, AssignmentStatus
 from certify.audit.services import record_event
@@ -29,6 +28,8 @@ from certify.management.permissions import (
     can_open_re_evaluation,
     can_review_declaration,
 )
+from certify.rulesets.applied import rule_set_of
+from certify.rulesets.forms import ParsedAnswers
 from certify.scoring import Indicator, applicable_indicators
 from certify.timeutil import local_today, utcnow
 from certify.workflow import FINAL, Status
@@ -77,7 +78,7 @@ def is_declaration_due(certificate: Certificate | None, period: date) -> bool:
 def key_metrics(application: Application) -> list[Indicator]:
     """The metric indicators of the rule set the application was certified under (its frozen
     copy), those that apply to its industry, in file order."""
-    rule_set = application_services.rule_set_of(application)
+    rule_set = rule_set_of(application)
     return [i for i in applicable_indicators(rule_set, application.industry_code) if i.type == "metric"]
 
 

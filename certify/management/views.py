@@ -10,7 +10,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from certify.applications import services as application_services
-from certify.applications.answers import answer_field, form_value, parse_page
 from certify.applications.models import Application
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
@@ -35,6 +34,8 @@ from certify.management.permissions import (
     can_review_declaration,
     can_view_declaration,
 )
+from certify.rulesets.applied import rule_set_of
+from certify.rulesets.forms import answer_field, form_value, parse_page
 
 bp = Blueprint("management", __name__)
 
@@ -158,7 +159,7 @@ def _declaration_page(application, declaration, form, indicators, errors, typed,
         "management/declare.html", application=application, declaration=declaration, form=form,
         indicators=indicators, values=values, certified=certified, errors=errors, period=period,
         missing=missing, answer_field=answer_field,
-        rule_set=application_services.rule_set_of(application))
+        rule_set=rule_set_of(application))
 
 
 @bp.route("/declarations/<int:self_declaration_id>")

@@ -10,7 +10,6 @@ from sqlalchemy.orm import joinedload
 
 from certify import storage
 from certify.admin.forms import ActionForm
-from certify.applications import services as application_services
 from certify.applications.models import Application
 from certify.assessment.views import submitted_comparison
 from certify.auth.models import Role
@@ -38,6 +37,7 @@ from certify.publication.models import (
     Objection,
     ObjectionStatus,
 )
+from certify.rulesets.applied import rule_set_of, self_result
 from certify.workflow import Status
 
 bp = Blueprint("publication", __name__)
@@ -90,8 +90,8 @@ def decide(application_id: int):
         return redirect(url_for("publication.decision_queue"))
     return render_template(
         "publication/decide.html", application=application, form=form,
-        rule_set=application_services.rule_set_of(application),
-        result=application_services.self_score(application),
+        rule_set=rule_set_of(application),
+        result=self_result(application),
         has_assessed=services.has_assessed(current_user, application),
         comparison=submitted_comparison(application),
     )

@@ -33,6 +33,9 @@ def init_app(app: Flask) -> None:
         )
     app.extensions[EXTENSION] = registry
     app.cli.add_command(criteria_cli)
+    from certify.rulesets.forms import threshold_source
+
+    app.jinja_env.globals["threshold_source"] = threshold_source
 
 
 def current_registry() -> Registry:

@@ -5,7 +5,7 @@ a database or depends on the clock, so a score can be recomputed anywhere from a
 
     rule_set = load("criteria/supply-chain-miit-2016.yaml")    # RuleFileError names file:line: key path
     values, texts = read_answers(rule_set, {"X11": 8, "X26": "82.5%"})   # the one number parser
-    result = score(rule_set, values, not_applicable={"X13": "why"}, threshold="75", industry="3120")
+    result = score(rule_set, values, not_applicable={"X41": "why"}, threshold="75")
     result.total, result.passed, result.failed_requirements, result.indicators[0].explanation
     frozen = rule_set.to_dict();  RuleSet.from_dict(frozen) == rule_set
 """

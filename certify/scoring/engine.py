@@ -305,6 +305,12 @@ def score(
     )
 
 
+def check_answer(indicator: Indicator, answer: object) -> None:
+    """Refuse (``AnswerError``) an answer ``indicator`` would refuse when scored: its kind,
+    range, steps or options; a form checks each field with it before storing anything."""
+    _scorer(indicator)(answer)
+
+
 def max_total(rule_set: RuleSet, industry: str | None = None) -> Decimal:
     """The highest total the rule set can give an organisation of ``industry``."""
     plan = _plan(rule_set, industry, frozenset())
@@ -316,10 +322,11 @@ def max_total(rule_set: RuleSet, industry: str | None = None) -> Decimal:
 def applicable_indicators(
     rule_set: RuleSet, industry: str | None = None, not_applicable: Iterable[str] = ()
 ) -> tuple[Indicator, ...]:
-    """The indicators that count for an organisation of ``industry``, in file order (with the
-    indicators declared not applicable in ``not_applicable``, and whatever replaces them)."""
+    """The indicators that count for an organisation of ``industry``, in file order: with
+    ``not_applicable``, those declared not applicable stay (they are listed, not answered) and any
+    general item they give way to joins them."""
     plan = _plan(rule_set, industry, frozenset(not_applicable))
-    return tuple(i for i in rule_set.indicators if i.id in plan.applicable)
+    return tuple(i for i in rule_set.indicators if i.id in plan.declarable)
 
 
 def _scaled(raw: Decimal, nominal: Decimal, raw_max: Decimal) -> Decimal:

@@ -51,7 +51,11 @@ def answer_every_page(journey, *, pdf_path=None) -> None:
     the first page; ends on the overview."""
     page = journey.page
     first = True
+    seen = set()
     while True:
+        # A page that comes back (an answer refused) would be filled again forever: say why instead.
+        assert page.url not in seen, (page.url, page.locator(".error").all_inner_texts())
+        seen.add(page.url)
         for group in set(page.locator("input[type=radio][value=yes]").evaluate_all("els => els.map(e => e.name)")):
             page.check(f"input[type=radio][name='{group}'][value=yes]")
         for dropdown in page.locator("form.assessment-form select").all():

@@ -112,7 +112,7 @@ def test_a_wrong_answer_is_shown_back_and_the_rest_is_saved(client, login_as, db
     response = _page(client, application, "strategy", {"a-X11": "7.3", "a-X12": "6"}, headers=EN)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Choose from 0 to 8 points in steps of" in page
+    assert "Part of the company&#39;s development plan: choose from 0 to 8 points in steps of 1." in page
     assert application.answers == {"X12": "6"}
 
 
@@ -123,11 +123,14 @@ def test_a_typed_metric_value_that_is_not_a_number_is_kept_on_the_page(client, l
     response = _page(client, application, "suppliers", {"a-X26": "八十五"}, headers=EN)
     page = response.get_data(as_text=True)
     assert 'value="八十五"' in page
-    assert "Enter a number" in page
+    assert "Share of low-risk suppliers: “八十五” is not a number: write a number such as 12.5." in page
     assert "X26" not in application.answers
     ok = _page(client, application, "suppliers", {"a-X26": "８５.5"})
     assert ok.status_code == 302
     assert application.answers["X26"] == "85.5"
+    # the text as typed is kept beside the number, and shown back
+    assert application.answer_texts["X26"] == "８５.5"
+    assert 'value="８５.5"' in client.get(f"/applications/{application.id}/sections/suppliers").get_data(as_text=True)
 
 
 def test_the_second_of_two_people_saving_is_told_and_loses_nothing(app, client, login_as, db):

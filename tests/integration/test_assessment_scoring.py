@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from certify.applications import services as application_services
-from certify.applications.answers import form_value, pages
 from certify.assessment import services
 from certify.assessment.models import AssignmentStatus, EvaluationReport
 from certify.audit.models import AuditEvent
+from certify.rulesets.applied import pages, rule_set_of, sheet_result
+from certify.rulesets.forms import form_value
 from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import EN, ZH, client_for
@@ -42,7 +43,7 @@ def score_all(browser, assignment, answers, notes=None, headers=EN):
     """Post every page of the score sheet: ``answers`` in stored form, ``notes`` as
     {indicator id: {note kind: text}}."""
     application = assignment.application
-    rule_set = application_services.rule_set_of(application)
+    rule_set = rule_set_of(application)
     for page_id, _section, indicators in pages(rule_set, application.industry_code):
         data = {"version": assignment.sheet.version, "go": "stay"}
         for indicator in indicators:
@@ -83,7 +84,7 @@ def test_an_assessor_accepts_scores_and_submits_and_the_application_is_assessed(
     assert assignment.status == AssignmentStatus.SUBMITTED
     assert application.status == Status.ASSESSED
     sheet = assignment.sheet
-    expected = services.sheet_result(sheet)
+    expected = sheet_result(sheet)
     assert sheet.total == expected.total == application.self_score_total - 2
     assert sheet.result["total"] == str(expected.total)
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "application.report")).scalar_one()
@@ -123,7 +124,7 @@ def test_saving_is_always_allowed_and_a_wrong_value_is_shown_back(app, db):
                                   "n-comment-X26": "台账数据待核实"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'value="八十"' in page and "Enter a number" in page
+    assert 'value="八十"' in page and "Share of low-risk suppliers: “八十” is not a number" in page
     assert assignment.sheet.answers == {"X21": "4"}
     assert assignment.sheet.notes == {"X26": {"comment": "台账数据待核实"}}
     # Highlights are limited to 100 characters.
@@ -214,7 +215,7 @@ def test_the_margin_of_disagreement_is_configurable(make_app, db):
     with app.app_context():
         margin, _total = services.disagreement_margins()
         assert margin == Decimal("0")
-        rule_set = application_services.rule_set_of(factories.make_application())
+        rule_set = rule_set_of(factories.make_application())
         indicator = rule_set.indicator("X12")
         assert disagree(indicator, ScoreCell("5", Decimal("5")), ScoreCell("6", Decimal("6")), margin)
         factories.db.session.rollback()
@@ -251,7 +252,7 @@ def test_scoring_pages_for_every_kind_render_in_both_languages(app, db):
         factories.assign(application, assessor)
         db.session.commit()
         browser, assignment = accepted(app, application, assessor)
-        rule_set = application_services.rule_set_of(application)
+        rule_set = rule_set_of(application)
         for page_id, _section, _indicators in pages(rule_set, application.industry_code):
             for headers in (EN, ZH):
                 response = browser.get(f"/assessment/assignments/{assignment.id}/sections/{page_id}",

@@ -7,10 +7,10 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from certify import storage
-from certify.applications import services
 from certify.applications.models import Application, Evidence, Submission
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage
+from certify.rulesets.applied import rule_set_of
 from certify.workflow import Status
 from tests import factories
 
@@ -209,7 +209,7 @@ def test_an_applicant_takes_the_path_in_english_too(client, login_as, db):
     application = db.session.execute(select(Application)).scalar_one()
     pages = re.findall(rf"/applications/{application.id}/sections/([^\"]+)\"",
                        client.get(f"/applications/{application.id}").get_data(as_text=True))
-    best = factories.best_answers(services.rule_set_of(application))
+    best = factories.best_answers(rule_set_of(application))
     for page_id in dict.fromkeys(pages):
         data = {"version": application.version}
         data.update({f"a-{key}": ("yes" if value is True else value) for key, value in best.items()})
