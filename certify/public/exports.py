@@ -84,7 +84,8 @@ def entries_query(batch_ids_query):
             .options(joinedload(BatchEntry.application).joinedload(Application.organisation),
                      # A list needs none of the frozen rule file or answers (tens of KB a row).
                      joinedload(BatchEntry.application).defer(Application.rule_set_frozen)
-                     .defer(Application.answers).defer(Application.remarks),
+                     .defer(Application.answers).defer(Application.remarks)
+                     .defer(Application.answer_texts).defer(Application.not_applicable),
                      joinedload(BatchEntry.batch))
             .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
 
