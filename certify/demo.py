@@ -128,6 +128,8 @@ def _assessed(applicant: User, kind: str, subject: str, admin: User, assessor: U
 
 
 def _best_answer(indicator):
+    if indicator.type == "veto":
+        return False
     if indicator.type == "requirement":
         return True
     if indicator.type == "choice":

@@ -145,6 +145,8 @@ class _Answers:
 
 def _answer(indicator, rnd: random.Random, weak: float):
     poor = rnd.random() < weak * 0.6
+    if indicator.type == "veto":
+        return False
     if indicator.type == "requirement":
         return not (poor and rnd.random() < 0.2)
     if indicator.type == "choice":

@@ -69,7 +69,9 @@ def best_answers(rule_set, industry=None) -> dict:
 
     answers = {}
     for indicator in applicable_indicators(rule_set, industry):
-        if indicator.type == "requirement":
+        if indicator.type == "veto":
+            answers[indicator.id] = False
+        elif indicator.type == "requirement":
             answers[indicator.id] = True
         elif indicator.type == "points":
             answers[indicator.id] = str(indicator.max)

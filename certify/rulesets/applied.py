@@ -23,8 +23,11 @@ from decimal import Decimal
 from certify.rulesets import current_registry
 from certify.rulesets.forms import for_engine
 from certify.rulesets.registry import FILE_SOURCE, Terms
-from certify.scoring import AnswerError, Indicator, Result, RuleSet, applicable_indicators, score
-from certify.scoring.model import BASIC_SECTION_ID
+from certify.scoring import AnswerError, Indicator, Result, RuleSet, Section, Text, applicable_indicators, score
+from certify.scoring.model import BASIC_SECTION_ID, VETO_SECTION_ID
+
+# The veto conditions are a page of their own, before the basic requirements.
+VETO_PAGE = Text("否决条件", "Veto conditions")
 from certify.workflow import EDITABLE
 
 # Thawed frozen copies, by the identity of the file they were frozen from (a few per deployment).
@@ -44,11 +47,15 @@ def rule_set_of(application) -> RuleSet:
 
 
 def pages(rule_set: RuleSet, industry: str | None, declared=()) -> list[tuple[str, object, list[Indicator]]]:
-    """The pages of indicators: (page id, section or None for basic requirements, indicators).
+    """The pages of indicators: (page id, section or None for basic requirements, indicators); the
+    veto conditions, when the file has them, come first as a page of their own.
     ``declared`` are the indicators declared not applicable: they stay on their page (with the
     declaration), and any general item they give way to joins it."""
     applicable = {indicator.id for indicator in applicable_indicators(rule_set, industry, declared)}
     result = []
+    if rule_set.veto_conditions:
+        result.append((VETO_SECTION_ID, Section(VETO_SECTION_ID, VETO_PAGE, rule_set.veto_conditions),
+                       list(rule_set.veto_conditions)))
     if rule_set.basic_requirements:
         result.append((BASIC_SECTION_ID, None, list(rule_set.basic_requirements)))
     for section in rule_set.sections:

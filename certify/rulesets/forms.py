@@ -2,7 +2,8 @@
 stored as JSON, shown back, and explained when refused. The self-assessment, the assessor's
 score sheet and the annual declarations all read their pages here.
 
-Stored form (JSON): a requirement is ``true``/``false``; points and metric values are decimal
+Stored form (JSON): a requirement is ``true``/``false`` (met), a veto condition ``true``/``false``
+(present); points and metric values are decimal
 strings (``"12.5"``), never floats; a choice is the option key; anything not answered is absent.
 The text a person typed (``1,234.5``) is kept beside it in ``texts`` when it differs. Numbers are
 read by the one parser of the engine, and every answer is checked against what the rule file
@@ -66,9 +67,10 @@ def parse_one(indicator: Indicator, raw: str) -> tuple[object, str | None]:
     raw = (raw or "").strip()
     if raw == "":
         return None, None
-    if indicator.type == "requirement":
+    if indicator.type in ("requirement", "veto"):
         if raw not in (YES, NO):
-            raise ValueError(_l("Choose met or not met."))
+            raise ValueError(_l("Choose met or not met.") if indicator.type == "requirement"
+                             else _l("Say whether the situation exists."))
         return raw == YES, None
     try:
         read = read_answer(indicator, raw)
@@ -147,7 +149,7 @@ def form_value(indicator: Indicator, stored, texts: dict | None = None) -> str:
     """The text a form field shows for a stored answer (as it was typed, where that was kept)."""
     if stored is None:
         return ""
-    if indicator.type == "requirement":
+    if indicator.type in ("requirement", "veto"):
         return YES if stored else NO
     return (texts or {}).get(indicator.id) or str(stored)
 

@@ -3,7 +3,8 @@ values the engine scores, with the one number parser of ``numbers``.
 
 ``read_answer(indicator, given)`` takes, by indicator type:
 
-- requirement: ``true`` / ``false`` (or the words ``yes`` / ``no``);
+- requirement: ``true`` / ``false`` (or the words ``yes`` / ``no``); a veto condition likewise,
+  ``true`` meaning the situation is present;
 - points: a number or its text (``2.5``); a yes/no item also ``true`` / ``false``;
 - metric: a number or its text (``1,234.5``, ``１２．５``, ``82.5%`` where the unit is %), or
   ``{"value": ..., "unit": "tce/t"}`` in another unit of the same dimension, converted exactly;
@@ -40,7 +41,7 @@ def read_answer(indicator: Indicator, given: object, vocabulary: Vocabulary | No
     """Read one answer for ``indicator``; raises ``AnswerError`` naming it."""
     if given is None:
         return ReadAnswer(None)
-    if indicator.type == "requirement" or (indicator.type == "points" and indicator.is_binary and _is_yes_no(given)):
+    if indicator.type in ("requirement", "veto") or (indicator.type == "points" and indicator.is_binary and _is_yes_no(given)):
         return ReadAnswer(_yes_no(indicator, given))
     if indicator.type == "choice":
         if not isinstance(given, str):

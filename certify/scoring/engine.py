@@ -118,8 +118,13 @@ class Result:
     rows: tuple[tuple, ...]  # (indicator, answer, points, met, counted, not_applicable), in file order
 
     @property
+    def vetoed(self) -> tuple[str, ...]:
+        """The veto conditions declared present: each stops the application, whatever its score."""
+        return tuple(row[0].id for row in self.rows if row[0].type == "veto" and row[1] is True)
+
+    @property
     def indicators(self) -> tuple[IndicatorResult, ...]:
-        """Every applicable indicator's result, basic requirements first, in file order."""
+        """Every applicable indicator's result: veto conditions and basic requirements first."""
         return tuple(IndicatorResult(*row) for row in self.rows)
 
     @property
@@ -153,6 +158,7 @@ class Result:
                 for s in self.sections
             ],
             "failed_requirements": list(self.failed_requirements),
+            "vetoed": list(self.vetoed),
             "not_applicable": self.not_applicable,
             "indicators": [
                 {
@@ -433,7 +439,7 @@ class _Plan:
     def __init__(self, rule_set: RuleSet, industry: str | None, declared: frozenset[str]):
         self.known = frozenset(i.id for i in rule_set.indicators)
         self.declared = declared
-        self.basic = [(i.id, i, _scorer(i), -1, True) for i in rule_set.basic_requirements]
+        self.basic = [(i.id, i, _scorer(i), -1, True) for i in rule_set.veto_conditions + rule_set.basic_requirements]
         self.sections = [_SectionPlan(section, industry, declared) for section in rule_set.sections]
         counted = [i for entry in self.sections for i in entry.applicable]
         self.declarable = frozenset([entry[0] for entry in self.basic] + counted)
@@ -452,6 +458,8 @@ def _plan(rule_set: RuleSet, industry: str | None, declared: frozenset[str]) -> 
 
 
 def _scorer(indicator: Indicator) -> Scorer:
+    if indicator.type == "veto":
+        return _veto_scorer(indicator)
     if indicator.type == "requirement":
         return _requirement_scorer(indicator)
     if indicator.type == "points":
@@ -472,6 +480,17 @@ def _requirement_scorer(indicator: Indicator) -> Scorer:
         raise AnswerError(indicator.id, f"must be true or false, not {answer!r}", "wrong_kind")
 
     return score_requirement
+
+
+def _veto_scorer(indicator: Indicator) -> Scorer:
+    def score_veto(answer):
+        if answer is True or answer is False:
+            return ZERO, not answer  # cleared when the situation is absent
+        if answer is None:
+            return ZERO, False
+        raise AnswerError(indicator.id, f"must be true (present) or false (absent), not {answer!r}", "wrong_kind")
+
+    return score_veto
 
 
 def _points_scorer(indicator: Indicator) -> Scorer:
@@ -606,7 +625,12 @@ def _explain(result: IndicatorResult) -> str:
             return f"declared not applicable ({result.not_applicable}): full points, {result.points} of {_cents(indicator.max)}"
         return f"declared not applicable ({result.not_applicable}): left out of the section's maximum"
     if answer is None:
-        text = "not answered: counts as not met" if indicator.type == "requirement" else "not answered: 0 points"
+        text = "not answered: 0 points"
+        if indicator.type in ("requirement", "veto"):
+            text = "not answered: counts as not met" if indicator.type == "requirement" else "not answered: not cleared"
+    elif indicator.type == "veto":
+        text = "present: vetoes the application" if answer else "absent"
+        return text
     elif indicator.type == "requirement":
         text = "met" if result.met else "not met"
     elif indicator.type == "points":

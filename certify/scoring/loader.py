@@ -20,6 +20,7 @@ import yaml
 from certify.scoring import schema
 from certify.scoring.model import (
     BASIC_SECTION_ID,
+    VETO_SECTION_ID,
     NOT_APPLICABLE_POLICIES,
     Band,
     Grade,
@@ -218,10 +219,11 @@ def _semantic_faults(data: dict, vocabulary: Vocabulary) -> Iterator[tuple[tuple
     yield from _unique(data.get("assessor_notes", []), ("assessor_notes",), "key", "assessor note")
     yield from _unique(data.get("grades", []), ("grades",), "key", "grade")
     yield from _unique(data["sections"], ("sections",), "id", "section")
-    indicators = [(("basic_requirements", n), item) for n, item in enumerate(data["basic_requirements"])]
+    indicators = [(("veto_conditions", n), item) for n, item in enumerate(data.get("veto_conditions", []))]
+    indicators += [(("basic_requirements", n), item) for n, item in enumerate(data["basic_requirements"])]
     for s, section in enumerate(data["sections"]):
-        if section["id"] == BASIC_SECTION_ID:
-            yield ("sections", s, "id"), f"the section id {BASIC_SECTION_ID!r} is reserved for the basic requirements"
+        if section["id"] in (BASIC_SECTION_ID, VETO_SECTION_ID):
+            yield ("sections", s, "id"), f"the section id {section['id']!r} is reserved for the basic requirements and veto conditions"
         indicators += [(("sections", s, "indicators", n), item) for n, item in enumerate(section["indicators"])]
     seen: dict[str, tuple] = {}
     for where, item in indicators:
@@ -422,6 +424,8 @@ def _build(data: dict, vocabulary: Vocabulary, *, path: str, sha256: str) -> Rul
         NoteKind(n["key"], _text(n["title"]), n["visible_to_applicant"]) for n in data.get("assessor_notes", [])
     ) or DEFAULT_NOTE_KINDS
     visible = tuple(n.key for n in note_kinds if n.visible_to_applicant)
+    vetoes = tuple(_indicator({**item, "type": "veto"}, VETO_SECTION_ID, visible, vocabulary)
+                   for item in data.get("veto_conditions", []))
     basic = tuple(_indicator(item, BASIC_SECTION_ID, visible, vocabulary) for item in data["basic_requirements"])
     sections = tuple(
         Section(
@@ -444,6 +448,7 @@ def _build(data: dict, vocabulary: Vocabulary, *, path: str, sha256: str) -> Rul
         standard=Standard(data["standard"]["code"], _text(data["standard"]["title"])),
         effective_from=date.fromisoformat(data["effective_from"]),
         effective_until=date.fromisoformat(data["effective_until"]) if "effective_until" in data else None,
+        veto_conditions=vetoes,
         basic_requirements=basic,
         sections=sections,
         total=data["total"],
@@ -483,7 +488,7 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
         section=section,
         type=kind,
         title=_text(item["title"]),
-        required=kind == "requirement" or item.get("required", False),
+        required=kind in ("requirement", "veto") or item.get("required", False),
         max=maximum,
         ref=item.get("ref"),
         item=_text(item["item"]) if "item" in item else None,

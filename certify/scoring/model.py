@@ -16,8 +16,10 @@ from datetime import date
 from decimal import Decimal
 
 KINDS = ("factory", "product", "park", "supply_chain")
-INDICATOR_TYPES = ("requirement", "points", "metric", "choice")
+INDICATOR_TYPES = ("requirement", "points", "metric", "choice", "veto")
 BASIC_SECTION_ID = "basic"
+# Veto conditions (否决条件): situations that, if present, stop an application before any score.
+VETO_SECTION_ID = "veto"
 # What declaring an indicator not applicable (不适用) does: ``renormalise`` leaves it out of its
 # section's maximum (the section still scores up to its weight); ``full_points`` awards its
 # maximum. An indicator without a policy cannot be declared not applicable.
@@ -138,7 +140,9 @@ class NoteKind:
 class Indicator:
     """One thing that is checked or scored.
 
-    ``type`` is ``requirement`` (met / not met, vetoes when not met, no points), ``points``
+    ``type`` is ``veto`` (a situation that stops the application when present: answered ``true``
+    for present, ``false`` for absent), ``requirement`` (met / not met, vetoes when not met, no
+    points), ``points``
     (0..max in steps), ``metric`` (a reported number scored by ``bands`` or ``linear`` between
     ``baseline`` and ``leading``) or ``choice`` (one of ``options``). ``required`` (必选) means the
     indicator must be met for the application to pass; requirements are always required.
@@ -219,6 +223,7 @@ class RuleSet:
     sections: tuple[Section, ...]
     total: Decimal
     effective_until: date | None = None
+    veto_conditions: tuple[Indicator, ...] = ()
     threshold: Decimal | None = None
     threshold_provisional: Provisional | None = None
     grades: tuple[Grade, ...] = ()
@@ -234,8 +239,8 @@ class RuleSet:
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
-        """Every indicator, basic requirements first, in file order."""
-        return self.basic_requirements + tuple(i for s in self.sections for i in s.indicators)
+        """Every indicator: veto conditions, basic requirements, then the sections, in file order."""
+        return self.veto_conditions + self.basic_requirements + tuple(i for s in self.sections for i in s.indicators)
 
     @property
     def is_weighted(self) -> bool:

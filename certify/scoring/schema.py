@@ -172,6 +172,16 @@ _BASIC_REQUIREMENT = {
     "additionalProperties": False,
 }
 
+_VETO_CONDITION = {
+    "type": "object",
+    "properties": {
+        key: _COMMON[key] for key in ("id", "title", "ref", "guidance", "evidence", *_PROVISIONAL)
+    }
+    | {"type": {"const": "veto", "message": "veto conditions are always of type 'veto'"}},
+    "required": ["id", "title"],
+    "additionalProperties": False,
+}
+
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "certify rule file",
@@ -215,6 +225,7 @@ SCHEMA: dict = {
                 "additionalProperties": False,
             },
         },
+        "veto_conditions": {"type": "array", "items": _VETO_CONDITION},
         "basic_requirements": {"type": "array", "items": _BASIC_REQUIREMENT},
         "sections": {
             "type": "array",

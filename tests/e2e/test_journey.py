@@ -56,8 +56,10 @@ def answer_every_page(journey, *, pdf_path=None) -> None:
         # A page that comes back (an answer refused) would be filled again forever: say why instead.
         assert page.url not in seen, (page.url, page.locator(".error").all_inner_texts())
         seen.add(page.url)
+        vetoes = set(page.locator("[data-kind=veto] input[type=radio]").evaluate_all("els => els.map(e => e.name)"))
         for group in set(page.locator("input[type=radio][value=yes]").evaluate_all("els => els.map(e => e.name)")):
-            page.check(f"input[type=radio][name='{group}'][value=yes]")
+            # a veto condition is answered "not the case"; every requirement "met"
+            page.check(f"input[type=radio][name='{group}'][value={'no' if group in vetoes else 'yes'}]")
         for dropdown in page.locator("form.assessment-form select").all():
             options = dropdown.locator("option").evaluate_all("els => els.map(e => e.value)")
             dropdown.select_option(options[-1])

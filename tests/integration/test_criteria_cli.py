@@ -49,11 +49,11 @@ def test_list_prints_every_rule_set_as_json(run):
 def test_list_says_which_versions_are_in_force_today(make_app, tmp_path):
     old = SUPPLY_CHAIN.read_text(encoding="utf-8").replace("effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31")
     (tmp_path / "old.yaml").write_text(old, encoding="utf-8")
-    newer = SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+    newer = SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2021-01-01")
     (tmp_path / "new.yaml").write_text(newer, encoding="utf-8")
     rows = json.loads(make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner().invoke(args=["criteria", "list", "--json"]).output)
-    assert [(r["version"], r["effective_until"], r["in_force"]) for r in rows] == [("1.0", "2020-12-31", False), ("2.0", None, True)]
+    assert [(r["version"], r["effective_until"], r["in_force"]) for r in rows] == [("1.1", "2020-12-31", False), ("2.0", None, True)]
 
 
 def test_list_without_json_prints_one_line_per_rule_set(run):
@@ -76,7 +76,7 @@ def test_check_lists_every_error_with_file_and_line_and_exits_1(run, tmp_path):
     lines = [line for line in result.output.splitlines() if line.startswith(str(broken))]
     assert len(lines) == 2
     assert any(":9: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
-    assert any(":83: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
+    assert any(":127: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
 
 
 def test_two_files_with_the_same_id_and_version_but_different_content_are_refused(run, tmp_path):
@@ -95,8 +95,9 @@ def test_show_prints_every_indicator_with_requirements_at_zero(run):
     assert set(shown) == {"id", "version", "kind", "threshold", "indicators"}
     assert shown["threshold"] == "70.00"
     ids = [row["id"] for row in shown["indicators"]]
-    assert ids[:7] == [f"BR{n}" for n in range(1, 8)] and ids[-1] == "X64"
-    assert shown["indicators"][0] == {"id": "BR1", "type": "requirement", "section": "basic", "max": "0.00"}
+    assert ids[:13] == [f"V{n}" for n in range(1, 7)] + [f"BR{n}" for n in range(1, 8)] and ids[-1] == "X64"
+    assert shown["indicators"][0] == {"id": "V1", "type": "veto", "section": "veto", "max": "0.00"}
+    assert shown["indicators"][6] == {"id": "BR1", "type": "requirement", "section": "basic", "max": "0.00"}
     assert sum(float(row["max"]) for row in shown["indicators"]) == 100
 
 
@@ -123,7 +124,8 @@ def test_score_prints_the_result_with_decimal_strings(run, answers_file):
     assert scored["rule_set"]["id"] == "supply-chain-miit-2016"
     assert len(scored["rule_set"]["sha256"]) == 64
     assert (scored["total"], scored["max"], scored["passed"], scored["grade"]) == ("13.80", "100.00", False, None)
-    assert scored["failed_requirements"] == ["BR2", "BR3", "BR4", "BR5", "BR6", "BR7"]
+    # six veto conditions not answered (not cleared) and six basic requirements not met
+    assert scored["failed_requirements"] == [f"V{n}" for n in range(1, 7)] + ["BR2", "BR3", "BR4", "BR5", "BR6", "BR7"]
     assert {k: scored["sections"][0][k] for k in ("id", "score", "max")} == {"id": "strategy", "score": "8.00", "max": "20.00"}
     x26 = next(row for row in scored["indicators"] if row["id"] == "X26")
     assert (x26["points"], x26["max"]) == ("3.30", "4.00") and x26["explanation"]
@@ -189,11 +191,11 @@ def test_score_takes_not_applicable_items_with_their_reasons(run, answers_file):
 def test_show_prints_the_version_asked_for(make_app, tmp_path):
     (tmp_path / "a.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace(
         "effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31"), encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2021-01-01").replace("threshold: 70", "threshold: 75"), encoding="utf-8")
     runner = make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner()
-    shown = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "1.0", "--json"]).output)
-    assert (shown["version"], shown["threshold"]) == ("1.0", "70.00")
+    shown = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "1.1", "--json"]).output)
+    assert (shown["version"], shown["threshold"]) == ("1.1", "70.00")
     latest = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--json"]).output)
     assert (latest["version"], latest["threshold"]) == ("2.0", "75.00")
     missing = runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "9"])
@@ -202,12 +204,12 @@ def test_show_prints_the_version_asked_for(make_app, tmp_path):
 
 def test_check_refuses_two_versions_of_one_id_in_force_on_the_same_day(run, tmp_path):
     later = tmp_path / "later.yaml"
-    later.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"').replace(
+    later.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2024-01-01"), encoding="utf-8")
     result = run("check", SUPPLY_CHAIN, later)
     assert result.exit_code == 1
     assert (f"{later}:18: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
-            f"'1.0' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
+            f"'1.1' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
 
 
 def test_check_lists_every_fault_of_a_file_at_once(run, tmp_path):
@@ -233,7 +235,7 @@ def test_score_exits_2_on_a_broken_rule_file(run, answers_file, tmp_path):
 def test_the_deployment_threshold_overrides_the_file(make_app, answers_file):
     app = make_app(CRITERIA_THRESHOLDS={"supply-chain-miit-2016": "13.80"})
     runner = app.test_cli_runner()
-    answers = {f"BR{n}": True for n in range(1, 8)} | {"X11": 8, "X61": 2.5, "X26": 82.5}
+    answers = {f"V{n}": False for n in range(1, 7)} | {f"BR{n}": True for n in range(1, 8)} | {"X11": 8, "X61": 2.5, "X26": 82.5}
     invoked = runner.invoke(args=["criteria", "score", str(SUPPLY_CHAIN), str(answers_file(answers))])
     assert invoked.exit_code == 0, invoked.output
     result = json.loads(invoked.output)

@@ -212,7 +212,7 @@ def test_an_applicant_takes_the_path_in_english_too(client, login_as, db):
     best = factories.best_answers(rule_set_of(application))
     for page_id in dict.fromkeys(pages):
         data = {"version": application.version}
-        data.update({f"a-{key}": ("yes" if value is True else value) for key, value in best.items()})
+        data.update({f"a-{key}": ("yes" if value is True else "no" if value is False else value) for key, value in best.items()})
         if page_id == "strategy":
             data["f-X11"] = (io.BytesIO(factories.PDF_BYTES), "plan.pdf")
         response = client.post(f"/applications/{application.id}/sections/{page_id}", data=data,

@@ -236,3 +236,27 @@ def test_an_industry_item_declared_not_applicable_gives_way_to_the_general_item(
     assert result.indicator("energy.unit_energy").counted
     # performance: 4 of 60 raw points x 30 / 60 = 2.00
     assert next(s for s in result.sections if s.id == "performance").score == Decimal("2.00")
+
+
+# ---- veto conditions (否决条件) ---------------------------------------------------------------------
+
+
+def test_every_shipped_rule_file_has_the_six_veto_conditions_of_the_national_notices(rule_sets):
+    for rule_set in rule_sets.values():
+        assert [v.id for v in rule_set.veto_conditions] == [f"V{n}" for n in range(1, 7)], rule_set.id
+        assert rule_set.indicator("V6").title.zh == "被列为失信被执行人"
+
+
+def test_a_veto_condition_present_stops_an_application_with_full_marks(rule_sets):
+    rule_set = rule_sets[SUPPLY_CHAIN]
+    answers, *_ = supply_chain_example(rule_set)
+    full = answers | {i.id: i.max for i in rule_set.indicators if i.type == "points"}
+    cleared = score(rule_set, full)
+    assert cleared.passed and cleared.vetoed == ()
+    vetoed = score(rule_set, full | {"V6": True})
+    assert (vetoed.passed, vetoed.vetoed, vetoed.total) == (False, ("V6",), cleared.total)
+    assert "V6" in vetoed.failed_requirements
+    assert vetoed.indicator("V6").explanation.startswith("present: vetoes the application")
+    # not answered is not cleared
+    unanswered = score(rule_set, {k: v for k, v in full.items() if k != "V1"})
+    assert not unanswered.passed and unanswered.failed_requirements == ("V1",)

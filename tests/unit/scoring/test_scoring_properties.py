@@ -17,7 +17,7 @@ PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_che
 
 def answer_for(indicator) -> st.SearchStrategy:
     """Any valid answer to ``indicator``."""
-    if indicator.type == "requirement":
+    if indicator.type in ("requirement", "veto"):
         return st.booleans()
     if indicator.type == "points":
         steps = int(indicator.max / indicator.step)
@@ -44,6 +44,8 @@ def scenarios(draw):
 
 def raised(indicator, answer):
     """An answer at least as good as ``answer`` (None when there is no better one)."""
+    if indicator.type == "veto":
+        return False
     if indicator.type == "requirement":
         return True
     if indicator.type == "points":
@@ -118,6 +120,8 @@ def test_full_answers_reach_the_maximum(rule_set):
 
 
 def best_answer(indicator):
+    if indicator.type == "veto":
+        return False
     if indicator.type == "requirement":
         return True
     if indicator.type == "points":
