@@ -20,8 +20,8 @@ import yaml
 from certify.scoring import schema
 from certify.scoring.model import (
     BASIC_SECTION_ID,
-    VETO_SECTION_ID,
     NOT_APPLICABLE_POLICIES,
+    VETO_SECTION_ID,
     Band,
     Grade,
     Indicator,
