@@ -25,10 +25,10 @@ from certify.rulesets.forms import for_engine
 from certify.rulesets.registry import FILE_SOURCE, Terms
 from certify.scoring import AnswerError, Indicator, Result, RuleSet, Section, Text, applicable_indicators, score
 from certify.scoring.model import BASIC_SECTION_ID, VETO_SECTION_ID
+from certify.workflow import EDITABLE
 
 # The veto conditions are a page of their own, before the basic requirements.
 VETO_PAGE = Text("否决条件", "Veto conditions")
-from certify.workflow import EDITABLE
 
 # Thawed frozen copies, by the identity of the file they were frozen from (a few per deployment).
 _thawed: dict[tuple[str, str, str], RuleSet] = {}
