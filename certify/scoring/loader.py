@@ -517,4 +517,4 @@ def _text(value: dict) -> Text:
 
 
 def _provisional(node: dict) -> Provisional | None:
-    return Provisional(node["provisional_reason"]) if node.get("provisional") else None
+    return Provisional(_text(node["provisional_reason"])) if node.get("provisional") else None

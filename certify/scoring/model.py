@@ -26,8 +26,9 @@ VETO_SECTION_ID = "veto"
 NOT_APPLICABLE_POLICIES = ("renormalise", "full_points")
 
 # Version of the to_dict() layout; from_dict() reads this one and upgrades older copies (format 1:
-# units as bare names, no answer ranges, no declared total, no not-applicable policies).
-FROZEN_FORMAT = 2
+# units as bare names, no answer ranges, no declared total, no not-applicable policies; format 2:
+# provisional reasons in English only).
+FROZEN_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,10 @@ class Standard:
 
 @dataclass(frozen=True, slots=True)
 class Provisional:
-    """Marks a value that the collected references did not verify, with the reason."""
+    """Marks a value that the collected references did not verify, with the reason: for the
+    department's staff and assessors, in Chinese first (applicants see only that it is provisional)."""
 
-    reason: str
+    reason: Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,8 @@ class RuleSet:
         """Rebuild the rule set from ``to_dict()`` output (refuses an unknown ``format``)."""
         if data.get("format") == 1:
             data = _upgrade_format_1(data)
+        if data.get("format") == 2:
+            data = _upgrade_format_2(data) | {"format": FROZEN_FORMAT}
         elif data.get("format") != FROZEN_FORMAT:
             raise ValueError(f"unknown frozen rule-set format {data.get('format')!r}")
         body = {key: value for key, value in data.items() if key != "format"}
@@ -299,8 +303,22 @@ def _upgrade_format_1(data: dict) -> dict:
         sections.append(section)
     data["sections"] = sections
     data["total"] = str(_nominal_total(sections))
-    data["format"] = FROZEN_FORMAT
+    data["format"] = 2
     return data
+
+
+def _upgrade_format_2(node):
+    """Provisional reasons written in English only are kept as the text in both languages."""
+    if isinstance(node, list):
+        return [_upgrade_format_2(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    upgraded = {key: _upgrade_format_2(value) for key, value in node.items()}
+    provisional = upgraded.get("provisional")
+    if isinstance(provisional, dict) and isinstance(provisional.get("reason"), str):
+        reason = provisional["reason"]
+        upgraded["provisional"] = {"reason": {"zh": reason, "en": reason}}
+    return upgraded
 
 
 def _upgrade_indicator_1(item: dict) -> dict:

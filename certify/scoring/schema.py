@@ -28,7 +28,7 @@ _TEXT = {
     "required": ["zh", "en"],
     "additionalProperties": False,
 }
-_PROVISIONAL = {"provisional": {"type": "boolean"}, "provisional_reason": _NON_EMPTY}
+_PROVISIONAL = {"provisional": {"type": "boolean"}, "provisional_reason": _TEXT}
 _INDUSTRY_CODES = {
     "type": "array",
     "minItems": 1,

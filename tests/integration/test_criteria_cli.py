@@ -14,6 +14,12 @@ SUPPLY_CHAIN = CRITERIA / "supply-chain-miit-2016.yaml"
 FACTORY = CRITERIA / "factory-gbt-36132-2018.yaml"
 
 
+def line_of(path: Path, text: str) -> int:
+    """The number of the first line of ``path`` that starts with ``text`` (indentation and "- {" aside)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.lstrip(" -{").startswith(text))
+
+
 @pytest.fixture()
 def run(app):
     runner = app.test_cli_runner()
@@ -43,7 +49,7 @@ def test_list_prints_every_rule_set_as_json(run):
         assert set(row) == {"id", "version", "kind", "title", "path", "effective_from", "effective_until", "in_force"}
         assert Path(row["path"]).is_file()
     factory = next(row for row in rows if row["id"] == "factory-gbt-36132-2018")
-    assert (factory["effective_from"], factory["effective_until"], factory["in_force"]) == ("2018-01-01", None, True)
+    assert (factory["effective_from"], factory["effective_until"], factory["in_force"]) == ("2018-12-01", None, True)
 
 
 def test_list_says_which_versions_are_in_force_today(make_app, tmp_path):
@@ -75,8 +81,9 @@ def test_check_lists_every_error_with_file_and_line_and_exits_1(run, tmp_path):
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith(str(broken))]
     assert len(lines) == 2
-    assert any(":9: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
-    assert any(":127: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
+    kind, x11 = line_of(SUPPLY_CHAIN, "kind: "), line_of(SUPPLY_CHAIN, "id: X11")
+    assert any(f":{kind}: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
+    assert any(f":{x11}: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
 
 
 def test_two_files_with_the_same_id_and_version_but_different_content_are_refused(run, tmp_path):
@@ -208,7 +215,7 @@ def test_check_refuses_two_versions_of_one_id_in_force_on_the_same_day(run, tmp_
         "effective_from: 2016-01-01", "effective_from: 2024-01-01"), encoding="utf-8")
     result = run("check", SUPPLY_CHAIN, later)
     assert result.exit_code == 1
-    assert (f"{later}:18: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
+    assert (f"{later}:{line_of(later, 'effective_from: ')}: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
             f"'1.1' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
 
 

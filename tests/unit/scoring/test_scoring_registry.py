@@ -41,7 +41,7 @@ def test_every_product_rule_set_in_force_is_a_candidate(rule_sets):
     assert ids == {
         "product-gbt-32161-2015",
         "product-room-air-conditioner-tcagp-0001-2016",
-        "product-biodegradable-plastics-gbt-32163.2-2015",
+        "product-degradable-plastics-gbt-32163.2-2015",
     }
 
 

@@ -109,7 +109,7 @@ WORKED_EXAMPLES = {
     "park-miit-2016": park_example,
     "product-gbt-32161-2015": product_example,
     "product-room-air-conditioner-tcagp-0001-2016": product_example,
-    "product-biodegradable-plastics-gbt-32163.2-2015": product_example,
+    "product-degradable-plastics-gbt-32163.2-2015": product_example,
 }
 
 
