@@ -215,7 +215,8 @@ def test_check_refuses_two_versions_of_one_id_in_force_on_the_same_day(run, tmp_
         "effective_from: 2016-01-01", "effective_from: 2024-01-01"), encoding="utf-8")
     result = run("check", SUPPLY_CHAIN, later)
     assert result.exit_code == 1
-    assert (f"{later}:{line_of(later, 'effective_from: ')}: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
+    line = line_of(later, "effective_from: ")
+    assert (f"{later}:{line}: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
             f"'1.1' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
 
 
