@@ -52,6 +52,7 @@ from certify.certificates.models import (
 )
 from certify.certificates.numbers import format_number, number_prefix
 from certify.certificates.services import last_valid_day, validity_years
+from certify.demo import best_answer
 from certify.extensions import db
 from certify.organisations.credit_code import ALPHABET, check_character
 from certify.organisations.models import Organisation, OrganisationKind
@@ -152,6 +153,8 @@ def _answer(indicator, rnd: random.Random, weak: float):
     if indicator.type == "choice":
         options = sorted(indicator.options, key=lambda option: option.points)
         return (rnd.choice(options) if poor else options[-1]).key
+    if indicator.is_computed:
+        return best_answer(indicator)
     if indicator.type == "metric":
         if indicator.bands:
             band = rnd.choice(indicator.bands) if poor else max(indicator.bands, key=lambda b: b.points)

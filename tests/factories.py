@@ -1,6 +1,7 @@
 """Small factories for tests: each makes a valid object with sensible defaults, flushed but not
 committed."""
 
+import contextlib
 import itertools
 
 from argon2 import PasswordHasher
@@ -65,23 +66,12 @@ def make_user(role: Role | str = Role.APPLICANT, organisation: Organisation | No
 
 def best_answers(rule_set, industry=None) -> dict:
     """Stored-form answers that earn every applicable indicator its maximum."""
+    from certify.demo import best_answer
     from certify.scoring import applicable_indicators
 
     answers = {}
     for indicator in applicable_indicators(rule_set, industry):
-        if indicator.type == "veto":
-            answers[indicator.id] = False
-        elif indicator.type == "requirement":
-            answers[indicator.id] = True
-        elif indicator.type == "points":
-            answers[indicator.id] = str(indicator.max)
-        elif indicator.type == "choice":
-            answers[indicator.id] = max(indicator.options, key=lambda o: o.points).key
-        elif indicator.bands:
-            best = max(indicator.bands, key=lambda b: b.points).at
-            answers[indicator.id] = str(best)
-        else:
-            answers[indicator.id] = str(indicator.leading)
+        answers[indicator.id] = best_answer(indicator)
     return answers
 
 
@@ -231,3 +221,23 @@ def assign(application, lead, second=None, *, admin=None, due_on=None):
                                                 due_on=due_on)
     db.session.flush()
     return assignments
+
+
+@contextlib.contextmanager
+def rule_sets_before(app, day: str):
+    """The deployment as it was before ``day``: only the rule sets that were in force then, open-ended
+    (applications opened inside pin them, as applications opened then did)."""
+    from dataclasses import replace
+    from datetime import date
+
+    from certify import rulesets
+    from certify.rulesets.registry import Registry
+
+    before = app.extensions[rulesets.EXTENSION]
+    cut = date.fromisoformat(day)
+    kept = [replace(rs, effective_until=None) for rs in before.all() if rs.effective_from < cut]
+    app.extensions[rulesets.EXTENSION] = Registry(kept, vocabulary=before.vocabulary)
+    try:
+        yield
+    finally:
+        app.extensions[rulesets.EXTENSION] = before

@@ -15,6 +15,10 @@ ZERO = Decimal("0")
 def _same_answer(indicator: Indicator, first, second) -> bool:
     if first is None or second is None:
         return first is None and second is None
+    if isinstance(first, dict) or isinstance(second, dict):  # a computed indicator's figures
+        if not (isinstance(first, dict) and isinstance(second, dict)) or set(first) != set(second):
+            return False
+        return all(Decimal(str(first[key])) == Decimal(str(second[key])) for key in first)
     if indicator.type in ("points", "metric"):
         return Decimal(str(first)) == Decimal(str(second))
     return first == second

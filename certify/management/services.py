@@ -79,7 +79,9 @@ def key_metrics(application: Application) -> list[Indicator]:
     """The metric indicators of the rule set the application was certified under (its frozen
     copy), those that apply to its industry, in file order."""
     rule_set = rule_set_of(application)
-    return [i for i in applicable_indicators(rule_set, application.industry_code) if i.type == "metric"]
+    # Computed indicators are declared through the figures they are computed from, not yet here.
+    return [i for i in applicable_indicators(rule_set, application.industry_code)
+            if i.type == "metric" and not i.is_computed]
 
 
 def lead_assessor_answers(application: Application) -> dict | None:

@@ -84,12 +84,58 @@ def parse_one(indicator: Indicator, raw: str) -> tuple[object, str | None]:
     return stored, read.text if read.text not in (None, stored) else None
 
 
+def input_field(indicator_id: str, key: str) -> str:
+    """The field of one input (or assessed benchmark) of a computed indicator."""
+    return f"{answer_field(indicator_id)}.{key}"
+
+
+def input_keys(indicator: Indicator) -> list[str]:
+    """The values a computed indicator's answer holds: its inputs, then any assessed benchmarks."""
+    return [i.key for i in indicator.inputs] + (["baseline", "leading"] if indicator.benchmarks == "assessed" else [])
+
+
+def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form) -> None:
+    keys = input_keys(indicator)
+    names = {key: input_field(indicator.id, key) for key in keys}
+    if not any(name in form for name in names.values()):
+        return
+    raw = {key: (form.get(name) or "").strip() for key, name in names.items()}
+    if not any(raw.values()):
+        parsed.cleared.add(indicator.id)
+        return
+    try:
+        read = read_answer(indicator, raw)
+        check_answer(indicator, read.value)
+    except AnswerError as error:
+        parsed.errors[indicator.id] = answer_error_message(error, indicator)
+        parsed.raw[indicator.id] = raw
+        return
+    stored = {key: _decimal_text(value) for key, value in read.value.items()}
+    parsed.answers[indicator.id] = stored
+    typed = {key: text for key, text in (read.text or {}).items() if text != stored.get(key)}
+    if typed:
+        parsed.texts[indicator.id] = typed
+
+
 def parse_page(indicators, form, *, declarable: bool = False) -> ParsedAnswers:
     """Read one page of indicators; with ``declarable``, also the not-applicable declarations
     of the indicators whose rule file allows them."""
     parsed = ParsedAnswers()
     for indicator in indicators:
         name = answer_field(indicator.id)
+        if indicator.is_computed:
+            if declarable and indicator.not_applicable and form.get(f"{not_applicable_field(indicator.id)}-shown"):
+                _read_declaration(parsed, indicator, form, form.get(not_applicable_field(indicator.id)) == "1")
+            _parse_computed(parsed, indicator, form)
+            if indicator.id in parsed.declared and indicator.id in parsed.answers:
+                parsed.declared.pop(indicator.id)
+                parsed.answers.pop(indicator.id)
+                parsed.errors[indicator.id] = _l("You declared this indicator not applicable: clear the answer, or "
+                                                 "untick “not applicable”.")
+            remark = form.get(remark_field(indicator.id))
+            if remark is not None:
+                parsed.remarks[indicator.id] = remark.strip()[:MAX_REMARK_LENGTH]
+            continue
         declared = declarable and indicator.not_applicable and form.get(not_applicable_field(indicator.id)) == "1"
         if declarable and indicator.not_applicable and form.get(f"{not_applicable_field(indicator.id)}-shown"):
             _read_declaration(parsed, indicator, form, declared)
@@ -138,7 +184,9 @@ def for_engine(rule_set: RuleSet, stored: dict) -> dict:
         indicator = known.get(indicator_id)
         if indicator is None:
             continue
-        if indicator.type in ("points", "metric"):
+        if indicator.is_computed:
+            converted[indicator_id] = {key: Decimal(number) for key, number in value.items()}
+        elif indicator.type in ("points", "metric"):
             converted[indicator_id] = Decimal(value)
         else:
             converted[indicator_id] = value
@@ -147,6 +195,9 @@ def for_engine(rule_set: RuleSet, stored: dict) -> dict:
 
 def form_value(indicator: Indicator, stored, texts: dict | None = None) -> str:
     """The text a form field shows for a stored answer (as it was typed, where that was kept)."""
+    if indicator.is_computed:
+        typed = (texts or {}).get(indicator.id) or {}
+        return {key: typed.get(key) or (stored or {}).get(key, "") for key in input_keys(indicator)}
     if stored is None:
         return ""
     if indicator.type in ("requirement", "veto"):
@@ -178,6 +229,26 @@ def answer_error_message(error: AnswerError, indicator: Indicator | None = None)
 def _answer_error_message(error: AnswerError, indicator: Indicator | None):
     title = _title(indicator) if indicator is not None else error.indicator_id
     params = error.params
+    if error.code == "out_of_range" and params.get("input") is not None:
+        entry = params["input"]
+        unit = _unit_of(entry.unit)
+        return _l("%(indicator)s: %(input)s %(value)s%(unit)s is outside the allowed range, %(range)s%(unit)s.",
+                  indicator=title, input=_text(entry.title), value=_decimal_text(params["value"]), unit=unit,
+                  range=describe_range(params["range"]))
+    if error.code == "out_of_range" and params.get("computed"):
+        unit = _unit(indicator)
+        return _l("%(indicator)s: the value computed from your figures, %(value)s%(unit)s, is outside the allowed "
+                  "range, %(range)s%(unit)s: check the figures.", indicator=title, value=_short(params["value"]),
+                  unit=unit, range=describe_range(params["range"]))
+    if error.code == "missing_input":
+        return _l("%(indicator)s: fill in every figure it is computed from (%(input)s is missing).",
+                  indicator=title, input=_text(params["input"].title))
+    if error.code == "missing_benchmark":
+        return _l("%(indicator)s: give the industry's baseline and leading values.", indicator=title)
+    if error.code == "benchmarks_order":
+        return _l("%(indicator)s: the industry's leading value must be better than its baseline.", indicator=title)
+    if error.code == "zero_divisor":
+        return _l("%(indicator)s cannot be computed: %(divisor)s is 0.", indicator=title, divisor=params["divisor"])
     if error.code == "out_of_range":
         unit = _unit(indicator)
         return _l("%(indicator)s: %(value)s%(unit)s is outside the allowed range, %(range)s%(unit)s.",
@@ -230,9 +301,21 @@ def _title(indicator: Indicator) -> str:
 
 
 def _unit(indicator: Indicator | None) -> str:
-    if indicator is None or indicator.unit is None or indicator.unit.key == "ratio":
+    return _unit_of(indicator.unit if indicator is not None else None)
+
+
+def _unit_of(unit) -> str:
+    if unit is None or unit.key == "ratio":
         return ""
-    return " " + (indicator.unit.zh if current_language() == "zh" else indicator.unit.en)
+    return " " + (unit.zh if current_language() == "zh" else unit.en)
+
+
+def _text(text) -> str:
+    return text.zh if current_language() == "zh" else text.en
+
+
+def _short(value: Decimal) -> str:
+    return _decimal_text(value.quantize(Decimal("0.0001")) if value.as_tuple().exponent < -4 else value)
 
 
 def _decimal_text(value: Decimal) -> str:

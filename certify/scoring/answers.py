@@ -31,10 +31,11 @@ _WORDS = {"yes": True, "no": False, "true": True, "false": False}
 
 @dataclass(frozen=True, slots=True)
 class ReadAnswer:
-    """An answer read: the value for the engine, and the text as typed (``None`` if not text)."""
+    """An answer read: the value for the engine, and the text as typed (``None`` if not text; for a
+    computed metric, the texts of its inputs by key)."""
 
     value: object
-    text: str | None = None
+    text: str | dict | None = None
 
 
 def read_answer(indicator: Indicator, given: object, vocabulary: Vocabulary | None = None) -> ReadAnswer:
@@ -48,9 +49,27 @@ def read_answer(indicator: Indicator, given: object, vocabulary: Vocabulary | No
             raise AnswerError(indicator.id, f"must be an option key, not {given!r}", "not_an_option",
                               options=tuple(o.key for o in indicator.options))
         return ReadAnswer(given.strip())
+    if indicator.is_computed:
+        return _inputs(indicator, given)
     if isinstance(given, Mapping) and indicator.type == "metric":
         return _with_unit(indicator, given, vocabulary or shipped())
     return _number(indicator, given)
+
+
+def _inputs(indicator: Indicator, given: object) -> ReadAnswer:
+    """A computed metric's answer: each input (and assessed benchmark) read as a number."""
+    if not isinstance(given, Mapping):
+        raise AnswerError(indicator.id, "must give the values it is computed from", "wrong_kind")
+    units = {i.key: i.unit for i in indicator.inputs} | {"baseline": indicator.unit, "leading": indicator.unit}
+    values, texts = {}, {}
+    for key, raw in given.items():
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        read = _number(indicator, raw, percent=units.get(key) is not None and units[key].key == "%")
+        values[key] = read.value
+        if read.text is not None:
+            texts[key] = read.text
+    return ReadAnswer(values or None, texts or None)
 
 
 def read_answers(rule_set: RuleSet, given: Mapping[str, object],
@@ -84,7 +103,7 @@ def _yes_no(indicator: Indicator, given: object) -> bool:
     raise AnswerError(indicator.id, f"must be true or false, not {given!r}", "wrong_kind")
 
 
-def _number(indicator: Indicator, given: object) -> ReadAnswer:
+def _number(indicator: Indicator, given: object, *, percent: bool | None = None) -> ReadAnswer:
     if isinstance(given, bool):
         raise AnswerError(indicator.id, f"must be a number, not {given!r}", "not_a_number")
     if isinstance(given, (int, Decimal)):
@@ -93,7 +112,8 @@ def _number(indicator: Indicator, given: object) -> ReadAnswer:
         return ReadAnswer(Decimal(repr(given)))
     if not isinstance(given, str):
         raise AnswerError(indicator.id, f"must be a number, not {given!r}", "not_a_number")
-    percent = indicator.unit is not None and indicator.unit.key == "%"
+    if percent is None:
+        percent = indicator.unit is not None and indicator.unit.key == "%"
     try:
         read = parse_number(given, percent=percent)
     except NumberFormatError as error:

@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from certify.scoring.model import Indicator, RuleSet, Section
+from certify.scoring.formula import Formula, ZeroDivisor
+from certify.scoring.model import Indicator, RuleSet, Section, plain
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -537,23 +538,88 @@ def _choice_scorer(indicator: Indicator) -> Scorer:
 
 
 def _in_domain(indicator: Indicator) -> Callable[[object], Decimal]:
-    """The answer as a ``Decimal``, refused when it lies outside the indicator's range."""
+    """The answer (or, for a computed metric, the value computed from it) as a ``Decimal``,
+    refused when it lies outside the indicator's range."""
     domain = indicator.range
+    compute = computer(indicator) if indicator.is_computed else None
 
     def value_of(answer) -> Decimal:
-        value = _number(indicator, answer)
+        value = compute(answer) if compute is not None else _number(indicator, answer)
         if domain is not None and not domain.contains(value):
             unit = f" {indicator.unit.key}" if indicator.unit else ""
-            raise AnswerError(indicator.id, f"{value}{unit} is outside the allowed range: {domain.describe()}{unit}",
-                              "out_of_range", value=value, range=domain, unit=indicator.unit)
+            shown = _short(value) if compute is not None else value
+            raise AnswerError(indicator.id, f"{shown}{unit} is outside the allowed range: {domain.describe()}{unit}",
+                              "out_of_range", value=value, range=domain, unit=indicator.unit,
+                              computed=compute is not None)
         return value
 
     return value_of
 
 
+def computer(indicator: Indicator) -> Callable[[object], Decimal]:
+    """For a computed metric: the inputs of an answer checked one by one (each named, with its
+    range and unit), then the indicator's formula applied to them."""
+    formula = Formula(indicator.formula)
+    expected = {i.key for i in indicator.inputs} | ({"baseline", "leading"} if indicator.benchmarks else set())
+
+    def compute(answer) -> Decimal:
+        if not isinstance(answer, Mapping):
+            raise AnswerError(indicator.id, f"must give the values it is computed from ({', '.join(sorted(expected))})",
+                              "wrong_kind")
+        unknown = sorted(str(key) for key in answer if key not in expected)
+        if unknown:
+            raise AnswerError(indicator.id, f"has no input {unknown[0]!r}", "wrong_kind")
+        values = {}
+        for entry in indicator.inputs:
+            given = answer.get(entry.key)
+            if given is None:
+                raise AnswerError(indicator.id, f"{entry.title.en} is missing", "missing_input", input=entry)
+            value = _number(indicator, given)
+            if entry.range is not None and not entry.range.contains(value):
+                unit = f" {entry.unit.key}" if entry.unit else ""
+                raise AnswerError(indicator.id, f"{entry.title.en}: {value}{unit} is outside the allowed range: "
+                                  f"{entry.range.describe()}{unit}", "out_of_range", value=value, range=entry.range,
+                                  unit=entry.unit, input=entry)
+            values[entry.key] = value
+        try:
+            return formula.evaluate(values)
+        except ZeroDivisor as error:
+            raise AnswerError(indicator.id, f"cannot be computed: {error.divisor} is 0", "zero_divisor",
+                              divisor=error.divisor) from None
+
+    return compute
+
+
+def _assessed_benchmarks(indicator: Indicator, answer) -> tuple[Decimal, Decimal]:
+    """The baseline and leading value an assessment determined for the industry, in the
+    indicator's range and in the right order."""
+    found = []
+    for key, title in (("baseline", "baseline value"), ("leading", "leading value")):
+        given = answer.get(key) if isinstance(answer, Mapping) else None
+        if given is None:
+            raise AnswerError(indicator.id, f"the industry's {title} is missing", "missing_benchmark", benchmark=key)
+        value = _number(indicator, given)
+        if indicator.range is not None and not indicator.range.contains(value):
+            raise AnswerError(indicator.id, f"the {title} {value} is outside the allowed range: {indicator.range.describe()}",
+                              "out_of_range", value=value, range=indicator.range, unit=indicator.unit, benchmark=key)
+        found.append(value)
+    baseline, leading = found
+    if (leading <= baseline) if indicator.better == "higher" else (leading >= baseline):
+        raise AnswerError(indicator.id, f"the leading value {leading} must be better than the baseline {baseline}",
+                          "benchmarks_order", baseline=baseline, leading=leading)
+    return baseline, leading
+
+
+def _short(value: Decimal) -> str:
+    """A computed value as shown to people: at most four decimal places."""
+    if value == value.to_integral_value() or value.as_tuple().exponent >= -4:
+        return plain(value)
+    return plain(value.quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
 def _linear_scorer(indicator: Indicator) -> Scorer:
+    assessed = indicator.benchmarks == "assessed"
     baseline, leading, maximum = indicator.baseline, indicator.leading, _cents(indicator.max)
-    span = leading - baseline  # negative when lower is better
     higher = indicator.better == "higher"
     value_of = _in_domain(indicator)
 
@@ -561,15 +627,22 @@ def _linear_scorer(indicator: Indicator) -> Scorer:
         if answer is None:
             return ZERO, False
         value = value_of(answer)
-        met = value >= baseline if higher else value <= baseline
-        reached = value >= leading if higher else value <= leading
-        if reached:
-            return maximum, met
-        if not met or value == baseline:
-            return ZERO, met
-        return (indicator.max * (value - baseline) / span).quantize(CENT, ROUND_HALF_UP), met
+        low, high = _assessed_benchmarks(indicator, answer) if assessed else (baseline, leading)
+        return _linear_points(indicator.max, maximum, higher, low, high, value)
 
     return score_linear
+
+
+def _linear_points(top: Decimal, maximum: Decimal, higher: bool, baseline: Decimal, leading: Decimal,
+                   value: Decimal) -> tuple[Decimal, bool]:
+    """0 at or worse than the baseline, ``maximum`` at or better than the leading value (capped),
+    in proportion between."""
+    met = value >= baseline if higher else value <= baseline
+    if (value >= leading) if higher else (value <= leading):
+        return maximum, met
+    if not met or value == baseline:
+        return ZERO, met
+    return (top * (value - baseline) / (leading - baseline)).quantize(CENT, ROUND_HALF_UP), met
 
 
 def _bands_scorer(indicator: Indicator) -> Scorer:
@@ -606,12 +679,16 @@ def _cents(value: Decimal) -> Decimal:
 def _dump_answer(answer: object) -> object:
     if answer is None or isinstance(answer, (bool, str)):
         return answer
+    if isinstance(answer, Mapping):
+        return {key: str(value) for key, value in answer.items()}
     return str(answer)
 
 
 def _load_answer(indicator: Indicator, answer: object) -> object:
-    if answer is None or isinstance(answer, bool) or indicator.type in ("requirement", "choice"):
+    if answer is None or isinstance(answer, bool) or indicator.type in ("requirement", "choice", "veto"):
         return answer
+    if isinstance(answer, Mapping):
+        return {key: Decimal(value) for key, value in answer.items()}
     return Decimal(answer)
 
 
@@ -639,7 +716,7 @@ def _explain(result: IndicatorResult) -> str:
         option = next(o for o in indicator.options if o.key == answer)
         text = f"option {answer!r} ({option.title.en}): {result.points} of {_cents(indicator.max)}"
     else:
-        text = _explain_metric(indicator, _number(indicator, answer), result.points)
+        text = _explain_metric(indicator, answer, result.points)
     if indicator.required and not result.met:
         text += "; required, so the application fails" if indicator.type != "requirement" else "; vetoes the application"
     if not result.counted:
@@ -647,16 +724,26 @@ def _explain(result: IndicatorResult) -> str:
     return text
 
 
-def _explain_metric(indicator: Indicator, value: Decimal, points: Decimal) -> str:
+def _explain_metric(indicator: Indicator, answer: object, points: Decimal) -> str:
     unit = f" {indicator.unit.key}" if indicator.unit else ""
     of = f"{points} of {_cents(indicator.max)}"
+    if indicator.is_computed:
+        value = computer(indicator)(answer)
+        inputs = ", ".join(f"{i.key} = {plain(Decimal(answer[i.key]))}" for i in indicator.inputs)
+        shown = f"{indicator.formula} = {_short(value)}{unit} ({inputs})"
+    else:
+        value = _number(indicator, answer)
+        shown = f"{value}{unit}"
+    baseline, leading = indicator.baseline, indicator.leading
+    if indicator.benchmarks == "assessed":
+        baseline, leading = Decimal(answer["baseline"]), Decimal(answer["leading"])
     if indicator.scoring == "bands":
         reached = [b for b in indicator.bands if (value >= b.at if indicator.better == "higher" else value <= b.at)]
         if not reached:
-            return f"{value}{unit} does not reach the first band {indicator.bands[0].at}: {of}"
-        return f"{value}{unit} reaches the band {reached[-1].at}: {of}"
+            return f"{shown} does not reach the first band {indicator.bands[0].at}: {of}"
+        return f"{shown} reaches the band {reached[-1].at}: {of}"
     if points == _cents(indicator.max):
-        return f"{value}{unit} reaches the leading value {indicator.leading}: {of} (capped)"
+        return f"{shown} reaches the leading value {plain(leading)}: {of} (capped)"
     if points == 0:
-        return f"{value}{unit} is no better than the baseline {indicator.baseline}: {of}"
-    return f"{value}{unit} between baseline {indicator.baseline} and leading value {indicator.leading}: {of}"
+        return f"{shown} is no better than the baseline {plain(baseline)}: {of}"
+    return f"{shown} between baseline {plain(baseline)} and leading value {plain(leading)}: {of}"

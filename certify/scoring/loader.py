@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from certify.scoring import schema
+from certify.scoring.formula import Formula, FormulaError
 from certify.scoring.model import (
     BASIC_SECTION_ID,
     NOT_APPLICABLE_POLICIES,
@@ -25,6 +26,7 @@ from certify.scoring.model import (
     Band,
     Grade,
     Indicator,
+    Input,
     Level,
     NoteKind,
     Option,
@@ -293,7 +295,7 @@ def _indicator_faults(item: dict, where: tuple, notes: list, vocabulary: Vocabul
         yield from _points_faults(item, where)
     if kind == "choice":
         yield from _unique(item["options"], where + ("options",), "key", "option")
-    if kind == "metric" and item["scoring"] == "linear":
+    if kind == "metric" and item["scoring"] == "linear" and "benchmarks" not in item:
         baseline, leading = item["baseline"], item["leading"]
         if item["better"] == "lower" and not leading < baseline:
             yield where + ("leading",), f"must be lower than the baseline {baseline} when lower is better"
@@ -314,16 +316,47 @@ def _metric_domain_faults(item: dict, where: tuple, vocabulary: Vocabulary) -> I
                       f"(the unit {unit.key} has no default range)")
         return
     domain = _range_of(item, unit)
-    if domain.min is not None and domain.max is not None and (
-            domain.min > domain.max or (domain.min == domain.max and (domain.exclusive_min or domain.exclusive_max))):
+    if _is_empty(domain):
         yield where + ("range",), f"is empty: {domain.describe()}"
         return
+    yield from _computed_faults(item, where, vocabulary)
     anchors = [("baseline", item.get("baseline")), ("leading", item.get("leading"))]
     anchors += [(("bands", n, "at"), band["at"]) for n, band in enumerate(item.get("bands", []))]
     for key, value in anchors:
         if value is not None and not domain.contains(value):
             path = key if isinstance(key, tuple) else (key,)
             yield where + path, f"{value} lies outside the range of valid answers ({domain.describe()} {unit.key})"
+
+
+def _is_empty(domain: Range) -> bool:
+    return domain.min is not None and domain.max is not None and (
+        domain.min > domain.max or (domain.min == domain.max and (domain.exclusive_min or domain.exclusive_max)))
+
+
+def _computed_faults(item: dict, where: tuple, vocabulary: Vocabulary) -> Iterator[tuple[tuple, str]]:
+    """A computed metric's formula uses exactly its inputs, each with a known unit and a range."""
+    if "formula" not in item:
+        return
+    keys = [entry["key"] for entry in item["inputs"]]
+    for n, entry in enumerate(item["inputs"]):
+        if entry["key"] in keys[:n] or entry["key"] in ("baseline", "leading"):
+            yield where + ("inputs", n, "key"), f"{entry['key']!r} is used twice or reserved (baseline, leading)"
+        unit = vocabulary.unit(entry["unit"])
+        if unit is None:
+            yield where + ("inputs", n, "unit"), f"unknown unit {entry['unit']!r}"
+        elif "range" not in entry and unit.range is None:
+            yield where + ("inputs", n), f"needs a range, e.g. range: {{min: 0}} (the unit {unit.key} has none)"
+        elif _is_empty(_range_of(entry, unit)):
+            yield where + ("inputs", n, "range"), "is empty"
+    try:
+        names = Formula(item["formula"]).names
+    except FormulaError as error:
+        yield where + ("formula",), str(error)
+        return
+    if names - set(keys):
+        yield where + ("formula",), f"uses {', '.join(sorted(names - set(keys)))}, which are not inputs (inputs: {', '.join(keys)})"
+    if set(keys) - names:
+        yield where + ("inputs",), f"{', '.join(sorted(set(keys) - names))} not used by the formula {item['formula']!r}"
 
 
 def _range_of(item: dict, unit) -> Range:
@@ -483,6 +516,11 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
         maximum = max(o.points for o in options)
     else:
         maximum = Decimal(0)
+    inputs = tuple(
+        Input(entry["key"], _text(entry["title"]), vocabulary.unit(entry["unit"]),
+              _range_of(entry, vocabulary.unit(entry["unit"])))
+        for entry in item.get("inputs", ())
+    )
     return Indicator(
         id=item["id"],
         section=section,
@@ -508,6 +546,9 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
         best_of=item.get("best_of"),
         applicant_visible_notes=tuple(item.get("applicant_visible_notes", visible)),
         not_applicable=policy if policy in NOT_APPLICABLE_POLICIES else None,
+        inputs=inputs,
+        formula=item.get("formula"),
+        benchmarks=item.get("benchmarks"),
         provisional=_provisional(item),
     )
 

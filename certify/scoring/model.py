@@ -105,6 +105,17 @@ class Unit:
 
 
 @dataclass(frozen=True, slots=True)
+class Input:
+    """One value a computed indicator is calculated from, reported by the applicant (or, for the
+    benchmarks ``baseline`` and ``leading`` of an assessed indicator, by the assessor)."""
+
+    key: str
+    title: Text
+    unit: Unit | None = None
+    range: Range | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Band:
     """A threshold of a banded metric: reaching ``at`` earns ``points``."""
 
@@ -152,6 +163,11 @@ class Indicator:
     ``best_of`` names a group of alternatives of which only the best applicable one counts.
     ``range`` is the domain of a metric's answers (from the file, else its unit's);
     ``not_applicable`` the policy when it is declared not applicable (``None``: it cannot be).
+    A computed metric has ``inputs`` and a ``formula`` over their keys: its answer maps each key to
+    a number and the engine calculates the value scored. With ``benchmarks: assessed`` its
+    baseline and leading value are not in the file but determined for the industry by the
+    assessment (the standard's 行业平均水平 / 行业先进水平) and answered as ``baseline`` and
+    ``leading`` beside the inputs.
     """
 
     id: str
@@ -178,7 +194,15 @@ class Indicator:
     best_of: str | None = None
     applicant_visible_notes: tuple[str, ...] = ()
     not_applicable: str | None = None
+    inputs: tuple[Input, ...] = ()
+    formula: str | None = None
+    benchmarks: str | None = None
     provisional: Provisional | None = None
+
+    @property
+    def is_computed(self) -> bool:
+        """A metric calculated by the engine from its inputs (``formula``)."""
+        return bool(self.inputs)
 
     @property
     def is_binary(self) -> bool:

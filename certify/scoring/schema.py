@@ -96,6 +96,24 @@ _BY_TYPE = {
         {
             "unit": {"type": "string", "minLength": 1, "message": "must be a unit of criteria/vocabulary/units.yaml, such as kgce/t"},
             "range": _RANGE,
+            "inputs": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                "message": "must be a name a formula can use: letters, digits and '_'"},
+                        "title": _TEXT,
+                        "unit": {"type": "string", "minLength": 1},
+                        "range": _RANGE,
+                    },
+                    "required": ["key", "title", "unit"],
+                    "additionalProperties": False,
+                },
+            },
+            "formula": _NON_EMPTY,
+            "benchmarks": {"enum": ["assessed"], "message": "must be 'assessed' (baseline and leading value determined by the assessment)"},
             "scoring": {"enum": ["linear", "bands"]},
             "better": {"enum": ["lower", "higher"]},
             "max": _POSITIVE,
@@ -133,8 +151,18 @@ _BY_TYPE = {
 _METRIC_BY_SCORING = [
     {
         "if": {"properties": {"scoring": {"const": "linear"}}, "required": ["scoring"]},
-        "then": {"required": ["baseline", "leading", "max"], "not": {"required": ["bands"]}},
+        "then": {"required": ["max"], "not": {"required": ["bands"]}},
     },
+    {
+        "if": {"properties": {"scoring": {"const": "linear"}}, "required": ["scoring"], "not": {"required": ["benchmarks"]}},
+        "then": {"required": ["baseline", "leading"]},
+    },
+    {
+        "if": {"required": ["benchmarks"]},
+        "then": {"required": ["inputs"], "not": {"anyOf": [{"required": [k]} for k in ("baseline", "leading", "bands")]}},
+    },
+    {"if": {"required": ["inputs"]}, "then": {"required": ["formula"]}},
+    {"if": {"required": ["formula"]}, "then": {"required": ["inputs"]}},
     {
         "if": {"properties": {"scoring": {"const": "bands"}}, "required": ["scoring"]},
         "then": {"required": ["bands"], "not": {"anyOf": [{"required": [k]} for k in ("baseline", "leading", "max")]}},
@@ -297,7 +325,8 @@ def describe(error) -> tuple[list, str]:
     if keyword in ("minItems", "minLength"):
         return path, "must not be empty" if expected == 1 else f"needs at least {expected} entries"
     if keyword == "not":
-        return path, "has keys that do not belong to this scoring (linear: baseline, leading, max; bands: bands)"
+        return path, ("has keys that do not belong together (linear: baseline, leading, max; bands: bands; "
+                      "benchmarks: assessed takes neither baseline, leading nor bands, which the assessment determines)")
     return path, error.message
 
 

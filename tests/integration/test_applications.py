@@ -20,7 +20,7 @@ def test_opening_an_application_pins_the_rule_set_in_force(client, login_as, db,
     response = client.post("/applications/new", data={"kind": "factory", "subject": "攀枝花一号生产基地"})
     assert response.status_code == 302
     application = db.session.execute(select(Application)).scalar_one()
-    file_rule_set = load(app.config["CRITERIA_DIR"] + "/factory-gbt-36132-2018.yaml")
+    file_rule_set = load(app.config["CRITERIA_DIR"] + "/factory-gbt-36132-2025.yaml")  # in force since 2025-12-31
     assert (application.rule_set_id, application.rule_set_version, application.rule_set_sha256) == (
         file_rule_set.id, file_rule_set.version, file_rule_set.sha256)
     assert application.rule_set_frozen == file_rule_set.to_dict()

@@ -165,7 +165,7 @@ def test_the_certificate_keeps_the_names_as_issued(db, admin):
     assert certificate.organisation_name == issued_name
     assert certificate.subject == "攀枝花一号生产基地"
     assert certificate.credit_code == application.organisation.credit_code
-    assert (certificate.standard_code, certificate.standard_title_zh) == ("GB/T 36132-2018", "绿色工厂评价通则")
+    assert (certificate.standard_code, certificate.standard_title_zh) == ("GB/T 36132-2025", "绿色工厂评价通则")
     assert (certificate.rule_set_id, certificate.rule_set_version) == (
         application.rule_set_id, application.rule_set_version)
 
@@ -184,7 +184,7 @@ def test_the_pdf_is_rendered_after_commit_stored_once_and_states_the_certificate
     assert "攀西绿色钢铁有限公司" in text
     assert certificate.number in text
     assert organisation.credit_code in text
-    assert "四川省经济和信息化厅" in text and "GB/T36132-2018" in text
+    assert "四川省经济和信息化厅" in text and "GB/T36132-2025" in text
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (842, 595)  # A4 landscape

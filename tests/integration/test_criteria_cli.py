@@ -49,7 +49,9 @@ def test_list_prints_every_rule_set_as_json(run):
         assert set(row) == {"id", "version", "kind", "title", "path", "effective_from", "effective_until", "in_force"}
         assert Path(row["path"]).is_file()
     factory = next(row for row in rows if row["id"] == "factory-gbt-36132-2018")
-    assert (factory["effective_from"], factory["effective_until"], factory["in_force"]) == ("2018-12-01", None, True)
+    assert (factory["effective_from"], factory["effective_until"], factory["in_force"]) == ("2018-12-01", "2025-12-30", False)
+    current = next(row for row in rows if row["id"] == "factory-gbt-36132-2025")
+    assert (current["effective_from"], current["effective_until"], current["in_force"]) == ("2025-12-31", None, True)
 
 
 def test_list_says_which_versions_are_in_force_today(make_app, tmp_path):

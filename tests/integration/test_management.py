@@ -131,8 +131,10 @@ def test_a_metric_worse_than_at_certification_is_flagged(client, login_as, db, l
     assert declaration.flags == [{"kind": "worse_than_certified", "indicator_id": "X41"}]
 
 
-def test_a_steel_works_beyond_its_energy_baseline_is_flagged(client, login_as, db):
-    certificate = factories.issued_certificate(kind="factory", subject="一号基地")
+def test_a_steel_works_beyond_its_energy_baseline_is_flagged(app, client, login_as, db):
+    # A steel works certified under GB/T 36132-2018 (opened before 2025-12-31).
+    with factories.rule_sets_before(app, "2025-12-31"):
+        certificate = factories.issued_certificate(kind="factory", subject="一号基地")
     db.session.commit()
     application = certificate.application
     metrics = services.key_metrics(application)

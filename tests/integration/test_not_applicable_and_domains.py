@@ -31,38 +31,50 @@ def declare_x41(browser, application, reason=REASON, answer=""):
 # ---- answer domains on the form ---------------------------------------------------------------------
 
 
-def test_an_intensity_of_zero_is_refused_beside_the_field_naming_the_range_and_unit(app, db):
-    applicant = factories.make_user("applicant")  # a steelmaking works, class 3120
-    application = factories.make_application(applicant, kind="factory", subject="炼钢厂")
+def cement_works(db):
+    organisation = factories.make_organisation(name="某水泥有限公司", industry_code="3011")
+    applicant = factories.make_user("applicant", organisation=organisation)
+    application = factories.make_application(applicant, kind="factory", subject="熟料生产线")
     db.session.commit()
+    return applicant, application
+
+
+def test_figures_outside_their_domain_are_refused_beside_the_field_naming_the_range_and_unit(app, db):
+    applicant, application = cement_works(db)
     browser = client_for(app, applicant)
-    response = post_section(browser, application, "performance", {
-        "a-energy.unit_energy.steel": "0", "a-land.plot_ratio": "1,2", "a-materials.green_material_rate": "150"})
+    response = post_section(browser, application, "energy_low_carbon", {
+        "a-energy.clinker.E": "0", "a-energy.clinker.Q": "1000000",
+        "a-carbon.per_value.C": "1,2", "a-carbon.per_value.G": "100000",
+        "a-energy.carbon_platform": "13"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "吨钢综合能耗：填报值 0 千克标准煤/吨 超出允许范围（大于 0 千克标准煤/吨）。" in page
-    assert "容积率：“1,2”不是有效数值，小数请用小数点（如 1.2），逗号只能用作千位分隔符（如 1,234.5）。" in page
-    assert "绿色物料使用率：填报值 150 % 超出允许范围（0 至 100 %）。" in page
+    assert ("水泥熟料单位产品综合能耗：由您填报的数据计算得到的数值 0 千克标准煤/吨 超出允许范围（大于 0 千克标准煤/吨），"
+            "请核对数据。") in page
+    assert "单位产值二氧化碳排放量：“1,2”不是有效数值，小数请用小数点（如 1.2），逗号只能用作千位分隔符（如 1,234.5）。" in page
+    assert "能碳管理系统平台功能符合数量：填报值 13 项 超出允许范围（0 至 12 项）。" in page
     assert 'value="1,2"' in page and 'value="0"' in page  # shown back as typed
     assert application.answers == {}
-    # The same values written unambiguously are taken: a plot ratio of 1.2 earns the 3-point band.
-    assert post_section(browser, application, "performance", {
-        "a-energy.unit_energy.steel": "545.5", "a-land.plot_ratio": "1.2"}).status_code == 302
-    assert application.answers == {"energy.unit_energy.steel": "545.5", "land.plot_ratio": "1.2"}
-    assert self_result(application).indicator("land.plot_ratio").points == 3
+    # Figures written unambiguously are taken, the ratio is computed by the engine:
+    # 103,500 tce / 1,000,000 t = 103.5 kgce/t, halfway between grades 2 and 1: 4.00 points
+    assert post_section(browser, application, "energy_low_carbon", {
+        "a-energy.clinker.E": "103,500", "a-energy.clinker.Q": "1000000"}).status_code == 302
+    assert application.answers == {"energy.clinker": {"E": "103500", "Q": "1000000"}}
+    assert application.answer_texts == {"energy.clinker": {"E": "103,500"}}
+    assert self_result(application).indicator("energy.clinker").points == 4
+    page = browser.get(f"/applications/{application.id}/sections/energy_low_carbon").get_data(as_text=True)
+    assert 'value="103,500"' in page
 
 
-def test_a_steelmaking_works_is_offered_the_steel_figure_and_a_copper_smelter_the_general_item(app, db):
-    steel = factories.make_user("applicant")
-    copper = factories.make_user("applicant", organisation=factories.make_organisation(
-        name="某铜业有限公司", industry_code="3211"))
-    db.session.commit()
-    for user, shown, hidden in ((steel, "吨钢综合能耗", "单位产品综合能耗（"), (copper, "单位产品综合能耗", "电解铝液交流电耗")):
+def test_each_class_is_offered_its_own_energy_figure_or_energy_per_output_value(app, db):
+    for industry, shown, hidden in (("3120", "电弧炉", "水泥熟料"), ("3211", "铜冶炼", "电解铝"),
+                                    ("3413", "单位产值综合能耗", "水泥熟料")):
+        organisation = factories.make_organisation(name=f"某企业{industry}", industry_code=industry)
+        user = factories.make_user("applicant", organisation=organisation)
         application = factories.make_application(user, kind="factory", subject="生产基地")
         db.session.commit()
-        page = client_for(app, user).get(f"/applications/{application.id}/sections/performance", headers=ZH)
+        page = client_for(app, user).get(f"/applications/{application.id}/sections/energy_low_carbon", headers=ZH)
         text = page.get_data(as_text=True)
-        assert shown in text and hidden not in text
+        assert shown in text and hidden not in text, industry
 
 
 def test_an_organisation_recorded_with_a_division_only_is_told_to_have_its_class_recorded(app, db):

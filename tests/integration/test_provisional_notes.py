@@ -8,25 +8,25 @@ from tests import factories
 from tests.integration.test_assessment import EN, ZH, client_for
 from tests.integration.test_assessment_scoring import accepted
 
-HEBEI_ZH = "分档取自河北省公布的星级评价表（3/4/5 分），未找到四川省自己的分档。"
-HEBEI_EN = "published star table (3/4/5 points)"
+HEBEI_ZH = "1级、2级数值取自限额标准的公开转录"
+HEBEI_EN = "public transcription of the limit standard"
 
 
 def test_an_enterprise_sees_a_neutral_badge_and_never_the_reason(app, db):
-    applicant = factories.make_user("applicant")
-    application = factories.make_application(applicant, kind="factory", subject="炼钢厂")
+    applicant = factories.make_user("applicant", organisation=factories.make_organisation(industry_code="3011"))
+    application = factories.make_application(applicant, kind="factory", subject="熟料生产线")
     db.session.commit()
     browser = client_for(app, applicant)
     for headers in (ZH, EN):
-        page = browser.get(f"/applications/{application.id}/sections/performance", headers=headers).get_data(as_text=True)
+        page = browser.get(f"/applications/{application.id}/sections/energy_low_carbon", headers=headers).get_data(as_text=True)
         assert HEBEI_ZH not in page and HEBEI_EN not in page
-    page = browser.get(f"/applications/{application.id}/sections/performance", headers=ZH).get_data(as_text=True)
+    page = browser.get(f"/applications/{application.id}/sections/energy_low_carbon", headers=ZH).get_data(as_text=True)
     assert '<span class="badge">暂定</span>' in page and "部分数值尚待主管部门确认" in page
 
 
 def test_an_assessor_reads_the_reason_in_chinese_first(app, db):
-    applicant = factories.make_user("applicant")
-    application = factories.complete_application(applicant, kind="factory", subject="炼钢厂")
+    applicant = factories.make_user("applicant", organisation=factories.make_organisation(industry_code="3011"))
+    application = factories.complete_application(applicant, kind="factory", subject="熟料生产线")
     db.session.commit()
     from flask import current_app
 
@@ -37,9 +37,9 @@ def test_an_assessor_reads_the_reason_in_chinese_first(app, db):
     factories.assign(application, lead)
     db.session.commit()
     browser, assignment = accepted(app, application, lead)
-    page = browser.get(f"/assessment/assignments/{assignment.id}/sections/performance", headers=ZH).get_data(as_text=True)
+    page = browser.get(f"/assessment/assignments/{assignment.id}/sections/energy_low_carbon", headers=ZH).get_data(as_text=True)
     assert HEBEI_ZH in page
-    english = browser.get(f"/assessment/assignments/{assignment.id}/sections/performance", headers=EN).get_data(as_text=True)
+    english = browser.get(f"/assessment/assignments/{assignment.id}/sections/energy_low_carbon", headers=EN).get_data(as_text=True)
     assert HEBEI_EN in english
 
 

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from certify.scoring import applicable_indicators, load, score
+from certify.scoring import AnswerError, applicable_indicators, load, score
+from certify.scoring.engine import check_answer
+from certify.scoring.formula import Formula
 from tests.unit.scoring.conftest import shipped_files
 
 # Industries worth trying: none, each class with its own energy figure, a division, classes without.
@@ -24,10 +26,34 @@ def answer_for(indicator) -> st.SearchStrategy:
         return st.integers(0, steps).map(lambda n: indicator.step * n)
     if indicator.type == "choice":
         return st.sampled_from([o.key for o in indicator.options])
+    if indicator.is_computed:
+        return computed_answer(indicator)
     anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
     low, high = min(anchors), max(anchors)
     spread = (high - low) or Decimal(1)
     return st.decimals(low - spread, high + spread, places=2).filter(indicator.range.contains)
+
+
+def accepted(indicator, answer) -> bool:
+    try:
+        check_answer(indicator, answer)
+    except AnswerError:
+        return False
+    return True
+
+
+@st.composite
+def computed_answer(draw, indicator):
+    """Figures for a computed metric (and, where the assessment sets them, the industry's levels)."""
+    figures = {i.key: draw(st.decimals(Decimal("0.01"), Decimal(10000), places=2)) for i in indicator.inputs}
+    if indicator.benchmarks == "assessed":
+        low, high = sorted(draw(st.lists(st.decimals(Decimal("0.01"), Decimal(100), places=2), min_size=2,
+                                         max_size=2, unique=True)))
+        better = high if indicator.better == "higher" else low
+        figures |= {"leading": better, "baseline": low if better == high else high}
+    if not accepted(indicator, figures):
+        figures = best_answer(indicator)
+    return figures
 
 
 @st.composite
@@ -55,6 +81,8 @@ def raised(indicator, answer):
         current = next((o.points for o in indicator.options if o.key == answer), Decimal(-1))
         better = [o for o in indicator.options if o.points >= current]
         return max(better, key=lambda o: o.points).key
+    if indicator.is_computed:
+        return best_answer(indicator)
     anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
     if answer is None:
         return min(anchors) if indicator.better == "higher" else max(anchors)
@@ -120,6 +148,8 @@ def test_full_answers_reach_the_maximum(rule_set):
 
 
 def best_answer(indicator):
+    if indicator.is_computed:
+        return best_figures(indicator)
     if indicator.type == "veto":
         return False
     if indicator.type == "requirement":
@@ -173,3 +203,18 @@ def test_a_renormalised_section_scores_raw_over_applicable_maximum_times_its_wei
         expected = (section.raw / section.raw_max * weight).quantize(Decimal("0.01"), ROUND_HALF_UP)
         assert section.score == expected
         assert section.max == weight.quantize(Decimal("0.01"))
+
+
+def best_figures(indicator) -> dict:
+    """Figures whose computed value reaches the leading value: every input 1 but the first, solved
+    for (the formulas are linear in it); where the assessment sets the levels, levels around it."""
+    formula, keys = Formula(indicator.formula), [i.key for i in indicator.inputs]
+    ones = {key: Decimal(1) for key in keys}
+    if indicator.benchmarks == "assessed":
+        value = formula.evaluate(ones)
+        step = Decimal("0.5") if indicator.better == "higher" else Decimal("-0.5")
+        baseline = value - step if indicator.range.contains(value - step) else value
+        return ones | {"leading": value, "baseline": baseline if baseline != value else value - step * 2}
+    at_zero = formula.evaluate(ones | {keys[0]: Decimal(0)})
+    slope = formula.evaluate(ones) - at_zero
+    return ones | {keys[0]: (indicator.leading - at_zero) / slope}

@@ -11,7 +11,8 @@ from certify.rulesets.registry import Registry, RuleSetUnavailable, version_key
 
 @pytest.fixture
 def factory(rule_sets):
-    return rule_sets["factory-gbt-36132-2018"]
+    """The factory rule set as an open-ended file (the shipped 2018 file ends on 2025-12-30)."""
+    return replace(rule_sets["factory-gbt-36132-2018"], effective_until=None)
 
 
 def test_the_newest_rule_set_in_force_is_chosen(factory):
@@ -33,6 +34,13 @@ def test_a_rule_set_past_its_end_is_not_in_force(factory):
     ended = replace(factory, effective_until=date(2025, 12, 30))
     with pytest.raises(RuleSetUnavailable, match="no factory rule set is in force on 2026-01-01"):
         Registry([ended]).in_force("factory", date(2026, 1, 1))
+
+
+def test_gb_t_36132_2025_takes_over_from_2018_on_2025_12_31(rule_sets):
+    registry = Registry(rule_sets.values())
+    assert registry.in_force("factory", date(2025, 12, 30)).id == "factory-gbt-36132-2018"
+    assert registry.in_force("factory", date(2025, 12, 31)).id == "factory-gbt-36132-2025"
+    assert registry.in_force("factory", date(2026, 12, 6), "3011").id == "factory-gbt-36132-2025"
 
 
 def test_every_product_rule_set_in_force_is_a_candidate(rule_sets):

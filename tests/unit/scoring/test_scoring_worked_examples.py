@@ -103,7 +103,50 @@ def product_example(rule_set):
     return answers, {}, "0.00", True, None
 
 
+FACTORY_2025 = "factory-gbt-36132-2025"
+
+
+def d(value) -> Decimal:
+    return Decimal(str(value))
+
+
+def factory_2025_example(rule_set):
+    """A cement works (class 3011) under GB/T 36132-2025: the applicant reports the figures, the
+    assessment the industry's levels where no limit standard gives them; each indicator worked out
+    by hand (Table C.1 example points; linear between baseline and leading value, capped)."""
+    answers = all_basic(rule_set) | {
+        # clinker 103,500 tce / 1,000,000 t = 103.5 kgce/t, halfway between grade 2 (107) and
+        # grade 1 (100) of GB 16780-2021: 8 x 3.5 / 7 = 4.00
+        "energy.clinker": {"E": d(103500), "Q": d(1000000)},
+        # 820,000 tCO2 / 100,000 万元 = 8.2; industry average 9.0, advanced 8.0: 8 x 0.8 / 1.0 = 6.40
+        "carbon.per_value": {"C": d(820000), "G": d(100000), "baseline": d(9), "leading": d(8)},
+        # 10,350 / 103,500 = 10 %; 5 % and 15 %: 8 x 5 / 10 = 4.00
+        "energy.renewable_share": {"Ere": d(10350), "E": d(103500), "baseline": d(5), "leading": d(15)},
+        # 8 of 12 platform functions: the leading value, 6.00
+        "energy.carbon_platform": d(8),
+        # 1,550,000 t / 100,000 万元 = 15.5 t/万元, at the baseline 15.5: 0.00
+        "resource.materials_per_value": {"M": d(1550000), "G": d(100000), "baseline": d("15.5"), "leading": d(14)},
+        # 200,000 m³ / 100,000 万元 = 2; 3 and 1.5: 8 x 1 / 1.5 = 5.333.. -> 5.33
+        "resource.water_per_value": {"V": d(200000), "G": d(100000), "baseline": d(3), "leading": d("1.5")},
+        # 9,800,000 / (200,000 + 9,800,000) = 98 %, the leading value: 8.00
+        "resource.water_reuse": {"Vr": d(9800000), "V": d(200000), "baseline": d(95), "leading": d(98)},
+        # 45,000 / (50,000 + 0) = 90 %; 80 % and 100 %: 6 x 10 / 20 = 3.00
+        "resource.solid_waste_use": {"Zr": d(45000), "Z": d(50000), "Zw": d(0), "baseline": d(80), "leading": d(100)},
+        "clean.advanced_processes": d(5),
+        # 3,000 / 300,000 万元 = 1 %; 0.5 % and 2 %: 4 x 0.5 / 1.5 = 1.333.. -> 1.33
+        "clean.retrofit_investment": {"I": d(3000), "G3": d(300000), "baseline": d("0.5"), "leading": d(2)},
+        # 120,000 kg / 100,000 万元 = 1.2 kg/万元; 1.5 and 0.8: 6 x 0.3 / 0.7 = 2.571.. -> 2.57
+        "clean.pollutant_per_value": {"S": d(120000), "G": d(100000), "baseline": d("1.5"), "leading": d("0.8")},
+        "product.green_design": d(6), "product.carbon_footprint": d(8),
+        # 100,000 万元 / 500,000 m² = 0.2 万元/m²; 0.1 and 0.3: 8 x 0.1 / 0.2 = 4.00
+        "land.output_per_area": {"G": d(100000), "A": d(500000), "baseline": d("0.1"), "leading": d("0.3")},
+    }
+    # sections: 20.40 + 16.33 + 8.90 + 14.00 + 4.00 = 63.63 >= 60 (provisional pass mark)
+    return answers, {"industry": "3011"}, "63.63", True, None
+
+
 WORKED_EXAMPLES = {
+    FACTORY_2025: factory_2025_example,
     FACTORY: factory_example,
     SUPPLY_CHAIN: supply_chain_example,
     "park-miit-2016": park_example,
@@ -162,3 +205,48 @@ def test_a_chemical_works_is_scored_on_its_own_product(rule_sets):
     scored = {r.id for r in result.indicators}
     assert not scored & {"energy.unit_energy", "energy.unit_energy.ethylene", "energy.unit_energy.synthetic_ammonia"}
     assert "energy.unit_energy" in {r.id for r in score(rule_set, {}, industry="1351").indicators}
+
+
+def test_the_2025_factory_sections_and_indicators_match_the_hand_computation(rule_sets):
+    rule_set = rule_sets[FACTORY_2025]
+    answers, options, *_ = factory_2025_example(rule_set)
+    result = score(rule_set, answers, **options)
+    assert [(s.id, str(s.score), str(s.max)) for s in result.sections] == [
+        ("energy_low_carbon", "20.40", "30.00"), ("resource_efficiency", "16.33", "30.00"),
+        ("clean_production", "8.90", "16.00"), ("green_products", "14.00", "16.00"), ("land_use", "4.00", "8.00")]
+    points = {r.id: str(r.points) for r in result.indicators}
+    assert points["energy.clinker"] == "4.00"  # halfway
+    assert points["resource.materials_per_value"] == "0.00"  # at the baseline
+    assert points["resource.water_reuse"] == "8.00"  # at the leading value
+
+
+def test_a_2025_factory_with_full_marks_and_each_veto(rule_sets):
+    from certify.scoring.engine import computer
+
+    rule_set = rule_sets[FACTORY_2025]
+    answers, options, *_ = factory_2025_example(rule_set)
+    best = answers | {"energy.clinker": {"E": d(100000), "Q": d(1000000)},  # 100 kgce/t: grade 1
+                      "clean.advanced_processes": d(6), "product.green_design": d(8)}
+    for key, value in answers.items():
+        if isinstance(value, dict) and "baseline" in value:  # the industry's levels set at the figure
+            indicator = rule_set.indicator(key)
+            reached = computer(indicator)(value)
+            worse = reached + 1 if indicator.better == "lower" else reached / 2
+            best[key] = value | {"leading": reached, "baseline": worse}
+    result = score(rule_set, best, **options)
+    assert str(result.total) == "100.00" and result.passed
+    for veto in rule_set.veto_conditions:
+        vetoed = score(rule_set, best | {veto.id: True}, **options)
+        assert not vetoed.passed and vetoed.vetoed == (veto.id,) and str(vetoed.total) == "100.00"
+
+
+def test_a_2025_class_without_its_own_energy_figure_is_scored_per_output_value(rule_sets):
+    rule_set = rule_sets[FACTORY_2025]
+    # a turbine maker (3413): 2,000 tce / 50,000 万元 = 0.04 tce/万元; industry 0.05 and 0.03: 8 x 0.5 = 4.00
+    answer = {"E": d(2000), "G": d(50000), "baseline": d("0.05"), "leading": d("0.03")}
+    result = score(rule_set, {"energy.per_value": answer}, industry="3413")
+    assert result.indicator("energy.per_value").points == Decimal("4.00")
+    # a converter steelworks (3120) declares the electric-arc-furnace figure not applicable
+    converter = score(rule_set, {"energy.per_value": answer}, industry="3120",
+                      not_applicable={"energy.electric_arc_furnace": "转炉炼钢，无电弧炉"})
+    assert converter.indicator("energy.per_value").points == Decimal("4.00")
