@@ -25,11 +25,10 @@ LATIN_LINE = "<p>Hello</p>"
 
 def sample_certificate():
     """An unsaved certificate with realistic fields (rendering reads nothing else)."""
-    from certify.applications.models import Kind
     from certify.certificates.models import Certificate
 
     return Certificate(
-        id=1, number="SC-GF-2026-0001", kind=Kind.FACTORY, year=2026, sequence=1,
+        id=1, number="SC-GF-2026-0001", kind="factory", year=2026, sequence=1,
         organisation_name="攀枝花钒钛绿色钢铁集团有限公司", credit_code="91510400MA6255XQ0K",
         subject="攀枝花钒钛绿色钢铁集团有限公司钒钛钢铁生产基地", rule_set_id="factory-gbt-36132-2018",
         rule_set_version="1.0", standard_code="GB/T 36132-2018", standard_title_zh="绿色工厂评价通则",

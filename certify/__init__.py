@@ -70,7 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     from certify import assessment, certificates, cli, management, ops, rulesets
-    from certify.applications.models import KIND_LABELS
+    from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
     from certify.i18n import Labels, badge
     from certify.organisations.models import ORGANISATION_KIND_LABELS
@@ -78,9 +78,10 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update({name: Labels(table) for name, table in {
-        "status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "next_step_labels": NEXT_STEP_LABELS,
+        "status_labels": STATUS_LABELS, "next_step_labels": NEXT_STEP_LABELS,
         "batch_status_labels": BATCH_STATUS_LABELS, "objection_status_labels": OBJECTION_STATUS_LABELS,
         "organisation_kind_labels": ORGANISATION_KIND_LABELS}.items()})
+    app.jinja_env.globals["kind_labels"] = KindLabels()
     app.jinja_env.globals["status_badge"] = badge(app.jinja_env.globals["status_labels"])
     # The same as filters, for the rows of long lists: a filter is called directly, a global
     # function through the template context.

@@ -32,7 +32,8 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, text, update
 
 from certify import storage
-from certify.applications.models import Application, Kind, Submission
+from certify.applications.kinds import kind_of
+from certify.applications.models import Application, Submission
 from certify.assessment.models import (
     AssessorRole,
     Assignment,
@@ -75,7 +76,7 @@ STATUS_SHARES = {
     Status.ASSESSED: .05, Status.APPROVED: .04, Status.REJECTED: .05, Status.IN_NOTICE: .03,
     Status.LISTED: .45, Status.REVOKED: .02, Status.EXPIRED: .07, Status.WITHDRAWN: .05,
 }
-KIND_SHARES = {Kind.FACTORY: .55, Kind.PRODUCT: .25, Kind.SUPPLY_CHAIN: .15}
+KIND_SHARES = {"factory": .55, "product": .25, "supply_chain": .15}
 # GB/T 4754-2017 classes: steelmaking, caustic soda, cement, turbines, motors, paper, rice,
 # liquor, computers, metal structures.
 INDUSTRIES = ("3120", "2612", "3011", "3413", "3811", "2221", "1311", "1512", "3911", "3311")
@@ -167,8 +168,8 @@ def _answer(indicator, rnd: random.Random, weak: float):
 def _rule_sets(on: date) -> dict:
     registry = current_registry()
     found = {}
-    for kind in Kind:
-        sets = registry.candidates(kind.value, on) if kind == Kind.PRODUCT else [registry.in_force(kind.value, on)]
+    for kind in KIND_SHARES | {"park": 0}:
+        sets = registry.candidates(kind, on) if kind_of(kind).rule_set_per_subject else [registry.in_force(kind, on)]
         if sets:
             found[kind] = sets
     return found
@@ -246,7 +247,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         n = rnd.randrange(organisation_count)
         organisation, user = organisations[n], users[n]
         if organisation["kind"] == OrganisationKind.PARK_COMMITTEE:
-            kind = Kind.PARK
+            kind = "park"
         else:
             kind = rnd.choices(list(KIND_SHARES), weights=list(KIND_SHARES.values()))[0]
         if kind not in rule_sets:
@@ -265,8 +266,8 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         if status == Status.DRAFT:
             answered = dict(list(answered.items())[:rnd.randint(0, len(answered))])
         submitted_at = created + timedelta(days=rnd.randint(5, 40)) if submitted else None
-        suffix = {Kind.FACTORY: "生产基地", Kind.PRODUCT: f"{rnd.choice(WORDS)}系列产品",
-                  Kind.SUPPLY_CHAIN: "绿色供应链", Kind.PARK: "园区"}[kind]
+        suffix = {"factory": "生产基地", "product": f"{rnd.choice(WORDS)}系列产品",
+                  "supply_chain": "绿色供应链", "park": "园区"}[kind]
         rows[Application].append({
             "id": app_id, "organisation_id": organisation["id"], "kind": kind,
             "subject": organisation["name"].split("（")[0] + suffix, "subject_detail": "",
@@ -368,13 +369,13 @@ def _batches(listed, in_notice, admin, now, today, placeholder, batch_size):
         title = (f"{starts.year}年四川省绿色制造名单（第{batch_id}批）"
                  + ("" if announced_at else "公示"))
         batches.append({
-            "id": batch_id, "title": title, "kinds": sorted({a["kind"].value for a in apps}),
+            "id": batch_id, "title": title, "kinds": sorted({a["kind"] for a in apps}),
             "status": BatchStatus.ANNOUNCED if announced_at else BatchStatus.IN_NOTICE,
             "notice_starts_on": starts, "notice_ends_on": starts + timedelta(days=14),
             "created_by_id": admin.id, "created_at": datetime.combine(starts, datetime.min.time(), timezone.utc) - timedelta(days=5),
             "notice_opened_at": datetime.combine(starts, datetime.min.time(), timezone.utc),
             "announced_at": announced_at, "announced_by_id": admin.id if announced_at else None, "version": 1,
-            "kind_counts": dict(Counter(a["kind"].value for a in apps)) if announced_at else None})
+            "kind_counts": dict(Counter(a["kind"] for a in apps)) if announced_at else None})
         for app in apps:
             entries.append({"id": entry_id, "batch_id": batch_id, "application_id": app["id"],
                             "added_at": batches[-1]["created_at"], "removed_at": None, "removal_reason": None})
@@ -425,7 +426,7 @@ def _current_counters() -> dict:
     counters = defaultdict(int)
     for kind, year, last in db.session.execute(
             select(CertificateCounter.kind, CertificateCounter.year, CertificateCounter.last)):
-        counters[(Kind(kind), year)] = last
+        counters[(kind, year)] = last
     return counters
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
+from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
 from certify.audit.services import latest_verification, request_verification
@@ -260,14 +261,13 @@ APPLICATION_PAGE_SIZE = 50
 
 
 def _application_conditions(filters: dict) -> list:
-    from certify.applications.models import Kind
     from certify.workflow import Status
 
     conditions = []
     if filters["status"]:
         conditions.append(Application.status == Status(filters["status"]))
     if filters["kind"]:
-        conditions.append(Application.kind == Kind(filters["kind"]))
+        conditions.append(Application.kind == filters["kind"])
     if filters["city"]:
         conditions.append(Organisation.city_code == filters["city"])
     if filters["q"]:
@@ -290,13 +290,12 @@ def application_list_query(args):
     organisation's name or the subject, sorted by one of ``APPLICATION_SORTS``. Rows of just the
     columns the list shows (building model objects took as long as the query itself); the
     frozen rule file and the answers stay in the database."""
-    from certify.applications.models import Kind
     from certify.organisations.reference import cities_by_code
     from certify.workflow import Status
 
     filters = {
         "status": args.get("status") if args.get("status") in {s.value for s in Status} else "",
-        "kind": args.get("kind") if args.get("kind") in {k.value for k in Kind} else "",
+        "kind": args.get("kind") if is_kind(args.get("kind")) else "",
         "city": args.get("city") if args.get("city") in cities_by_code() else "",
         "q": (args.get("q") or "").strip()[:100],
         "sort": args.get("sort") if args.get("sort") in APPLICATION_SORTS else "newest",
@@ -311,7 +310,6 @@ def application_list_query(args):
 @bp.route("/applications")
 @roles_required(Role.ADMIN)
 def applications():
-    from certify.applications.models import Kind
     from certify.workflow import Status
 
     query, filters = application_list_query(request.args)
@@ -319,5 +317,5 @@ def applications():
     page = paginate(query, count=lambda: application_count(filters), per_page=per_page, rows=True)
     return render_template("admin/applications.html", page=page, filters=filters,
                            application_url=url_builder("applications.show", "application_id"),
-                           statuses=list(Status), kinds=list(Kind), cities=cities(),
+                           statuses=list(Status), kinds=all_kinds(), cities=cities(),
                            sorts=list(APPLICATION_SORTS))

@@ -1,13 +1,11 @@
 """Forms for opening and submitting applications. The self-assessment pages are built from the
-rule file itself (see ``answers.py``)."""
+rule file itself (see ``rulesets/forms.py``)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-
-from certify.applications.models import KIND_LABELS
 
 _required = DataRequired(message=_l("This field is required."))
 
@@ -26,7 +24,8 @@ class NewApplicationForm(FlaskForm):
                               description=_l("Green design products only: the product's evaluation rules."))
 
     def fill_choices(self, kinds, product_rule_sets, language: str):
-        self.kind.choices = [SelectChoice(kind.value, KIND_LABELS[kind]) for kind in kinds]
+        self.kind.choices = [SelectChoice(kind.key, kind.title.zh if language == "zh" else kind.title.en)
+                             for kind in kinds]
         self.rule_set_id.choices = [SelectChoice("", _l("— choose —"))] + [
             SelectChoice(rs.id, rs.title.zh if language == "zh" else rs.title.en)
             for rs in product_rule_sets

@@ -1,10 +1,8 @@
 """Applications, the evidence attached to them, and the snapshot kept at each submission."""
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -18,30 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certify.applications.kinds import kind_code
 from certify.extensions import db
 from certify.organisations.models import Organisation, enum_column
 from certify.timeutil import utcnow
 from certify.workflow import Status
-
-
-class Kind(enum.StrEnum):
-    """The four kinds of recognition; values are the rule files' ``kind``."""
-
-    FACTORY = "factory"
-    PRODUCT = "product"
-    PARK = "park"
-    SUPPLY_CHAIN = "supply_chain"
-
-
-KIND_LABELS = {
-    Kind.FACTORY: _l("Green factory"),
-    Kind.PRODUCT: _l("Green design product"),
-    Kind.PARK: _l("Green industrial park"),
-    Kind.SUPPLY_CHAIN: _l("Green supply-chain management enterprise"),
-}
-
-# Codes used in references and certificate numbers.
-KIND_CODES = {Kind.FACTORY: "GF", Kind.PRODUCT: "GP", Kind.PARK: "GI", Kind.SUPPLY_CHAIN: "GS"}
 
 
 class Application(db.Model):
@@ -63,7 +42,8 @@ class Application(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "application_kind"))
+    # The kind of recognition, by its key in criteria/vocabulary/kinds.yaml (``applications.kinds``).
+    kind: Mapped[str] = mapped_column(String(40))
     # What is recognised: a production site, a product and its models, a park, a group.
     subject: Mapped[str] = mapped_column(String(200))
     subject_detail: Mapped[str] = mapped_column(String(500), default="")
@@ -136,7 +116,7 @@ class Application(db.Model):
 
 def reference(application) -> str:
     """The reference of an application, or of a row with its ``kind``, ``created_at`` and ``id``."""
-    return f"{KIND_CODES[application.kind]}-{application.created_at.year}-{application.id:06d}"
+    return f"{kind_code(application.kind)}-{application.created_at.year}-{application.id:06d}"
 
 
 class Evidence(db.Model):

@@ -4,7 +4,8 @@ withdrawal and returns. Each function is one use case; the caller commits once."
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from certify.applications.models import Application, Evidence, Kind, Submission
+from certify.applications.kinds import kind_of, kinds_for
+from certify.applications.models import Application, Evidence, Submission
 from certify.applications.permissions import (
     can_edit_application,
     can_open_application,
@@ -31,10 +32,6 @@ from certify.uploads import save_upload
 from certify.workflow import Action, transition
 
 # Which kinds each kind of organisation may apply for.
-KINDS_FOR_ORGANISATION = {
-    OrganisationKind.ENTERPRISE: (Kind.FACTORY, Kind.PRODUCT, Kind.SUPPLY_CHAIN),
-    OrganisationKind.PARK_COMMITTEE: (Kind.PARK,),
-}
 MAX_SUBJECT_LENGTH = 200
 
 
@@ -49,27 +46,26 @@ class StaleApplication(ServiceError):
         super().__init__(self.MESSAGE)
 
 
-def rule_set_choices(kind: Kind, industry: str | None, on=None) -> list[RuleSet]:
+def rule_set_choices(kind: str, industry: str | None, on=None) -> list[RuleSet]:
     """The rule sets an application of ``kind`` can be opened under today, China time (one per
-    product for green design products; otherwise the one in force)."""
+    subject where each has its own, as green design products do; otherwise the one in force)."""
     registry = current_registry()
     on = on or local_today()
-    if kind == Kind.PRODUCT:
-        return registry.candidates(kind.value, on, industry)
+    if kind_of(kind).rule_set_per_subject:
+        return registry.candidates(kind, on, industry)
     try:
-        return [registry.in_force(kind.value, on, industry)]
+        return [registry.in_force(kind, on, industry)]
     except RuleSetUnavailable:
         return []
 
 
-def open_application(user, *, kind: Kind, subject: str, subject_detail: str = "",
+def open_application(user, *, kind: str, subject: str, subject_detail: str = "",
                      rule_set_id: str | None = None) -> Application:
     """Open a draft under the rule set in force today, pinned for good."""
     if not can_open_application(user):
         raise PermissionDenied(_l("Only applicant organisations can open applications."))
-    kind = Kind(kind)
     organisation = user.organisation
-    if kind not in KINDS_FOR_ORGANISATION.get(organisation.kind, ()):
+    if kind not in {k.key for k in kinds_for(organisation.kind)}:
         raise ServiceError(_l("Your organisation cannot apply for this kind of recognition."),
                            field="kind")
     subject = (subject or "").strip()
@@ -100,7 +96,7 @@ def open_application(user, *, kind: Kind, subject: str, subject_detail: str = ""
     )
     db.session.add(application)
     record_event("application.opened", actor=user, obj=application, details={
-        "kind": kind.value, "subject": application.subject,
+        "kind": kind, "subject": application.subject,
         "rule_set": {"id": rule_set.id, "version": rule_set.version, "sha256": rule_set.sha256},
         "terms": terms.to_dict(),
     })

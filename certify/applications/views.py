@@ -20,7 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from certify import storage
 from certify.applications import services
 from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
-from certify.applications.models import Application, Evidence, Kind, Submission
+from certify.applications.kinds import kinds_for
+from certify.applications.models import Application, Evidence, Submission
 from certify.applications.permissions import (
     can_edit_application,
     can_open_application,
@@ -91,21 +92,24 @@ def new():
     if not can_open_application(current_user):
         abort(403)
     organisation = current_user.organisation
-    kinds = services.KINDS_FOR_ORGANISATION.get(organisation.kind, ())
+    kinds = kinds_for(organisation.kind)
     form = NewApplicationForm()
-    product_rule_sets = services.rule_set_choices(Kind.PRODUCT, organisation.industry_code)
-    form.fill_choices(kinds, product_rule_sets, current_language())
+    # Kinds whose subjects each have a rule set of their own (products): the applicant picks it.
+    per_subject = {kind.key for kind in kinds if kind.rule_set_per_subject}
+    subject_rule_sets = [rs for key in sorted(per_subject)
+                         for rs in services.rule_set_choices(key, organisation.industry_code)]
+    form.fill_choices(kinds, subject_rule_sets, current_language())
     if form.validate_on_submit():
-        kind = Kind(form.kind.data)
+        kind = form.kind.data
         rule_set_id = form.rule_set_id.data or None
-        if kind == Kind.PRODUCT and not rule_set_id:
+        if kind in per_subject and not rule_set_id:
             form.rule_set_id.errors = [_("Choose the product's rule set.")]
         else:
             try:
                 application = services.open_application(
                     current_user, kind=kind, subject=form.subject.data,
                     subject_detail=form.subject_detail.data,
-                    rule_set_id=rule_set_id if kind == Kind.PRODUCT else None,
+                    rule_set_id=rule_set_id if kind in per_subject else None,
                 )
                 db.session.commit()
             except ServiceError as error:

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from certify.applications.models import KIND_LABELS, Kind
+from certify.applications.kinds import all_kinds, kind_label
 from certify.assessment.models import (
     MAX_HIGHLIGHTS_LENGTH,
     RECOMMENDATION_LABELS,
@@ -62,7 +62,7 @@ class AssessorProfileForm(FlaskForm):
 
     def fill_choices(self):
         language = current_language()
-        self.kinds.choices = [SelectChoice(kind.value, KIND_LABELS[kind]) for kind in Kind]
+        self.kinds.choices = [SelectChoice(kind.key, kind_label(kind.key)) for kind in all_kinds()]
         self.industries.choices = [SelectChoice(i.code, f"{i.code} {i.name(language)}")
                                    for i in INDUSTRIES]
         self.city_code.choices = city_choices()

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from certify import storage
+from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.assessment.models import AssessorRole, EvaluationReport
 from certify.assessment.permissions import can_manage_assessment
@@ -40,13 +41,6 @@ from certify.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-# The kinds of recognition as the report names them (Chinese, English).
-KIND_TITLES = {
-    "factory": ("绿色工厂", "Green factory"),
-    "product": ("绿色设计产品", "Green design product"),
-    "park": ("绿色工业园区", "Green industrial park"),
-    "supply_chain": ("绿色供应链管理企业", "Green supply-chain management enterprise"),
-}
 RECOMMENDATION_TITLES = {
     "approve": ("建议通过", "Approve"),
     "reject": ("建议不予通过", "Reject"),
@@ -109,7 +103,7 @@ def report_context(application: Application) -> dict:
     industry = industry_label(application.industry_code, "zh")
     return {
         "application": application, "organisation": organisation, "rule_set": rule_set,
-        "kind_title": KIND_TITLES[application.kind.value],
+        "kind_title": (kind_of(application.kind).title.zh, kind_of(application.kind).title.en),
         "city": city, "industry": industry,
         "agency": agency, "agency_profile": agency_profile(agency),
         "assignments": [lead] + [a for a in assignments if a is not lead],

@@ -27,7 +27,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from certify.applications.models import Application, Kind, Submission
+from certify.applications.kinds import kind_of
+from certify.applications.models import Application, Submission
 from certify.assessment.compare import needs_comment
 from certify.assessment.models import (
     ACTIVE_ASSIGNMENT,
@@ -182,7 +183,7 @@ def save_assessor_profile(admin, assessor: User, *, kinds, industries, city_code
     _require_admin(admin)
     if assessor.role != Role.ASSESSOR:
         raise ServiceError(_l("This account is not an assessor."))
-    kinds = sorted({Kind(kind).value for kind in kinds or ()})
+    kinds = sorted({kind_of(kind).key for kind in kinds or ()})
     industries = sorted(set(industries or ()))
     unknown = [code for code in industries if code not in INDUSTRIES_BY_CODE]
     if unknown:
@@ -542,7 +543,7 @@ def suggestions(application: Application) -> list[Suggestion]:
                                                                 industries=[], city_code=None)
         ranked.append(Suggestion(
             assessor=assessor, profile=profile,
-            kind_match=application.kind.value in (profile.kinds or []),
+            kind_match=application.kind in (profile.kinds or []),
             industry_match=bool(industry) and any(industry.startswith(code) for code in profile.industries or []),
             open_assignments=loads.get(assessor.id, 0),
             same_city=bool(city) and profile.city_code == city,

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certify.applications.models import Application, Kind
+from certify.applications.models import Application
 from certify.extensions import db
 from certify.organisations.models import enum_column
 from certify.scoring.model import Text as Bilingual
@@ -80,8 +80,7 @@ class CertificateCounter(db.Model):
 
     __tablename__ = "certificate_counters"
 
-    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "certificate_counter_kind"),
-                                       primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -108,7 +107,7 @@ class Certificate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "certificate_kind"))
+    kind: Mapped[str] = mapped_column(String(40))
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
 

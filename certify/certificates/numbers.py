@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from certify.applications.models import KIND_CODES, Kind
+from certify.applications.kinds import kind_code
 from certify.certificates.models import CertificateCounter
 from certify.extensions import db
 
@@ -34,9 +34,9 @@ def number_prefix() -> str:
     return current_app.config.get("CERTIFY_CERTIFICATE_PREFIX") or DEFAULT_PREFIX
 
 
-def format_number(prefix: str, kind: Kind, year: int, sequence: int) -> str:
+def format_number(prefix: str, kind: str, year: int, sequence: int) -> str:
     """``SC-GF-2026-0001``: the sequence has at least four digits and simply grows past 9999."""
-    return f"{prefix}-{KIND_CODES[Kind(kind)]}-{year}-{sequence:0{SEQUENCE_DIGITS}d}"
+    return f"{prefix}-{kind_code(kind)}-{year}-{sequence:0{SEQUENCE_DIGITS}d}"
 
 
 def normalise_number(typed: str | None) -> str:
@@ -46,7 +46,7 @@ def normalise_number(typed: str | None) -> str:
     return re.sub(r"\s+", "", text).upper()
 
 
-def allocate_sequence(kind: Kind, year: int) -> int:
+def allocate_sequence(kind: str, year: int) -> int:
     """The next sequence number of ``kind`` in ``year``, taken in the current transaction.
 
     The counter row stays locked until the transaction ends, so a concurrent issuer waits for
@@ -55,20 +55,20 @@ def allocate_sequence(kind: Kind, year: int) -> int:
     return allocate_sequences(kind, year, 1)[0]
 
 
-def allocate_sequences(kind: Kind, year: int, count: int) -> range:
+def allocate_sequences(kind: str, year: int, count: int) -> range:
     """The next ``count`` consecutive sequence numbers of ``kind`` in ``year``, taken at once
     (as ``allocate_sequence``)."""
     if count < 1:
         return range(0)
     counters = CertificateCounter.__table__
     increment = (update(counters)
-                 .where(counters.c.kind == Kind(kind), counters.c.year == year)
+                 .where(counters.c.kind == str(kind), counters.c.year == year)
                  .values(last=counters.c.last + count)
                  .returning(counters.c.last))
     sequence = db.session.execute(increment).scalar_one_or_none()
     if sequence is None:
         insert = _INSERT_FOR_DIALECT[db.session.get_bind().dialect.name]
-        db.session.execute(insert(counters).values(kind=Kind(kind), year=year, last=0)
+        db.session.execute(insert(counters).values(kind=str(kind), year=year, last=0)
                            .on_conflict_do_nothing(index_elements=["kind", "year"]))
         sequence = db.session.execute(increment).scalar_one()
     return range(sequence - count + 1, sequence + 1)

@@ -12,7 +12,7 @@ import segno
 from babel.dates import format_date
 from flask import current_app
 
-from certify.applications.models import Kind
+from certify.applications.kinds import kind_of
 from certify.certificates.signing import SignerInfo, sign_pdf, signing_configured
 from certify.core.urls import absolute_url
 from certify.pdf import render_pdf
@@ -22,12 +22,6 @@ TEMPLATE = "certificates/certificate.html"
 ISSUER = Bilingual(zh="四川省经济和信息化厅",
                    en="Sichuan Provincial Department of Economy and Information Technology")
 SIGNING_LOCATION = "Chengdu, Sichuan"
-KIND_TITLES = {
-    Kind.FACTORY: Bilingual(zh="绿色工厂", en="Green Factory"),
-    Kind.PRODUCT: Bilingual(zh="绿色设计产品", en="Green Design Product"),
-    Kind.PARK: Bilingual(zh="绿色工业园区", en="Green Industrial Park"),
-    Kind.SUPPLY_CHAIN: Bilingual(zh="绿色供应链管理企业", en="Green Supply-Chain Management Enterprise"),
-}
 # Medium error correction: survives a crease or a stamp, and the code stays small (version 4–5).
 QR_ERROR_CORRECTION = "m"
 # Any of the eight masks reads well on print; choosing one saves trying all eight, which is
@@ -72,7 +66,7 @@ def _dates(day) -> Bilingual:
 def certificate_html_context(certificate) -> dict:
     url = verification_url(certificate.number)
     return {
-        "certificate": certificate, "kind": KIND_TITLES[Kind(certificate.kind)], "issuer": ISSUER,
+        "certificate": certificate, "kind": kind_of(certificate.kind).certificate, "issuer": ISSUER,
         "issued_on": _dates(certificate.valid_from), "valid_until": _dates(certificate.valid_until),
         "verification_url": url, "qr_code": qr_data_url(url),
     }

@@ -16,7 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.admin.forms import ActionForm
-from certify.applications.models import Application, Kind
+from certify.applications.kinds import all_kinds, is_kind
+from certify.applications.models import Application
 from certify.applications.views import load_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
@@ -148,7 +149,7 @@ def _admin_filters() -> dict:
     kind = request.args.get("kind", "")
     status = request.args.get("status", "")
     year = request.args.get("year", "")
-    return {"kind": kind if kind in {k.value for k in Kind} else "",
+    return {"kind": kind if is_kind(kind) else "",
             "status": status if status in {s.value for s in CertificateStatus} else "",
             "year": year if year.isdigit() else "",
             "q": (request.args.get("q") or "").strip()[:100]}
@@ -172,7 +173,7 @@ def admin_list():
     today = local_today()
     query = select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
     if filters["kind"]:
-        query = query.where(Certificate.kind == Kind(filters["kind"]))
+        query = query.where(Certificate.kind == filters["kind"])
     if filters["year"]:
         query = query.where(Certificate.year == int(filters["year"]))
     if filters["status"]:
@@ -186,7 +187,7 @@ def admin_list():
     years = db.session.execute(
         select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
     return render_template("certificates/admin_list.html", page=page, filters=filters, years=years,
-                           kinds=list(Kind), today=today)
+                           kinds=all_kinds(), today=today)
 
 
 def _load_certificate(certificate_id: int) -> Certificate:

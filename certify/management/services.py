@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from certify.applications import services as application_services
-from certify.applications.models import Application, Kind
+from certify.applications.kinds import kind_of
+from certify.applications.models import Application
 from certify.assessment.models import AssessorRole, Assignment, AssignmentStatus
 from certify.audit.services import record_event
 from certify.certificates.models import Certificate
@@ -271,9 +272,9 @@ def open_re_evaluation(user, application: Application) -> Application:
     if open_re_evaluation_of(application) is not None:
         raise ServiceError(_l("A re-evaluation of this application is already in progress."))
     rule_set_id = None
-    if application.kind == Kind.PRODUCT:
+    if kind_of(application.kind).rule_set_per_subject:
         # The product's own rules (their version in force today), when still in force.
-        choices = application_services.rule_set_choices(Kind.PRODUCT,
+        choices = application_services.rule_set_choices(application.kind,
                                                         application.organisation.industry_code)
         if not any(rule_set.id == application.rule_set_id for rule_set in choices):
             raise ServiceError(_l("The product's rule set is no longer in force. Open a new "

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from certify.applications import services as application_services
+from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
@@ -195,7 +196,7 @@ def re_evaluation(application_id: int):
     choices = application_services.rule_set_choices(application.kind,
                                                     application.organisation.industry_code)
     rule_set = next((rs for rs in choices if rs.id == application.rule_set_id), None) or (
-        choices[0] if choices and application.kind.value != "product" else None)
+        choices[0] if choices and not kind_of(application.kind).rule_set_per_subject else None)
     return render_template("management/re_evaluation.html", application=application,
                            rule_set=rule_set,
                            allowed=can_open_re_evaluation(current_user, application))

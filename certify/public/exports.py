@@ -92,7 +92,7 @@ def entries_query(batch_ids_query):
 
 def batch_rows(batch: Batch) -> list[dict]:
     """One row per entry of ``batch``, in the order they were added."""
-    from certify.certificates.rendering import KIND_TITLES
+    from certify.applications.kinds import kind_of
     from certify.certificates.services import certificates_by_application
 
     entries = db.session.execute(entries_query(select(Batch.id).where(Batch.id == batch.id))
@@ -104,13 +104,13 @@ def batch_rows(batch: Batch) -> list[dict]:
         application, organisation = entry.application, entry.application.organisation
         certificate = certificates.get(application.id)
         city = city_names.get(organisation.city_code)
-        kind = KIND_TITLES[application.kind]
+        kind = kind_of(application.kind).certificate
         rows.append({
             "organisation": organisation.name,
             "credit_code": organisation.credit_code,
             "city": city.name_zh if city else organisation.city_code,
             "kind": f"{kind.zh} {kind.en}",
-            "kind_code": application.kind.value,
+            "kind_code": application.kind,
             "subject": application.subject,
             "certificate_number": certificate.number if certificate else None,
             "valid_until": certificate.valid_until.isoformat() if certificate and certificate.valid_until else None,

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import extract, func, select
 
 from certify import storage
-from certify.applications.models import KIND_LABELS, Application, Kind
+from certify.applications.kinds import all_kinds, is_kind
+from certify.applications.models import Application
 from certify.core.forms import page_number, show_service_error
 from certify.core.paging import paginate
 from certify.exceptions import ServiceError
@@ -96,7 +97,7 @@ def objection_status(token: str):
 
 def _list_filters():
     year = request.args.get("year", type=int)
-    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in Kind} else None
+    kind = request.args.get("kind") if is_kind(request.args.get("kind")) else None
     city = request.args.get("city") if request.args.get("city") in cities_by_code() else None
     search = (request.args.get("q") or "").strip()[:100]
     return year, kind, city, search
@@ -110,7 +111,7 @@ def lists():
         announced = announced.where(extract("year", Batch.announced_at) == year)
     query = exports.entries_query(announced)
     if kind:
-        query = query.where(Application.kind == Kind(kind))
+        query = query.where(Application.kind == kind)
     if city:
         query = query.where(Organisation.city_code == city)
     if search:
@@ -130,7 +131,7 @@ def lists():
     return render_template(
         "public/lists.html", page=page, batches=batches,
         years=sorted({int(y) for y in years if y is not None}, reverse=True),
-        cities=cities(), kinds=list(Kind), kind_labels=KIND_LABELS, language=current_language(),
+        cities=cities(), kinds=all_kinds(), language=current_language(),
         filters={"year": year or "", "kind": kind or "", "city": city or "", "q": search},
         certificates=_certificates_for(entry.application_id for entry in page.items),
     )

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from certify.applications.models import KIND_LABELS, Kind
+from certify.applications.kinds import all_kinds, kind_label
 from certify.publication.models import DecisionOutcome
 
 _required = DataRequired(message=_l("This field is required."))
@@ -39,11 +39,15 @@ class BulkDecisionForm(DecisionForm):
 class BatchForm(FlaskForm):
     title = StringField(_l("Title"), validators=[_required, Length(max=200)],
                         description=_l("For example: 2026 Sichuan green manufacturing list, first batch"))
-    kinds = MultiCheckboxField(_l("Kinds of recognition"), validators=[_required],
-                               choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in Kind])
+    kinds = MultiCheckboxField(_l("Kinds of recognition"), validators=[_required], choices=[])
     notice_starts_on = DateField(_l("Notice starts on"), validators=[Optional()])
     notice_ends_on = DateField(_l("Notice ends on (inclusive)"), validators=[Optional()],
                                description=_l("Left empty: 15 calendar days from the start."))
+
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds.choices = [SelectChoice(kind.key, kind_label(kind.key)) for kind in all_kinds()]
 
 
 class BatchEntriesForm(FlaskForm):

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from certify.applications.models import Application, Kind
+from certify.applications.kinds import kind_of
+from certify.applications.models import Application
 from certify.applications.services import return_application
 from certify.audit.models import AuditEvent
 from certify.audit.services import record_event
@@ -127,7 +128,7 @@ def create_batch(admin, *, title: str, kinds, notice_starts_on: date | None = No
     title = (title or "").strip()
     if not title:
         raise ServiceError(_l("Give the batch a title."), field="title")
-    kinds = sorted({Kind(kind).value for kind in kinds})
+    kinds = sorted({kind_of(kind).key for kind in kinds})
     if not kinds:
         raise ServiceError(_l("Choose at least one kind of recognition."), field="kinds")
     starts = notice_starts_on or local_today()
@@ -168,7 +169,7 @@ def _addable_conditions(batch: Batch, search: str) -> list:
     on_batches = select(BatchEntry.application_id).join(Batch).where(
         BatchEntry.removed_at.is_(None), Batch.status != BatchStatus.ANNOUNCED)
     conditions = [Application.status == Status.APPROVED,
-                  Application.kind.in_([Kind(k) for k in batch.kinds]),
+                  Application.kind.in_(list(batch.kinds)),
                   Application.id.not_in(on_batches)]
     if search:
         conditions.append(or_(Organisation.name.contains(search, autoescape=True),
@@ -202,7 +203,7 @@ def add_to_batch(admin, batch: Batch, applications) -> list[BatchEntry]:
         if application.status != Status.APPROVED:
             raise ServiceError(_l("Only approved applications can be put on a batch (%(reference)s).",
                                   reference=application.reference))
-        if application.kind.value not in batch.kinds:
+        if application.kind not in batch.kinds:
             raise ServiceError(_l("%(reference)s is not of a kind this batch lists.",
                                   reference=application.reference))
         if on_active_batch(application) is not None:
@@ -344,7 +345,7 @@ def announce(admin, batch: Batch) -> list:
         transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
     certificates = issue_certificates(applications, admin)
     batch.status = BatchStatus.ANNOUNCED
-    batch.kind_counts = dict(Counter(application.kind.value for application in applications))
+    batch.kind_counts = dict(Counter(application.kind for application in applications))
     batch.announced_at = utcnow()
     batch.announced_by_id = admin.id
     record_event("batch.announced", actor=admin, obj=batch,

@@ -21,16 +21,16 @@ from certify.scoring.engine import (
     score,
 )
 from certify.scoring.loader import Problem, RuleFileError, load, loads
-from certify.scoring.model import KINDS, Indicator, Range, RuleSet, Section, Text, Unit
+from certify.scoring.model import Indicator, Range, RuleSet, Section, Text, Unit
 from certify.scoring.numbers import NumberFormatError, NumberText, parse_number
-from certify.scoring.vocabulary import Industry, Vocabulary, VocabularyError
+from certify.scoring.vocabulary import Industry, Kind, Vocabulary, VocabularyError
 
 __all__ = [
-    "KINDS",
     "AnswerError",
     "Indicator",
     "IndicatorResult",
     "Industry",
+    "Kind",
     "NumberFormatError",
     "NumberText",
     "Problem",

@@ -93,6 +93,10 @@ def loads(content: bytes, file: str = "<rule file>", vocabulary: Vocabulary | No
     if not reader.problems:
         for error in schema.Validator(schema.SCHEMA).iter_errors(data):
             reader.report(*schema.describe(error))
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind not in vocabulary.kinds:
+            reader.report(("kind",), f"must be one of {', '.join(vocabulary.kinds)}, not {kind!r} "
+                                     f"(the kinds of criteria/vocabulary/kinds.yaml)")
     if not reader.problems:
         for where, message in _semantic_faults(data, vocabulary):
             reader.report(where, message)

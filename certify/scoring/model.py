@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-KINDS = ("factory", "product", "park", "supply_chain")
 INDICATOR_TYPES = ("requirement", "points", "metric", "choice", "veto")
 BASIC_SECTION_ID = "basic"
 # Veto conditions (否决条件): situations that, if present, stop an application before any score.

@@ -217,7 +217,7 @@ SCHEMA: dict = {
     "properties": {
         "id": _ID,
         "version": {"type": "string", "minLength": 1},
-        "kind": {"enum": ["factory", "product", "park", "supply_chain"]},
+        "kind": _ID,
         "title": _TEXT,
         "standard": {
             "type": "object",

@@ -7,6 +7,8 @@ Both are data kept beside the rule files, in ``criteria/vocabulary/``:
   exactly) and, for some units, the range every answer in that unit must lie in (``%``: 0–100).
 - ``industries-gbt-4754-2017.csv``: the classification's sections (门类), divisions (大类),
   groups (中类) and classes (小类) with their Chinese names.
+- ``kinds.yaml``: the kinds of recognition (factory, product, park, supply chain, and any a
+  department adds): code, names, who applies, the certificate's title.
 
 A folder of rule files may bring its own ``vocabulary/``; otherwise the shipped one is used.
 """
@@ -21,11 +23,13 @@ from pathlib import Path
 
 import yaml
 
-from certify.scoring.model import Range, Unit
+from certify.scoring.model import Range, Text, Unit
 
 SHIPPED = Path(__file__).resolve().parents[2] / "criteria" / "vocabulary"
 UNITS_FILE = "units.yaml"
 INDUSTRIES_FILE = "industries-gbt-4754-2017.csv"
+KINDS_FILE = "kinds.yaml"
+APPLICANTS = ("enterprise", "park_committee")
 INDUSTRY_LEVELS = ("section", "division", "group", "class")
 
 
@@ -47,18 +51,38 @@ class Industry:
         return f"{self.code} {self.name_zh}"
 
 
-class Vocabulary:
-    """Units and industry classes, looked up by key and code."""
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of recognition: ``key`` as rule files name it, ``code`` in references and
+    certificate numbers, who applies, whether each subject has its own rule set, the certificate's
+    title."""
 
-    def __init__(self, units: dict[str, Unit], industries: dict[str, Industry], folder: Path | None = None):
+    key: str
+    code: str
+    title: Text
+    applicant: str
+    certificate: Text
+    rule_set_per_subject: bool = False
+
+
+class Vocabulary:
+    """Units, industry classes and kinds of recognition, looked up by key and code."""
+
+    def __init__(self, units: dict[str, Unit], industries: dict[str, Industry], folder: Path | None = None,
+                 kinds: dict[str, Kind] | None = None):
         self.units = units
         self.industries = industries
         self.folder = folder
+        self.kinds = kinds if kinds is not None else {}
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Vocabulary:
         folder = Path(folder)
-        return cls(_read_units(folder / UNITS_FILE), _read_industries(folder / INDUSTRIES_FILE), folder)
+        return cls(_read_units(folder / UNITS_FILE), _read_industries(folder / INDUSTRIES_FILE), folder,
+                   _read_kinds(folder / KINDS_FILE))
+
+    def kind(self, key: str) -> Kind | None:
+        return self.kinds.get(key)
 
     def unit(self, key: str) -> Unit | None:
         return self.units.get(key)
@@ -141,6 +165,32 @@ def _read_units(path: Path) -> dict[str, Unit]:
     if not units:
         raise VocabularyError(f"{path}: no units")
     return units
+
+
+def _read_kinds(path: Path) -> dict[str, Kind]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise VocabularyError(f"{path}: cannot read the kinds of recognition: {error}") from None
+    kinds: dict[str, Kind] = {}
+    for n, entry in enumerate((data or {}).get("kinds", [])):
+        try:
+            kind = Kind(
+                key=entry["key"], code=entry["code"], title=Text(entry["title"]["zh"], entry["title"]["en"]),
+                applicant=entry["applicant"],
+                certificate=Text(entry["certificate"]["zh"], entry["certificate"]["en"]),
+                rule_set_per_subject=bool(entry.get("rule_set_per_subject", False)),
+            )
+        except (KeyError, TypeError) as error:
+            raise VocabularyError(f"{path}: kinds[{n}]: missing or wrong {error}") from None
+        if kind.applicant not in APPLICANTS:
+            raise VocabularyError(f"{path}: kinds[{n}]: applicant must be one of {', '.join(APPLICANTS)}")
+        if kind.key in kinds or kind.code in {k.code for k in kinds.values()}:
+            raise VocabularyError(f"{path}: kinds[{n}]: key {kind.key!r} or code {kind.code!r} used twice")
+        kinds[kind.key] = kind
+    if not kinds:
+        raise VocabularyError(f"{path}: no kinds of recognition")
+    return kinds
 
 
 def _read_industries(path: Path) -> dict[str, Industry]:

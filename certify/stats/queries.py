@@ -9,7 +9,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from certify.applications.models import KIND_LABELS, Application, Kind
+from certify.applications.kinds import all_kinds, kind_label
+from certify.applications.models import Application
 from certify.assessment.models import Assignment, AssignmentStatus, ScoreSheet
 from certify.certificates.models import Certificate, CertificateStatus
 from certify.extensions import db
@@ -37,11 +38,11 @@ class Table:
 def applications_by_status_and_kind(language: str) -> Table:
     counts = dict(((status, kind), count) for status, kind, count in db.session.execute(
         select(Application.status, Application.kind, func.count()).group_by(Application.status, Application.kind)))
-    kinds = list(Kind)
+    kinds = [kind.key for kind in all_kinds()]
     rows = [[str(STATUS_LABELS[status])] + [counts.get((status, kind), 0) for kind in kinds]
             for status in Status]
     return Table("status", _l("Applications by status and kind"), "stacked",
-                 [_l("Status")] + [KIND_LABELS[kind] for kind in kinds], rows)
+                 [_l("Status")] + [kind_label(kind, language) for kind in kinds], rows)
 
 
 def applications_over_time(language: str, months: int = 24) -> Table:
@@ -50,10 +51,10 @@ def applications_over_time(language: str, months: int = 24) -> Table:
     counts = dict(((label, kind), count) for label, kind, count in db.session.execute(
         select(month, Application.kind, func.count()).group_by(month, Application.kind)))
     labels = sorted({label for label, _ in counts})[-months:]
-    kinds = list(Kind)
+    kinds = [kind.key for kind in all_kinds()]
     rows = [[label] + [counts.get((label, kind), 0) for kind in kinds] for label in labels]
     return Table("over_time", _l("Applications opened per month"), "line",
-                 [_l("Month")] + [KIND_LABELS[kind] for kind in kinds], rows)
+                 [_l("Month")] + [kind_label(kind, language) for kind in kinds], rows)
 
 
 def applications_by_city(language: str) -> Table:
@@ -83,12 +84,12 @@ def pass_rates(language: str) -> Table:
         select(Application.kind, Decision.outcome, func.count()).join(Decision.application)
         .group_by(Application.kind, Decision.outcome)))
     rows = []
-    for kind in Kind:
+    for kind in (k.key for k in all_kinds()):
         approved = counts.get((kind, DecisionOutcome.APPROVED), 0)
         rejected = counts.get((kind, DecisionOutcome.REJECTED), 0)
         decided = approved + rejected
         rate = round(100 * approved / decided, 1) if decided else 0
-        rows.append([str(KIND_LABELS[kind]), rate, approved, rejected])
+        rows.append([kind_label(kind, language), rate, approved, rejected])
     return Table("pass_rates", _l("Approval rate by kind (%)"), "bar",
                  [_l("Kind"), _l("Approved (%)"), _l("Approved"), _l("Rejected")], rows)
 

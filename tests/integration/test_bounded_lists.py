@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from certify.applications.models import Application, Kind
+from certify.applications.models import Application
 from certify.assessment.views import PAGE_SIZE
 from certify.auth.models import Role
 from certify.publication import services as publication
@@ -39,7 +39,7 @@ def shown(client, path: str) -> str:
 
 
 def draft_batch(admin) -> Batch:
-    batch = publication.create_batch(admin, title="2026年第二批", kinds=[kind.value for kind in Kind])
+    batch = publication.create_batch(admin, title="2026年第二批", kinds=["factory", "product", "park", "supply_chain"])
     factories.db.session.commit()
     return batch
 
