@@ -53,7 +53,7 @@ def _criteria_thresholds() -> dict:
 
     value = json.loads(text, object_pairs_hook=unique)
     if not isinstance(value, dict):
-        raise ValueError('CERTIFY_CRITERIA_THRESHOLDS must be a JSON object such as {"factory-gbt-36132-2018@1.1": "70"}')
+        raise ValueError('CERTIFY_CRITERIA_THRESHOLDS must be a JSON object such as {"factory-gbt-36132-2025@1.0": "70"}')
     return value
 
 

@@ -57,11 +57,11 @@ def test_list_prints_every_rule_set_as_json(run):
 def test_list_says_which_versions_are_in_force_today(make_app, tmp_path):
     old = SUPPLY_CHAIN.read_text(encoding="utf-8").replace("effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31")
     (tmp_path / "old.yaml").write_text(old, encoding="utf-8")
-    newer = SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
+    newer = SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.2"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2021-01-01")
     (tmp_path / "new.yaml").write_text(newer, encoding="utf-8")
     rows = json.loads(make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner().invoke(args=["criteria", "list", "--json"]).output)
-    assert [(r["version"], r["effective_until"], r["in_force"]) for r in rows] == [("1.1", "2020-12-31", False), ("2.0", None, True)]
+    assert [(r["version"], r["effective_until"], r["in_force"]) for r in rows] == [("1.2", "2020-12-31", False), ("2.0", None, True)]
 
 
 def test_list_without_json_prints_one_line_per_rule_set(run):
@@ -200,11 +200,11 @@ def test_score_takes_not_applicable_items_with_their_reasons(run, answers_file):
 def test_show_prints_the_version_asked_for(make_app, tmp_path):
     (tmp_path / "a.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace(
         "effective_from: 2016-01-01", "effective_from: 2016-01-01\neffective_until: 2020-12-31"), encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
+    (tmp_path / "b.yaml").write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.2"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2021-01-01").replace("threshold: 70", "threshold: 75"), encoding="utf-8")
     runner = make_app(CRITERIA_DIR=str(tmp_path)).test_cli_runner()
-    shown = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "1.1", "--json"]).output)
-    assert (shown["version"], shown["threshold"]) == ("1.1", "70.00")
+    shown = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "1.2", "--json"]).output)
+    assert (shown["version"], shown["threshold"]) == ("1.2", "70.00")
     latest = json.loads(runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--json"]).output)
     assert (latest["version"], latest["threshold"]) == ("2.0", "75.00")
     missing = runner.invoke(args=["criteria", "show", "supply-chain-miit-2016", "--version", "9"])
@@ -213,13 +213,13 @@ def test_show_prints_the_version_asked_for(make_app, tmp_path):
 
 def test_check_refuses_two_versions_of_one_id_in_force_on_the_same_day(run, tmp_path):
     later = tmp_path / "later.yaml"
-    later.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"').replace(
+    later.write_text(SUPPLY_CHAIN.read_text(encoding="utf-8").replace('version: "1.2"', 'version: "2.0"').replace(
         "effective_from: 2016-01-01", "effective_from: 2024-01-01"), encoding="utf-8")
     result = run("check", SUPPLY_CHAIN, later)
     assert result.exit_code == 1
     line = line_of(later, "effective_from: ")
     assert (f"{later}:{line}: effective_from: version '2.0' of 'supply-chain-miit-2016' from 2024-01-01 overlaps version "
-            f"'1.1' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
+            f"'1.2' ({SUPPLY_CHAIN}, 2016-01-01 to open-ended)") in result.output
 
 
 def test_check_lists_every_fault_of_a_file_at_once(run, tmp_path):

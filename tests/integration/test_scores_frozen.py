@@ -98,7 +98,7 @@ def test_a_threshold_raised_after_submission_changes_no_shown_result_report_or_s
     report_before = text_of(storage.path_of(latest_report(application).sha256).read_bytes())
     assert "94.00/100.00" in report_before and "合格线94.00" in report_before
 
-    with deployment_thresholds(app, {SUPPLY_CHAIN: "95", f"{SUPPLY_CHAIN}@1.1": "95"}):
+    with deployment_thresholds(app, {SUPPLY_CHAIN: "95", f"{SUPPLY_CHAIN}@1.2": "95"}):
         after = shown(app, application, admin)
         assert self_result(application).to_dict() == frozen_self
         assert sheet_result(assignment.sheet).to_dict() == frozen_sheet
@@ -123,7 +123,7 @@ def test_no_threshold_or_rule_file_change_after_submission_changes_a_result(app,
     browser = client_for(app, admin)
 
     @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(threshold=st.decimals(0, 100, places=2), key=st.sampled_from([SUPPLY_CHAIN, f"{SUPPLY_CHAIN}@1.1"]),
+    @given(threshold=st.decimals(0, 100, places=2), key=st.sampled_from([SUPPLY_CHAIN, f"{SUPPLY_CHAIN}@1.2"]),
            file_threshold=st.decimals(0, 100, places=0))
     def check(threshold, key, file_threshold):
         with deployment_thresholds(app, {key: str(threshold)}, rule_set_changes={"threshold": file_threshold}):
@@ -147,9 +147,9 @@ def test_an_exact_version_override_applies_to_drafts_and_a_bare_id_to_applicatio
         # ... but applies to one opened after
         later = factories.make_application(applicant)
         assert (terms_of(later).threshold, terms_of(later).source) == (Decimal(80), SUPPLY_CHAIN)
-    with deployment_thresholds(app, {f"{SUPPLY_CHAIN}@1.1": "85"}):
+    with deployment_thresholds(app, {f"{SUPPLY_CHAIN}@1.2": "85"}):
         # id@version reaches every application of that version not yet submitted
-        assert (terms_of(draft).threshold, terms_of(draft).source) == (Decimal(85), f"{SUPPLY_CHAIN}@1.1")
+        assert (terms_of(draft).threshold, terms_of(draft).source) == (Decimal(85), f"{SUPPLY_CHAIN}@1.2")
         assert terms_of(later).threshold == Decimal(85)
 
 
@@ -158,7 +158,7 @@ def test_an_administrator_rescores_with_todays_settings_and_the_earlier_result_i
     admin = factories.make_user("admin")
     db.session.commit()
     browser = client_for(app, admin)
-    with deployment_thresholds(app, {f"{SUPPLY_CHAIN}@1.1": "95"}):
+    with deployment_thresholds(app, {f"{SUPPLY_CHAIN}@1.2": "95"}):
         refused = browser.post(f"/assessment/applications/{application.id}/rescore", data={"reason": "  "})
         assert refused.status_code == 302
         assert db.session.execute(select(Rescore)).first() is None
@@ -173,7 +173,7 @@ def test_an_administrator_rescores_with_todays_settings_and_the_earlier_result_i
         assert [(r.score_sheet_id, r.previous["passed"], r.current["passed"]) for r in rescores] == [
             (None, True, False), (assignment.sheet.id, True, False)]
         event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "application.rescored")).scalar_one()
-        assert event.actor_id == admin.id and event.details["terms"] == {"threshold": "95", "source": f"{SUPPLY_CHAIN}@1.1"}
+        assert event.actor_id == admin.id and event.details["terms"] == {"threshold": "95", "source": f"{SUPPLY_CHAIN}@1.2"}
         page = browser.get(f"/assessment/applications/{application.id}", headers=EN).get_data(as_text=True)
         assert "省厅 2026 年第 3 号通知调整合格线为 95 分" in page and "pass mark 94.00" in page and "pass mark 95" in page
 
