@@ -195,3 +195,19 @@ def test_the_live_self_score_reflects_unsaved_answers_without_saving_them(client
     assert application.answers == {"X11": "8"}
     page = client.get(f"/applications/{application.id}/sections/strategy").get_data(as_text=True)
     assert "js/self-score.js" in page and "data-preview-url" in page
+
+
+def test_the_score_panel_tells_veto_situations_not_ruled_out_from_requirements_not_met(client, login_as, db):
+    committee = factories.make_organisation(OrganisationKind.PARK_COMMITTEE, name="成都经济技术开发区管理委员会")
+    user = login_as("applicant", organisation=committee)
+    answers = {f"V{n}": False for n in range(1, 6)} | {f"BR{n}": True for n in range(1, 6)}
+    application = factories.make_application(user, kind="park", subject="成都经开区", answers=answers)
+    db.session.commit()
+    page = client.get(f"/applications/{application.id}/sections/MG").get_data(as_text=True)
+    vetoes = re.search(r"尚未排除的否决情形：([^<]*)</p>", page).group(1)
+    unmet = re.search(r"未满足的必选项：([^<]*)</p>", page).group(1)
+    assert vetoes.strip() == "被列为失信被执行人"  # V6 unanswered; V1–V5 answered "absent"
+    assert "园区建立履行绿色发展工作职责的专门机构" in unmet and "失信" not in unmet
+    # the two encouraged items of the basic-requirements form are recorded without points
+    assert "鼓励园区建设并运行风能、太阳能等可再生能源应用设施" in page
+    assert "鼓励" not in unmet
