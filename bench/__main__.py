@@ -13,7 +13,7 @@ import operator
 import sys
 from pathlib import Path
 
-MODULES = ["bench.scoring", "bench.lists", "bench.certificates", "bench.workers"]
+MODULES = ["bench.scoring", "bench.lists", "bench.certificates", "bench.workers", "bench.rescore"]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 

@@ -13,7 +13,7 @@ from certify.auth.models import Role, User
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.services import create_organisation, find_by_credit_code
-from certify.scoring.formula import Formula
+from certify.scoring.answers import best_answer as scoring_best_answer
 from certify.scoring.model import plain
 
 DEMO_PASSWORD = "certify-demo"  # noqa: S105 - the documented password of the demo accounts
@@ -137,34 +137,10 @@ def _best_answer(indicator):
 
 def best_answer(indicator):
     """A stored-form answer that earns ``indicator`` its maximum (demo and test data)."""
-    if indicator.type == "veto":
-        return False
-    if indicator.type == "requirement":
-        return True
-    if indicator.type == "choice":
-        return max(indicator.options, key=lambda option: option.points).key
-    if indicator.is_computed:
-        return {key: plain(value) for key, value in figures_reaching(indicator, indicator.leading).items()}
-    if indicator.type == "metric":
-        value = max(indicator.bands, key=lambda band: band.points).at if indicator.bands else indicator.leading
-        return str(value)
-    return str(indicator.max)
-
-
-def figures_reaching(indicator, target) -> dict:
-    """Figures of a computed indicator whose value is ``target`` (every input 1 but the first,
-    solved for: the formulas of the shipped files are linear in it). Where the assessment sets the
-    industry's levels, the figures are all 1 and the levels put ``target`` (None) at the leading
-    value."""
-    formula, keys = Formula(indicator.formula), [i.key for i in indicator.inputs]
-    ones = {key: Decimal(1) for key in keys}
-    if indicator.benchmarks == "assessed":
-        value = formula.evaluate(ones)
-        worse = value + 1 if indicator.better == "lower" else value / 2
-        return ones | {"leading": value, "baseline": worse}
-    at_zero = formula.evaluate(ones | {keys[0]: Decimal(0)})
-    slope = formula.evaluate(ones) - at_zero
-    return ones | {keys[0]: (Decimal(target) - at_zero) / slope}
+    answer = scoring_best_answer(indicator)
+    if isinstance(answer, dict):
+        return {key: plain(value) for key, value in answer.items()}
+    return str(answer) if isinstance(answer, Decimal) else answer
 
 
 def _batch(title: str):

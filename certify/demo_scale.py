@@ -180,11 +180,14 @@ def _local_date(moment: datetime) -> date:
 
 
 def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = None,
-               batch_size: int = BATCH_SIZE) -> dict:
+               batch_size: int = BATCH_SIZE, kinds: dict | None = None, rule_sets_on: date | None = None) -> dict:
     """Add ``count`` applications (and their organisations, accounts, assessments, decisions,
     batches and certificates) in bulk; the caller commits. Returns counts of what was added.
     ``shares`` maps states to their share (default ``STATUS_SHARES``); batches hold
-    ``batch_size`` entries. Needs ``load_demo()`` first (its administrator and assessors)."""
+    ``batch_size`` entries. ``kinds`` maps kinds to their share (default ``KIND_SHARES``, and one
+    organisation in twenty a park); ``rule_sets_on`` is the day whose rule sets the applications
+    were opened under (default today). Needs ``load_demo()`` first (its administrator and
+    assessors)."""
     started = time.perf_counter()
     rnd = random.Random(seed + _next_id(Application))
     admin = db.session.execute(select(User).where(User.role == Role.ADMIN).order_by(User.id)).scalars().first()
@@ -194,7 +197,9 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         raise RuntimeError("Load the ordinary demo data first (an administrator and assessors).")
     now = utcnow()
     today = local_today()
-    rule_sets = _rule_sets(today)
+    rule_sets = _rule_sets(rule_sets_on or today)
+    kind_shares = {kind: share for kind, share in (kinds or KIND_SHARES).items() if kind != "park"}
+    park_share = 0.05 if kinds is None else kinds.get("park", 0)
     answers = _Answers(rnd)
     frozen = {rule_set.id: rule_set.to_dict() for sets in rule_sets.values() for rule_set in sets}
     placeholder = storage.store_bytes(PLACEHOLDER_PDF)
@@ -210,7 +215,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
     organisations, users = [], []
     for n in range(organisation_count):
         org_id, city = first_org + n, rnd.choice(city_list)
-        is_park = rnd.random() < 0.05
+        is_park = rnd.random() < park_share
         industry = None if is_park else rnd.choice(INDUSTRIES)
         word = rnd.choice(WORDS) + rnd.choice(WORDS)
         name = (f"{city.name_zh}{word}经济开发区管理委员会" if is_park
@@ -249,7 +254,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         if organisation["kind"] == OrganisationKind.PARK_COMMITTEE:
             kind = "park"
         else:
-            kind = rnd.choices(list(KIND_SHARES), weights=list(KIND_SHARES.values()))[0]
+            kind = rnd.choices(list(kind_shares), weights=list(kind_shares.values()))[0]
         if kind not in rule_sets:
             continue
         rule_set = rnd.choice(rule_sets[kind])

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -17,15 +17,19 @@ from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, page_number, show_service_error
-from certify.core.paging import paginate
+from certify.core.paging import paginate, paginate_list
+from certify.core.spreadsheets import MEDIA_TYPES, to_csv, to_xlsx
 from certify.core.urls import url_builder
 from certify.exceptions import ServiceError
 from certify.extensions import db
+from certify.i18n import translated
 from certify.mail.models import MailMessage
 from certify.organisations import services as organisation_services
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.reference import cities
 from certify.rulesets import current_registry
+from certify.rulesets.editions import COLUMNS as RESCORE_COLUMNS
+from certify.rulesets.editions import OUTCOME_LABELS, export_rows, rescore_listed, rule_set_label
 from certify.timeutil import LOCAL_TIMEZONE
 
 bp = Blueprint("admin", __name__)
@@ -200,7 +204,56 @@ def rule_sets():
         select(Application.rule_set_id, Application.rule_set_version, func.count())
         .group_by(Application.rule_set_id, Application.rule_set_version)).all())
     return render_template("admin/rule_sets.html", rule_sets=registry.all(), usage=usage,
-                           problems=registry.problems, registry=registry)
+                           problems=registry.problems, registry=registry,
+                           rescore_targets=_rescore_targets(registry))
+
+
+def _rescore_targets(registry) -> list:
+    """The rule sets some answer mapping leads to: those listed units can be re-scored under."""
+    targets = {mapping.target for mapping in registry.mappings}
+    return [rule_set for rule_set in registry.all() if rule_set.id in targets
+            and rule_set.version == registry.get(rule_set.id).version]
+
+
+def _rescore_run(rule_set_id: str):
+    """Listed units re-scored under ``rule_set_id`` (404 when no mapping leads to it)."""
+    if rule_set_id not in {rule_set.id for rule_set in _rescore_targets(current_registry())}:
+        abort(404)
+    return rescore_listed(rule_set_id)
+
+
+def _outcome_filter() -> str:
+    outcome = request.args.get("outcome", "")
+    return outcome if outcome in OUTCOME_LABELS else ""
+
+
+@bp.route("/rule-sets/<rule_set_id>/rescore")
+@roles_required(Role.ADMIN)
+def rescore(rule_set_id: str):
+    run = _rescore_run(rule_set_id)
+    outcome = _outcome_filter()
+    units = [unit for unit in run.units if not outcome or unit.outcome == outcome]
+    titles = {indicator.id: indicator.title for indicator in run.target.indicators}
+    return render_template("admin/rescore.html", run=run, outcome=outcome, titles=titles,
+                           page=paginate_list(units, per_page=50), outcome_labels=OUTCOME_LABELS,
+                           rule_set_label=rule_set_label, mapping_problems=current_registry().mapping_problems,
+                           application_url=url_builder("applications.show", "application_id"))
+
+
+@bp.route("/rule-sets/<rule_set_id>/rescore.<any(csv, xlsx):fmt>")
+@roles_required(Role.ADMIN)
+def rescore_export(rule_set_id: str, fmt: str):
+    run = _rescore_run(rule_set_id)
+    outcome = _outcome_filter()
+    rows = [row for row, unit in zip(export_rows(run), run.units, strict=True) if not outcome or unit.outcome == outcome]
+    if fmt == "csv":
+        content = to_csv(rows, RESCORE_COLUMNS)
+    else:
+        content = to_xlsx(rows, RESCORE_COLUMNS, _("Re-scored under %(rule_set)s", rule_set=translated(run.target.title)))
+    response = make_response(content)
+    response.headers["Content-Type"] = MEDIA_TYPES[fmt]
+    response.headers["Content-Disposition"] = f'attachment; filename="rescore-{run.target.id}.{fmt}"'
+    return response
 
 
 # ---- audit log -------------------------------------------------------------------------------

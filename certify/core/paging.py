@@ -7,7 +7,7 @@ for the admin list, 84 ms for the public list, against 1–8 ms for the page of 
 
 from collections.abc import Callable
 
-from flask_sqlalchemy.pagination import SelectPagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
 from certify.core.forms import page_number
 from certify.extensions import db
@@ -31,3 +31,16 @@ def paginate(select, *, count: Callable[[], int | None], per_page: int, rows: bo
     with ``rows``, the page holds the rows of a select of columns rather than its first column."""
     return _CountedPagination(select=select, session=db.session(), total=count, rows=rows, page=page_number(),
                               per_page=per_page, max_per_page=None, error_out=False)
+
+
+class _ListPagination(Pagination):
+    def _query_items(self) -> list:
+        return self._query_args["items"][self._query_offset:self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def paginate_list(items: list, *, per_page: int) -> Pagination:
+    """The requested page of a list already in memory (a computed report, say)."""
+    return _ListPagination(items=items, page=page_number(), per_page=per_page, max_per_page=None, error_out=False)

@@ -7,28 +7,21 @@ than building a spreadsheet of a thousand rows for each visitor. Until the job h
 batch announced before files were kept) a download is built on the spot.
 """
 
-import csv
-import io
 import json
 
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from certify import storage
 from certify.applications.models import Application
 from certify.audit.services import record_event
+from certify.core import spreadsheets
+from certify.core.spreadsheets import to_csv, to_xlsx
 from certify.extensions import db
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
 
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-}
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MEDIA_TYPES = spreadsheets.MEDIA_TYPES | {"json": "application/json"}
 
 COLUMNS = (
     ("organisation", "单位名称 Organisation"),
@@ -39,37 +32,6 @@ COLUMNS = (
     ("certificate_number", "证书编号 Certificate number"),
     ("valid_until", "有效期至 Valid until"),
 )
-
-
-def neutralise(value) -> str:
-    """A cell value that spreadsheet software shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def to_csv(rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([title for _, title in COLUMNS])
-    for row in rows:
-        writer.writerow([neutralise(row.get(key)) for key, _ in COLUMNS])
-    # A byte-order mark so that spreadsheet software reads the Chinese text as UTF-8.
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(rows: list[dict], title: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "list"
-    sheet.append([neutralise(title)])
-    sheet.append([column_title for _, column_title in COLUMNS])
-    for row in rows:
-        sheet.append([neutralise(row.get(key)) for key, _ in COLUMNS])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def to_json(rows: list[dict], batch: dict) -> bytes:
@@ -122,9 +84,9 @@ def batch_export(batch: Batch, fmt: str, rows: list[dict] | None = None) -> byte
     """The ``fmt`` (csv, xlsx or json) file of ``batch``."""
     rows = batch_rows(batch) if rows is None else rows
     if fmt == "csv":
-        return to_csv(rows)
+        return to_csv(rows, COLUMNS)
     if fmt == "xlsx":
-        return to_xlsx(rows, batch.title)
+        return to_xlsx(rows, COLUMNS, batch.title)
     return to_json(rows, {
         "id": batch.id, "title": batch.title, "kinds": batch.kinds,
         "announced_at": batch.announced_at.isoformat() if batch.announced_at else None,

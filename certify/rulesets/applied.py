@@ -139,9 +139,13 @@ def live_self_result(application, pending=None) -> tuple[Result, list[AnswerErro
 
 def confirmed_declarations(sheet) -> dict[str, str]:
     """The applicant's not-applicable declarations the assessor confirmed, with their reasons."""
-    declared = sheet.assignment.application.not_applicable or {}
-    decisions = sheet.not_applicable or {}
-    return {key: reason for key, reason in declared.items() if decisions.get(key) == "confirmed"}
+    return confirmed(sheet.assignment.application.not_applicable, sheet.not_applicable)
+
+
+def confirmed(declared: dict | None, decisions: dict | None) -> dict[str, str]:
+    """Of ``declared`` (indicator id -> reason), those a sheet's ``decisions`` confirmed."""
+    decisions = decisions or {}
+    return {key: reason for key, reason in (declared or {}).items() if decisions.get(key) == "confirmed"}
 
 
 def sheet_result(sheet) -> Result:

@@ -1,17 +1,23 @@
-"""``flask criteria``: list, check, show and score rule files.
+"""``flask criteria``: list, check, show and score rule files; rescore listed units under a new edition.
 
 Tools outside the project call these commands, so their JSON layouts are a stable contract:
 
 - ``list [--json]``: ``[{"id", "version", "kind", "title": {"zh", "en"}, "path", "effective_from",
   "effective_until", "in_force"}]`` (``in_force``: for new applications today, China time)
-- ``check [PATH...]``: every fault as ``file:line: key path: message``, all at once; exit 1 when
-  there is any
+- ``check [PATH...]``: every fault as ``file:line: key path: message``, all at once, the answer
+  mappings (``mappings/``) of each directory checked included; exit 1 when there is any
 - ``show ID [--version V] [--json]``: ``{"id", "version", "kind", "threshold", "indicators":
   [{"id", "type", "section", "max", "options"?}]}``; ``options`` (``[{"key", "points"}]``) only for
   choices
 - ``score FILE ANSWERS.json [--industry CODE]``: ``Result.to_dict()``; ANSWERS.json is
   ``{"answers": {...}, "not_applicable": {"X13": "reason"}}``; bad input exits 2 with
   ``file:indicator: message``
+- ``rescore --to ID [--json] [--csv PATH] [--xlsx PATH]``: every approved and listed unit re-scored
+  under the latest version of ID through ``criteria/mappings/``; ``--json`` prints ``{"to": {"id",
+  "version"}, "threshold", "counts": {"pass", "fail", "lacks_data"}, "not_mapped": {"id@version":
+  n}, "missing": {indicator id: units}, "units": [{"application_id", "reference", "organisation",
+  "credit_code", "industry_code", "status", "rule_set", "decided": {"total", "passed"}, "total",
+  "best_total", "outcome", "missing": [ids]}]}``; nothing is changed
 
 Numbers are decimal strings; thresholds are those a new application would be opened with, the
 deployment's override (``CRITERIA_THRESHOLDS``) included.
@@ -27,12 +33,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from certify.rulesets.registry import RuleSetUnavailable, collect
+from certify.rulesets.registry import RuleSetUnavailable, collect, collect_mappings
 from certify.scoring import AnswerError, RuleFileError, load, read_answers
 from certify.scoring.engine import CENT
 from certify.timeutil import local_today
 
-criteria_cli = AppGroup("criteria", help="Rule files: list, check, show and score.")
+criteria_cli = AppGroup("criteria", help="Rule files: list, check, show, score and rescore.")
 
 
 def _registry():
@@ -77,14 +83,22 @@ def list_command(as_json: bool) -> None:
 @criteria_cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 def check_command(paths: tuple[str, ...]) -> None:
-    """Check rule files (all of the rule-file directory by default); exit 1 listing every error."""
-    rule_sets, problems = collect(paths or [current_app.config["CRITERIA_DIR"]], _registry().vocabulary)
+    """Check rule files (all of the rule-file directory by default) and the answer mappings of
+    each directory checked; exit 1 listing every error."""
+    paths = paths or (current_app.config["CRITERIA_DIR"],)
+    rule_sets, problems = collect(paths, _registry().vocabulary)
+    mappings = []
+    for directory in (path for path in paths if Path(path).is_dir()):
+        found, refused = collect_mappings(directory, rule_sets)
+        mappings += found
+        problems += refused
     for problem in problems:
         click.echo(str(problem))
+    counted = f"{len(rule_sets)} rule set(s)" + (f", {len(mappings)} mapping(s)" if mappings else "")
     if problems:
-        click.echo(f"{len(problems)} error(s); {len(rule_sets)} rule set(s) accepted.", err=True)
+        click.echo(f"{len(problems)} error(s); {counted} accepted.", err=True)
         raise SystemExit(1)
-    click.echo(f"{len(rule_sets)} rule set(s) OK.")
+    click.echo(f"{counted} OK.")
 
 
 @criteria_cli.command("show")
@@ -166,3 +180,55 @@ def _refuse_constant(name: str) -> None:
 def _fail(message: str) -> None:
     click.echo(message, err=True)
     raise SystemExit(2)
+
+
+@criteria_cli.command("rescore")
+@click.option("--to", "target_id", required=True, help="The new edition's rule-set id, e.g. factory-gbt-36132-2025.")
+@click.option("--json", "as_json", is_flag=True, help="Print every unit as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Also write the list as CSV.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, writable=True), help="Also write the list as XLSX.")
+def rescore_command(target_id: str, as_json: bool, csv_path: str | None, xlsx_path: str | None) -> None:
+    """Re-score every approved and listed unit under a new edition, through the answer mappings
+    of criteria/mappings/; changes nothing."""
+    from certify.core.spreadsheets import to_csv, to_xlsx
+    from certify.rulesets.editions import COLUMNS, export_rows, rescore_listed
+
+    registry = _registry()
+    for problem in registry.mapping_problems:
+        click.echo(f"mapping refused: {problem}", err=True)
+    try:
+        target = registry.get(target_id)
+    except RuleSetUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if not registry.mappings_to(target.id):
+        raise click.ClickException(f"no mapping in criteria/mappings/ leads to {target.id}")
+    run = rescore_listed(target.id)
+    rows = export_rows(run)
+    if csv_path:
+        Path(csv_path).write_bytes(to_csv(rows, COLUMNS))
+    if xlsx_path:
+        Path(xlsx_path).write_bytes(to_xlsx(rows, COLUMNS, f"{run.target.id} {run.target.version}"))
+    summary = {
+        "to": {"id": run.target.id, "version": run.target.version}, "threshold": _number(run.threshold),
+        "counts": run.counts, "not_mapped": dict(run.unmapped),
+        "missing": dict(run.missing_counts),
+    }
+    if as_json:
+        _echo_json(summary | {"units": [{
+            "application_id": u.application_id, "reference": u.reference, "organisation": u.organisation,
+            "credit_code": u.credit_code, "industry_code": u.industry_code, "status": u.status.value,
+            "rule_set": u.rule_set, "decided": {"total": _number(u.decided_total), "passed": u.decided_passed},
+            "total": _number(u.total), "best_total": _number(u.best_total), "outcome": u.outcome,
+            "missing": list(u.missing)} for u in run.units]})
+        return
+    click.echo(f"{run.target.id} {run.target.version}: {len(run.units)} unit(s) re-scored; "
+               f"pass mark {_number(run.threshold) or 'none (pass/fail)'}")
+    for outcome, count in run.counts.items():
+        click.echo(f"  {outcome:<11} {count}")
+    for rule_set, count in sorted(run.unmapped.items()):
+        click.echo(f"  not mapped: {rule_set}: {count} unit(s)")
+    if run.missing_counts:
+        click.echo("lacking data (units): " + ", ".join(f"{i} {n}" for i, n in run.missing_counts))
+    for u in run.units:
+        click.echo(f"{u.reference}  {u.rule_set}  {_number(u.decided_total) or '-':>6} -> {_number(u.total):>6} "
+                   f"(at most {_number(u.best_total)})  {u.outcome}  {u.organisation}")

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from certify.scoring import Problem, Result, RuleFileError, RuleSet, Vocabulary, load, score
+from certify.scoring.mapping import AnswerMapping, check, load_mapping
 from certify.scoring.vocabulary import for_folder, shipped
 
 FILE_SOURCE = "file"
@@ -87,6 +88,36 @@ def collect(paths: Iterable[str | Path], vocabulary: Vocabulary | None = None) -
     return accepted, problems
 
 
+def collect_mappings(directory: str | Path, rule_sets: Iterable[RuleSet]) -> tuple[list[AnswerMapping], list[Problem]]:
+    """Load the answer mappings of ``directory/mappings`` and check each against the highest
+    versions of the two rule sets it maps between (``certify.scoring.mapping``)."""
+    folder = Path(directory) / "mappings"
+    if not folder.is_dir():
+        return [], []
+    latest = {rs.id: rs for rs in sorted(rule_sets, key=lambda rs: version_key(rs.version))}
+    mappings: list[AnswerMapping] = []
+    problems: list[Problem] = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            mapping = load_mapping(path)
+        except RuleFileError as error:
+            problems.extend(error.problems)
+            continue
+        unknown = [Problem(str(path), 1, key, f"no rule set {rule_set_id!r} here")
+                   for key, rule_set_id in (("from", mapping.source), ("to", mapping.target)) if rule_set_id not in latest]
+        if unknown:
+            problems += unknown
+            continue
+        if any((m.source, m.target) == (mapping.source, mapping.target) for m in mappings):
+            problems.append(Problem(str(path), 1, "", f"a second mapping from {mapping.source} to {mapping.target}"))
+            continue
+        found = check(mapping, latest[mapping.source], latest[mapping.target])
+        problems += found
+        if not found:
+            mappings.append(mapping)
+    return mappings, problems
+
+
 def _overlaps(rule_sets: list[RuleSet]) -> list[Problem]:
     """Versions of one id in force on a same day: the later-starting one is refused."""
     problems = []
@@ -133,8 +164,14 @@ class Registry:
         thresholds: Mapping[str, object] | None = None,
         problems: Iterable[Problem] = (),
         vocabulary: Vocabulary | None = None,
+        mappings: Iterable[AnswerMapping] = (),
+        mapping_problems: Iterable[Problem] = (),
     ):
         self._rule_sets = sorted(rule_sets, key=lambda rs: (rs.id, version_key(rs.version)))
+        # Answer mappings between editions (re-scoring listed units); a refused mapping file
+        # does not stop new applications, so its problems are kept apart.
+        self.mappings = tuple(mappings)
+        self.mapping_problems = tuple(mapping_problems)
         self.problems = tuple(problems)
         self.vocabulary = vocabulary or shipped()
         self._thresholds = {key: _decimal_or_none(key, value) for key, value in (thresholds or {}).items()}
@@ -151,7 +188,8 @@ class Registry:
         """Read every rule file of ``directory``; problems are kept in ``problems``, not raised."""
         vocabulary = for_folder(directory)
         rule_sets, problems = collect([directory], vocabulary)
-        return cls(rule_sets, thresholds, problems, vocabulary)
+        mappings, mapping_problems = collect_mappings(directory, rule_sets)
+        return cls(rule_sets, thresholds, problems, vocabulary, mappings, mapping_problems)
 
     def all(self) -> list[RuleSet]:
         """Every usable rule set, by id then version."""
@@ -165,6 +203,10 @@ class Registry:
             refused = [str(p) for p in self.problems if f"{rule_set_id!r}" in p.message]
             raise RuleSetUnavailable(f"no rule set {wanted}" + (": " + "; ".join(refused) if refused else ""))
         return matches[-1]
+
+    def mappings_to(self, rule_set_id: str) -> list[AnswerMapping]:
+        """The answer mappings whose later edition is ``rule_set_id``."""
+        return [m for m in self.mappings if m.target == rule_set_id]
 
     def candidates(self, kind: str, on_date: date, industry: str | None = None) -> list[RuleSet]:
         """Rule sets of ``kind`` in force on ``on_date`` for ``industry``, best first.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from certify.scoring.engine import AnswerError
+from certify.scoring.formula import Formula
 from certify.scoring.model import Indicator, RuleSet
 from certify.scoring.numbers import NumberFormatError, parse_number
 from certify.scoring.vocabulary import Vocabulary, convert, shipped
@@ -131,3 +132,35 @@ def _with_unit(indicator: Indicator, given: Mapping, vocabulary: Vocabulary) -> 
                           "wrong_unit", unit=given["unit"])
     read = _number(indicator, given["value"])
     return ReadAnswer(convert(read.value, source, target), read.text)
+
+
+def best_answer(indicator: Indicator) -> object:
+    """An answer, in the engine's types, that earns ``indicator`` its maximum: the best a missing
+    answer could do (the upper bound of a re-score) and demonstration data."""
+    if indicator.type == "veto":
+        return False
+    if indicator.type == "requirement":
+        return True
+    if indicator.type == "choice":
+        return max(indicator.options, key=lambda option: option.points).key
+    if indicator.is_computed:
+        return figures_reaching(indicator, indicator.leading)
+    if indicator.type == "metric":
+        return max(indicator.bands, key=lambda band: band.points).at if indicator.bands else indicator.leading
+    return indicator.max
+
+
+def figures_reaching(indicator: Indicator, target: Decimal | None) -> dict[str, Decimal]:
+    """Figures of a computed indicator whose value is ``target`` (every input 1 but the first,
+    solved for: the formulas of the shipped files are linear in it). Where the assessment sets the
+    industry's levels, the figures are all 1 and the levels put ``target`` (None) at the leading
+    value."""
+    formula, keys = Formula(indicator.formula), [i.key for i in indicator.inputs]
+    ones = {key: Decimal(1) for key in keys}
+    if indicator.benchmarks == "assessed":
+        value = formula.evaluate(ones)
+        worse = value + 1 if indicator.better == "lower" else value / 2
+        return ones | {"leading": value, "baseline": worse}
+    at_zero = formula.evaluate(ones | {keys[0]: Decimal(0)})
+    slope = formula.evaluate(ones) - at_zero
+    return ones | {keys[0]: (Decimal(target) - at_zero) / slope}

@@ -8,8 +8,8 @@ from flask import Blueprint, abort, jsonify, render_template
 
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
+from certify.core.spreadsheets import neutralise
 from certify.i18n import current_language
-from certify.public.exports import neutralise
 from certify.stats.queries import QUERIES
 
 bp = Blueprint("stats", __name__)

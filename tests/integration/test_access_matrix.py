@@ -65,7 +65,7 @@ def build_world(db):
         "organisation_id": applicant_a.organisation_id, "user_id": assessor.id,
         "agency_id": agency.id, "declaration_id": declaration.id, "assignment_id": assignment.id,
         "key": "city", "fmt": "csv", "action": "open-notice",
-        "self_declaration_id": self_declaration.id,
+        "self_declaration_id": self_declaration.id, "rule_set_id": "factory-gbt-36132-2025",
     }
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},

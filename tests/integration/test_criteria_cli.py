@@ -291,3 +291,19 @@ sections:
       - {id: C1, type: choice, title: {zh: 选, en: Choice},
          options: [{key: "no", points: 0, title: {zh: 否, en: "No"}}, {key: "yes", points: 2, title: {zh: 是, en: "Yes"}}]}
 """
+
+
+def test_check_reads_the_answer_mappings_of_a_directory_and_names_a_wrong_entry(run, tmp_path):
+    shutil.copytree(CRITERIA, tmp_path / "criteria")
+    mapping = tmp_path / "criteria" / "mappings" / "factory-gbt-36132-2018--factory-gbt-36132-2025.yaml"
+    assert run("check", tmp_path / "criteria").output.strip().endswith("1 mapping(s) OK.")
+    # The 2018 aluminium figure (kWh/t) cannot stand for the 2025 clinker figure (kgce/t).
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace(
+        "value: energy.unit_energy.cement_clinker", "value: energy.unit_energy.aluminium"), encoding="utf-8")
+
+    result = run("check", tmp_path / "criteria")
+
+    assert result.exit_code == 1
+    line = line_of(mapping, "energy.clinker:")
+    assert (f"{mapping}:{line}: answers.energy.clinker: value: energy.unit_energy.aluminium is in kWh/t, "
+            "energy.clinker in kgce/t") in result.output
