@@ -154,7 +154,7 @@ def _answer(indicator, rnd: random.Random, weak: float):
     if indicator.type == "choice":
         options = sorted(indicator.options, key=lambda option: option.points)
         return (rnd.choice(options) if poor else options[-1]).key
-    if indicator.is_computed:
+    if indicator.is_computed or indicator.scoring == "limit":
         return best_answer(indicator)
     if indicator.type == "metric":
         if indicator.bands:

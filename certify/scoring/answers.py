@@ -144,10 +144,26 @@ def best_answer(indicator: Indicator) -> object:
     if indicator.type == "choice":
         return max(indicator.options, key=lambda option: option.points).key
     if indicator.is_computed:
-        return figures_reaching(indicator, indicator.leading)
+        return figures_reaching(indicator, meeting_limit(indicator) if indicator.scoring == "limit" else indicator.leading)
+    if indicator.scoring == "limit":
+        return meeting_limit(indicator)
     if indicator.type == "metric":
         return max(indicator.bands, key=lambda band: band.points).at if indicator.bands else indicator.leading
     return indicator.max
+
+
+def meeting_limit(indicator: Indicator) -> Decimal:
+    """A value that meets a metric's limit: the limit itself, or (``strict``) halfway from it to
+    the edge of the range on the better side."""
+    limit = indicator.limit
+    if not indicator.strict:
+        return limit
+    domain = indicator.range
+    if indicator.better == "higher":
+        edge = domain.max if domain is not None and domain.max is not None else limit + 2
+    else:
+        edge = domain.min if domain is not None and domain.min is not None else limit - 2
+    return (limit + edge) / 2
 
 
 def figures_reaching(indicator: Indicator, target: Decimal | None) -> dict[str, Decimal]:

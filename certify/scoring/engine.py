@@ -469,6 +469,8 @@ def _scorer(indicator: Indicator) -> Scorer:
         return _choice_scorer(indicator)
     if indicator.scoring == "bands":
         return _bands_scorer(indicator)
+    if indicator.scoring == "limit":
+        return _limit_scorer(indicator)
     return _linear_scorer(indicator)
 
 
@@ -645,6 +647,24 @@ def _linear_points(top: Decimal, maximum: Decimal, higher: bool, baseline: Decim
     return (top * (value - baseline) / (leading - baseline)).quantize(CENT, ROUND_HALF_UP), met
 
 
+def within_limit(indicator: Indicator, value: Decimal) -> bool:
+    """Whether ``value`` meets the indicator's limit: no worse than it, or better with ``strict``."""
+    if indicator.better == "higher":
+        return value > indicator.limit if indicator.strict else value >= indicator.limit
+    return value < indicator.limit if indicator.strict else value <= indicator.limit
+
+
+def _limit_scorer(indicator: Indicator) -> Scorer:
+    value_of = _in_domain(indicator)
+
+    def score_limit(answer):
+        if answer is None:
+            return ZERO, False
+        return ZERO, within_limit(indicator, value_of(answer))
+
+    return score_limit
+
+
 def _bands_scorer(indicator: Indicator) -> Scorer:
     # Best band first, so the first band reached is the one that scores.
     bands = [(b.at, _cents(b.points)) for b in reversed(indicator.bands)]
@@ -737,6 +757,10 @@ def _explain_metric(indicator: Indicator, answer: object, points: Decimal) -> st
     baseline, leading = indicator.baseline, indicator.leading
     if indicator.benchmarks == "assessed":
         baseline, leading = Decimal(answer["baseline"]), Decimal(answer["leading"])
+    if indicator.scoring == "limit":
+        sign = {("lower", False): "≤", ("lower", True): "<", ("higher", False): "≥", ("higher", True): ">"}
+        wanted = f"{sign[indicator.better, indicator.strict]} {plain(indicator.limit)}{unit}"
+        return f"{shown} {'meets' if within_limit(indicator, value) else 'does not meet'} the limit {wanted}"
     if indicator.scoring == "bands":
         reached = [b for b in indicator.bands if (value >= b.at if indicator.better == "higher" else value <= b.at)]
         if not reached:

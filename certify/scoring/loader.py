@@ -291,6 +291,8 @@ def _indicator_faults(item: dict, where: tuple, notes: list, vocabulary: Vocabul
     kind = item.get("type", "requirement")
     if kind == "requirement" and item.get("required") is False:
         yield where + ("required",), "a requirement is always required; use a points indicator for an optional item"
+    if kind == "metric" and item.get("scoring") == "limit" and item.get("required") is False:
+        yield where + ("required",), "a metric held to a limit earns no points, so it is always required"
     if kind == "requirement" and item.get("not_applicable") == "full_points":
         yield where + ("not_applicable",), "a requirement has no points to award: use renormalise (not counted) or none"
     if kind == "metric":
@@ -324,7 +326,7 @@ def _metric_domain_faults(item: dict, where: tuple, vocabulary: Vocabulary) -> I
         yield where + ("range",), f"is empty: {domain.describe()}"
         return
     yield from _computed_faults(item, where, vocabulary)
-    anchors = [("baseline", item.get("baseline")), ("leading", item.get("leading"))]
+    anchors = [("baseline", item.get("baseline")), ("leading", item.get("leading")), ("limit", item.get("limit"))]
     anchors += [(("bands", n, "at"), band["at"]) for n, band in enumerate(item.get("bands", []))]
     for key, value in anchors:
         if value is not None and not domain.contains(value):
@@ -405,7 +407,7 @@ def _indicator_max(item: dict) -> Decimal:
     kind = item.get("type", "requirement")
     if kind == "points" or (kind == "metric" and "max" in item):
         return item["max"]
-    if kind == "metric":
+    if kind == "metric" and item.get("bands"):
         return item["bands"][-1]["points"]
     if kind == "choice":
         return max(o["points"] for o in item["options"])
@@ -515,7 +517,7 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
     if kind == "points":
         maximum = item["max"]
     elif kind == "metric":
-        maximum = bands[-1].points if bands else item["max"]
+        maximum = bands[-1].points if bands else item.get("max", Decimal(0))
     elif kind == "choice":
         maximum = max(o.points for o in options)
     else:
@@ -530,7 +532,7 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
         section=section,
         type=kind,
         title=_text(item["title"]),
-        required=kind in ("requirement", "veto") or item.get("required", False),
+        required=kind in ("requirement", "veto") or item.get("scoring") == "limit" or item.get("required", False),
         max=maximum,
         ref=item.get("ref"),
         item=_text(item["item"]) if "item" in item else None,
@@ -546,6 +548,8 @@ def _indicator(item: dict, section: str, visible: tuple[str, ...], vocabulary: V
         baseline=item.get("baseline"),
         leading=item.get("leading"),
         bands=bands,
+        limit=item.get("limit"),
+        strict=item.get("strict", False),
         industries=tuple(item.get("industries", ())),
         best_of=item.get("best_of"),
         applicant_visible_notes=tuple(item.get("applicant_visible_notes", visible)),

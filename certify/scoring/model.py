@@ -156,7 +156,8 @@ class Indicator:
     for present, ``false`` for absent), ``requirement`` (met / not met, vetoes when not met, no
     points), ``points``
     (0..max in steps), ``metric`` (a reported number scored by ``bands`` or ``linear`` between
-    ``baseline`` and ``leading``) or ``choice`` (one of ``options``). ``required`` (必选) means the
+    ``baseline`` and ``leading``, or held to a ``limit``: met when no worse than it — strictly
+    better with ``strict`` —, no points, always required) or ``choice`` (one of ``options``). ``required`` (必选) means the
     indicator must be met for the application to pass; requirements are always required.
     ``industries`` (GB/T 4754 codes) limits the indicator to organisations in those industries;
     ``best_of`` names a group of alternatives of which only the best applicable one counts.
@@ -189,6 +190,8 @@ class Indicator:
     baseline: Decimal | None = None
     leading: Decimal | None = None
     bands: tuple[Band, ...] = ()
+    limit: Decimal | None = None
+    strict: bool = False
     industries: tuple[str, ...] = ()
     best_of: str | None = None
     applicant_visible_notes: tuple[str, ...] = ()

@@ -114,11 +114,13 @@ _BY_TYPE = {
             },
             "formula": _NON_EMPTY,
             "benchmarks": {"enum": ["assessed"], "message": "must be 'assessed' (baseline and leading value determined by the assessment)"},
-            "scoring": {"enum": ["linear", "bands"]},
+            "scoring": {"enum": ["linear", "bands", "limit"]},
             "better": {"enum": ["lower", "higher"]},
             "max": _POSITIVE,
             "baseline": _NUMBER,
             "leading": _NUMBER,
+            "limit": _NUMBER,
+            "strict": {"type": "boolean"},
             "bands": {
                 "type": "array",
                 "minItems": 1,
@@ -166,6 +168,15 @@ _METRIC_BY_SCORING = [
     {
         "if": {"properties": {"scoring": {"const": "bands"}}, "required": ["scoring"]},
         "then": {"required": ["bands"], "not": {"anyOf": [{"required": [k]} for k in ("baseline", "leading", "max")]}},
+    },
+    {
+        "if": {"properties": {"scoring": {"const": "limit"}}, "required": ["scoring"]},
+        "then": {"required": ["limit"], "not": {"anyOf": [{"required": [k]} for k in
+                                                          ("baseline", "leading", "max", "bands", "benchmarks")]}},
+    },
+    {
+        "if": {"anyOf": [{"required": ["limit"]}, {"required": ["strict"]}]},
+        "then": {"properties": {"scoring": {"const": "limit"}}},
     },
 ]
 
@@ -326,7 +337,8 @@ def describe(error) -> tuple[list, str]:
         return path, "must not be empty" if expected == 1 else f"needs at least {expected} entries"
     if keyword == "not":
         return path, ("has keys that do not belong together (linear: baseline, leading, max; bands: bands; "
-                      "benchmarks: assessed takes neither baseline, leading nor bands, which the assessment determines)")
+                      "limit: limit and strict, no points; benchmarks: assessed takes neither baseline, leading nor "
+                      "bands, which the assessment determines)")
     return path, error.message
 
 

@@ -211,3 +211,23 @@ def test_the_score_panel_tells_veto_situations_not_ruled_out_from_requirements_n
     # the two encouraged items of the basic-requirements form are recorded without points
     assert "鼓励园区建设并运行风能、太阳能等可再生能源应用设施" in page
     assert "鼓励" not in unmet
+
+
+def test_a_product_s_numeric_limit_is_stated_beside_the_field_and_a_value_beyond_it_is_named(client, login_as, db):
+    user = login_as("applicant")
+    application = factories.make_application(user, kind="product", subject="KFR-35GW 空调",
+                                             rule_set_id="product-room-air-conditioner-tcagp-0001-2016")
+    db.session.commit()
+    page = client.get(f"/applications/{application.id}/sections/resource").get_data(as_text=True)
+    assert "可再生利用率" in page and "要求：≥ 80 %；未达到即不通过。" in page
+
+    response = _page(client, application, "resource", {"a-resource.recyclability": "79.9", "a-resource.baseline": "yes"})
+
+    assert response.status_code == 302
+    assert application.answers["resource.recyclability"] == "79.9"
+    page = client.get(f"/applications/{application.id}/sections/resource").get_data(as_text=True)
+    unmet = re.search(r"未满足的必选项：([^<]*)</p>", page).group(1)
+    assert "可再生利用率" in unmet
+    _page(client, application, "resource", {"a-resource.recyclability": "80", "a-resource.baseline": "yes"})
+    page = client.get(f"/applications/{application.id}/sections/resource").get_data(as_text=True)
+    assert "可再生利用率" not in re.search(r"未满足的必选项：([^<]*)</p>", page).group(1)

@@ -28,7 +28,10 @@ def answer_for(indicator) -> st.SearchStrategy:
         return st.sampled_from([o.key for o in indicator.options])
     if indicator.is_computed:
         return computed_answer(indicator)
-    anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
+    if indicator.limit is not None:
+        anchors = [indicator.limit]
+    else:
+        anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
     low, high = min(anchors), max(anchors)
     spread = (high - low) or Decimal(1)
     return st.decimals(low - spread, high + spread, places=2).filter(indicator.range.contains)
@@ -158,6 +161,9 @@ def best_answer(indicator):
         return indicator.max
     if indicator.type == "choice":
         return max(indicator.options, key=lambda o: o.points).key
+    if indicator.limit is not None:  # the limit itself, or just beyond it where it must be exceeded
+        nudge = (Decimal(1) if indicator.better == "higher" else Decimal("-0.01")) if indicator.strict else 0
+        return indicator.limit + nudge
     if indicator.bands:
         return indicator.bands[-1].at
     return indicator.leading

@@ -50,6 +50,7 @@ def test_every_product_rule_set_in_force_is_a_candidate(rule_sets):
         "product-gbt-32161-2015",
         "product-room-air-conditioner-tcagp-0001-2016",
         "product-degradable-plastics-gbt-32163.2-2015",
+        "product-optical-network-terminal-ydb-192-2017",
     }
 
 

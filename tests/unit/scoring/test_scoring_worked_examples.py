@@ -103,6 +103,56 @@ def product_example(rule_set):
     return answers, {}, "0.00", True, None
 
 
+AIR_CONDITIONER = "product-room-air-conditioner-tcagp-0001-2016"
+DEGRADABLE = "product-degradable-plastics-gbt-32163.2-2015"
+SUBSTANCES = ("environment.lead", "environment.mercury", "environment.chromium_vi", "environment.pbb",
+              "environment.pbde", "environment.cadmium")
+
+
+def air_conditioner_answers(rule_set, **changes):
+    # Every requirement met; recyclability exactly 80 % ("不低于80%": met); lead 0.05 %, cadmium
+    # exactly at its 0.01 % (met), the other four substances not detected (0).
+    numbers = {"resource.recyclability": d(80), "environment.lead": d("0.05"), "environment.cadmium": d("0.01")}
+    numbers |= {substance: d(0) for substance in SUBSTANCES if substance not in numbers}
+    requirements = {i.id: True for i in rule_set.indicators if i.type == "requirement"}
+    return all_basic(rule_set) | requirements | numbers | changes
+
+
+def air_conditioner_example(rule_set):
+    # Every limit met: passes; nothing is weighted, so 0.00 of 0.00.
+    return air_conditioner_answers(rule_set), {}, "0.00", True, None
+
+
+def degradable_answers(rule_set, **changes):
+    # Biodegradation 60.5 % ("大于60%": met), waste residue exactly 0.1 t/t ("不超过0.1吨/吨": met).
+    requirements = {i.id: True for i in rule_set.indicators if i.type == "requirement"}
+    numbers = {"quality.biodegradation": d("60.5"), "resource.waste_residue": d("0.1")}
+    return all_basic(rule_set) | requirements | numbers | changes
+
+
+def degradable_example(rule_set):
+    return degradable_answers(rule_set), {}, "0.00", True, None
+
+
+OPTICAL_TERMINAL = "product-optical-network-terminal-ydb-192-2017"
+PHTHALATES = ("environment.dehp", "environment.dbp", "environment.bbp", "environment.dibp")
+
+
+def optical_terminal_answers(rule_set, **changes):
+    # Recyclability exactly 70 % and recoverability 85 % (≥ 70 %, ≥ 80 %: met); packaging voids
+    # exactly 40 % ("40%以下" includes 40: met) in 2 layers ("2层及以下": met); every substance 0
+    # but lead 0.08 %.
+    requirements = {i.id: True for i in rule_set.indicators if i.type == "requirement"}
+    numbers = {"resource.recyclability": d(70), "resource.recoverability": d(85), "resource.packaging_voids": d(40),
+               "resource.packaging_layers": d(2)}
+    numbers |= {substance: d(0) for substance in SUBSTANCES + PHTHALATES} | {"environment.lead": d("0.08")}
+    return all_basic(rule_set) | requirements | numbers | changes
+
+
+def optical_terminal_example(rule_set):
+    return optical_terminal_answers(rule_set), {}, "0.00", True, None
+
+
 FACTORY_2025 = "factory-gbt-36132-2025"
 
 
@@ -151,8 +201,9 @@ WORKED_EXAMPLES = {
     SUPPLY_CHAIN: supply_chain_example,
     "park-miit-2016": park_example,
     "product-gbt-32161-2015": product_example,
-    "product-room-air-conditioner-tcagp-0001-2016": product_example,
-    "product-degradable-plastics-gbt-32163.2-2015": product_example,
+    AIR_CONDITIONER: air_conditioner_example,
+    DEGRADABLE: degradable_example,
+    OPTICAL_TERMINAL: optical_terminal_example,
 }
 
 
@@ -182,11 +233,45 @@ def test_the_factory_sections_are_scaled_to_their_weights(rule_sets):
 
 
 def test_a_product_below_one_baseline_fails(rule_sets):
-    rule_set = rule_sets["product-room-air-conditioner-tcagp-0001-2016"]
-    answers = all_basic(rule_set) | {i.id: True for i in rule_set.indicators if i.type == "requirement"} | {"energy.baseline": False}
-    result = score(rule_set, answers)
+    rule_set = rule_sets[AIR_CONDITIONER]
+    result = score(rule_set, air_conditioner_answers(rule_set, **{"energy.baseline": False}))
     assert not result.passed
     assert result.failed_requirements == ("energy.baseline",)
+
+
+@pytest.mark.parametrize(("rule_set_id", "indicator_id", "value", "explanation"), [
+    # "可再生利用率不低于80%": 79.9 is below it.
+    (AIR_CONDITIONER, "resource.recyclability", "79.9", "79.9 % does not meet the limit ≥ 80 %"),
+    # "镉≤0.01%（wt）": 0.011 is above it.
+    (AIR_CONDITIONER, "environment.cadmium", "0.011", "0.011 % does not meet the limit ≤ 0.01 %"),
+    # "生物降解率大于60%": exactly 60 is not above it.
+    (DEGRADABLE, "quality.biodegradation", "60", "60 % does not meet the limit > 60 %"),
+    # "单位产品废渣产生量不超过0.1吨/吨": 0.11 exceeds it.
+    (DEGRADABLE, "resource.waste_residue", "0.11", "0.11 t/t does not meet the limit ≤ 0.1 t/t"),
+    # "包装层数2层及以下": three layers are one too many; "DEHP … 均≤0.1%（wt）": 0.12 is above it.
+    (OPTICAL_TERMINAL, "resource.packaging_layers", "3", "3 layers does not meet the limit ≤ 2 layers"),
+    (OPTICAL_TERMINAL, "environment.dehp", "0.12", "0.12 % does not meet the limit ≤ 0.1 %"),
+])
+def test_a_product_beyond_one_numeric_limit_fails_naming_it(rule_sets, rule_set_id, indicator_id, value, explanation):
+    rule_set = rule_sets[rule_set_id]
+    answers = {AIR_CONDITIONER: air_conditioner_answers, DEGRADABLE: degradable_answers,
+               OPTICAL_TERMINAL: optical_terminal_answers}[rule_set_id](rule_set)
+    passing = score(rule_set, answers)
+    assert passing.passed and passing.indicator(indicator_id).met
+
+    result = score(rule_set, answers | {indicator_id: d(value)})
+
+    assert not result.passed
+    assert result.failed_requirements == (indicator_id,)
+    assert result.indicator(indicator_id).explanation.startswith(explanation)
+
+
+def test_a_substance_under_an_exemption_is_declared_not_applicable(rule_sets):
+    rule_set = rule_sets[AIR_CONDITIONER]
+    answers = air_conditioner_answers(rule_set)
+    del answers["environment.lead"]
+    result = score(rule_set, answers, not_applicable={"environment.lead": "铅用于国家规定的限用物质应用例外（焊料）"})
+    assert result.passed and "environment.lead" not in result.failed_requirements
 
 
 def test_a_product_without_its_lca_report_fails(rule_sets):
