@@ -119,7 +119,7 @@ def _assessed(applicant: User, kind: str, subject: str, admin: User, assessor: U
 
     application = applications.open_application(applicant, kind=kind, subject=subject)
     rule_set = rule_set_of(application)
-    application.answers = {indicator.id: _best_answer(indicator)
+    application.answers = {indicator.id: best_answer(indicator)
                            for indicator in applicable_indicators(rule_set, application.industry_code)}
     applications.add_evidence(applicant, application, indicator_id=None,
                               fileobj=io.BytesIO(DEMO_EVIDENCE), filename="自评价报告.pdf")
@@ -131,16 +131,12 @@ def _assessed(applicant: User, kind: str, subject: str, admin: User, assessor: U
     return application
 
 
-def _best_answer(indicator):
-    return best_answer(indicator)
-
-
 def best_answer(indicator):
     """A stored-form answer that earns ``indicator`` its maximum (demo and test data)."""
     answer = scoring_best_answer(indicator)
     if isinstance(answer, dict):
         return {key: plain(value) for key, value in answer.items()}
-    return str(answer) if isinstance(answer, Decimal) else answer
+    return plain(answer) if isinstance(answer, Decimal) else answer
 
 
 def _batch(title: str):

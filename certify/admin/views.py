@@ -232,7 +232,7 @@ def _outcome_filter() -> str:
 def rescore(rule_set_id: str):
     run = _rescore_run(rule_set_id)
     outcome = _outcome_filter()
-    units = [unit for unit in run.units if not outcome or unit.outcome == outcome]
+    units = run.with_outcome(outcome)
     titles = {indicator.id: indicator.title for indicator in run.target.indicators}
     return render_template("admin/rescore.html", run=run, outcome=outcome, titles=titles,
                            page=paginate_list(units, per_page=50), outcome_labels=OUTCOME_LABELS,
@@ -244,8 +244,7 @@ def rescore(rule_set_id: str):
 @roles_required(Role.ADMIN)
 def rescore_export(rule_set_id: str, fmt: str):
     run = _rescore_run(rule_set_id)
-    outcome = _outcome_filter()
-    rows = [row for row, unit in zip(export_rows(run), run.units, strict=True) if not outcome or unit.outcome == outcome]
+    rows = export_rows(run, run.with_outcome(_outcome_filter()))
     if fmt == "csv":
         content = to_csv(rows, RESCORE_COLUMNS)
     else:

@@ -33,6 +33,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from certify.core.spreadsheets import to_csv, to_xlsx
+from certify.rulesets.editions import COLUMNS, export_rows, rescore_listed
 from certify.rulesets.registry import RuleSetUnavailable, collect, collect_mappings
 from certify.scoring import AnswerError, RuleFileError, load, read_answers
 from certify.scoring.engine import CENT
@@ -190,9 +192,6 @@ def _fail(message: str) -> None:
 def rescore_command(target_id: str, as_json: bool, csv_path: str | None, xlsx_path: str | None) -> None:
     """Re-score every approved and listed unit under a new edition, through the answer mappings
     of criteria/mappings/; changes nothing."""
-    from certify.core.spreadsheets import to_csv, to_xlsx
-    from certify.rulesets.editions import COLUMNS, export_rows, rescore_listed
-
     registry = _registry()
     for problem in registry.mapping_problems:
         click.echo(f"mapping refused: {problem}", err=True)

@@ -80,6 +80,10 @@ class EditionRescore:
         found = Counter(unit.outcome for unit in self.units)
         return {outcome: found.get(outcome, 0) for outcome in OUTCOMES}
 
+    def with_outcome(self, outcome: str | None) -> list[UnitRescore]:
+        """The units with ``outcome`` (every unit when it is empty)."""
+        return [unit for unit in self.units if not outcome or unit.outcome == outcome]
+
     @property
     def missing_counts(self) -> list[tuple[str, int]]:
         """Each indicator some unit lacks data for, with how many units lack it, most first."""
@@ -150,12 +154,24 @@ def _translation(key: tuple[str, str, str], mapping, target: RuleSet) -> Transla
         return None
 
 
-def _rescore(row, translation: Translation, threshold: Decimal | None) -> UnitRescore:
-    source_rule_set = translation.source
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """One unit under the later edition: ``total`` on the data there is, ``best_total`` were every
+    indicator in ``missing`` at its best, and the ``outcome`` those two give."""
+
+    total: Decimal
+    best_total: Decimal
+    outcome: str
+    missing: tuple[str, ...]
+
+
+def forecast(translation: Translation, answers: dict, declared: dict, industry: str | None,
+             threshold: Decimal | None) -> Forecast:
+    """Score one unit's answers (engine types) and confirmed not-applicable declarations under the
+    earlier edition as the later edition would. Pure: no database."""
     target = translation.target
-    declared_before = confirmed(row.declared, row.decisions)
-    answers, declared = translation.answers(for_engine(source_rule_set, row.answers), declared_before)
-    applicable = applicable_indicators(target, row.industry_code, declared)
+    answers, declared = translation.answers(answers, declared)
+    applicable = applicable_indicators(target, industry, declared)
     answerable = {indicator.id: indicator for indicator in applicable if indicator.id not in declared}
     listed = {indicator.id for indicator in applicable}
     declared = {key: reason for key, reason in declared.items() if key in listed}
@@ -170,16 +186,23 @@ def _rescore(row, translation: Translation, threshold: Decimal | None) -> UnitRe
             continue  # a value the new edition refuses is no data for it
         kept[indicator_id] = answer
     missing = tuple(indicator_id for indicator_id in answerable if indicator_id not in kept)
-    result = score(target, kept, not_applicable=declared, threshold=threshold, industry=row.industry_code)
+    result = score(target, kept, not_applicable=declared, threshold=threshold, industry=industry)
     best = result
-    if missing and not result.passed:
+    if missing:
         best = score(target, kept | {i: best_answer(answerable[i]) for i in missing}, not_applicable=declared,
-                     threshold=threshold, industry=row.industry_code)
+                     threshold=threshold, industry=industry)
     outcome = PASS if result.passed else (FAIL if not best.passed else LACKS_DATA)
+    return Forecast(result.total, best.total, outcome, missing)
+
+
+def _rescore(row, translation: Translation, threshold: Decimal | None) -> UnitRescore:
+    source = translation.source
+    found = forecast(translation, for_engine(source, row.answers), confirmed(row.declared, row.decisions),
+                     row.industry_code, threshold)
     return UnitRescore(
         row.id, reference(row), row.organisation, row.credit_code, row.industry_code, Status(row.status),
-        f"{row.rule_set_id}@{row.rule_set_version}", source_rule_set.standard.code, row.total, row.passed, result.total, best.total, outcome,
-        missing)
+        f"{row.rule_set_id}@{row.rule_set_version}", source.standard.code, row.total, row.passed,
+        found.total, found.best_total, found.outcome, found.missing)
 
 
 # ---- the list as a file ------------------------------------------------------------------------
@@ -207,8 +230,8 @@ def rule_set_label(unit: UnitRescore) -> str:
              version=unit.rule_set.rpartition("@")[2])
 
 
-def export_rows(run: EditionRescore) -> list[dict]:
-    """The units as rows for ``COLUMNS``, in the reader's language."""
+def export_rows(run: EditionRescore, units: list[UnitRescore] | None = None) -> list[dict]:
+    """The units (every unit of ``run`` by default) as rows for ``COLUMNS``, in the reader's language."""
     titles = {indicator.id: translated(indicator.title) for indicator in run.target.indicators}
     yes, no = _("yes"), _("no")
     return [{
@@ -217,4 +240,4 @@ def export_rows(run: EditionRescore) -> list[dict]:
         "decided_total": unit.decided_total, "decided_passed": "" if unit.decided_passed is None else (yes if unit.decided_passed else no),
         "total": unit.total, "best_total": unit.best_total, "outcome": str(OUTCOME_LABELS[unit.outcome]),
         "missing": "；".join(f"{titles[i]}（{i}）" for i in unit.missing),
-    } for unit in run.units]
+    } for unit in (run.units if units is None else units)]

@@ -758,8 +758,7 @@ def _explain_metric(indicator: Indicator, answer: object, points: Decimal) -> st
     if indicator.benchmarks == "assessed":
         baseline, leading = Decimal(answer["baseline"]), Decimal(answer["leading"])
     if indicator.scoring == "limit":
-        sign = {("lower", False): "≤", ("lower", True): "<", ("higher", False): "≥", ("higher", True): ">"}
-        wanted = f"{sign[indicator.better, indicator.strict]} {plain(indicator.limit)}{unit}"
+        wanted = f"{indicator.limit_sign} {plain(indicator.limit)}{unit}"
         return f"{shown} {'meets' if within_limit(indicator, value) else 'does not meet'} the limit {wanted}"
     if indicator.scoring == "bands":
         reached = [b for b in indicator.bands if (value >= b.at if indicator.better == "higher" else value <= b.at)]

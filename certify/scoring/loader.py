@@ -88,7 +88,7 @@ def loads(content: bytes, file: str = "<rule file>", vocabulary: Vocabulary | No
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RuleFileError([Problem(file, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
-    reader = _Reader(file)
+    reader = Reader(file)
     data = reader.read(text)
     if not reader.problems:
         for error in schema.Validator(schema.SCHEMA).iter_errors(data):
@@ -107,8 +107,9 @@ def loads(content: bytes, file: str = "<rule file>", vocabulary: Vocabulary | No
     return rule_set
 
 
-class _Reader:
-    """Turns YAML nodes into plain data, remembering the line of every key path."""
+class Reader:
+    """Turns YAML nodes into plain data, remembering the line of every key path (rule files and
+    answer mappings)."""
 
     def __init__(self, file: str):
         self.file = file

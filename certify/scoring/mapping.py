@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from certify.scoring.engine import AnswerError, computer
-from certify.scoring.loader import Problem, RuleFileError, _Reader
+from certify.scoring.loader import Problem, Reader, RuleFileError
 from certify.scoring.model import Indicator, RuleSet, Text
 
 FORMS = ("from", "all", "value", "inputs")
@@ -69,7 +69,7 @@ class AnswerMapping:
 def load_mapping(path: str | Path) -> AnswerMapping:
     """Read one mapping file; raise ``RuleFileError`` naming file, key path and line."""
     path = Path(path)
-    reader = _Reader(str(path))
+    reader = Reader(str(path))
     try:
         data = reader.read(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -207,6 +207,15 @@ class Indicator:
         return bool(self.inputs)
 
     @property
+    def limit_sign(self) -> str | None:
+        """How a limit reads in the specification: ``≤``, ``<``, ``≥`` or ``>`` (None without one)."""
+        if self.limit is None:
+            return None
+        if self.better == "higher":
+            return ">" if self.strict else "≥"
+        return "<" if self.strict else "≤"
+
+    @property
     def is_binary(self) -> bool:
         """A points indicator whose only step is its maximum: answered yes (full points) or no."""
         return self.type == "points" and self.step == self.max

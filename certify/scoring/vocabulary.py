@@ -139,13 +139,18 @@ def for_folder(folder: str | Path | None) -> Vocabulary:
     return shipped()
 
 
-def _read_units(path: Path) -> dict[str, Unit]:
+def _entries(path: Path, key: str, what: str) -> list:
+    """The list under ``key`` of the YAML file ``path`` (``what`` names it in the error)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise VocabularyError(f"{path}: cannot read the unit vocabulary: {error}") from None
+        raise VocabularyError(f"{path}: cannot read {what}: {error}") from None
+    return (data or {}).get(key, [])
+
+
+def _read_units(path: Path) -> dict[str, Unit]:
     units: dict[str, Unit] = {}
-    for n, entry in enumerate((data or {}).get("units", [])):
+    for n, entry in enumerate(_entries(path, "units", "the unit vocabulary")):
         try:
             key = entry["key"]
             bounds = entry.get("range")
@@ -168,12 +173,8 @@ def _read_units(path: Path) -> dict[str, Unit]:
 
 
 def _read_kinds(path: Path) -> dict[str, Kind]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise VocabularyError(f"{path}: cannot read the kinds of recognition: {error}") from None
     kinds: dict[str, Kind] = {}
-    for n, entry in enumerate((data or {}).get("kinds", [])):
+    for n, entry in enumerate(_entries(path, "kinds", "the kinds of recognition")):
         try:
             kind = Kind(
                 key=entry["key"], code=entry["code"], title=Text(entry["title"]["zh"], entry["title"]["en"]),

@@ -180,3 +180,30 @@ def test_the_shipped_mappings_fit_the_shipped_rule_files(rule_sets):
     mappings, problems = collect_mappings(criteria, rule_sets.values())
     assert problems == []
     assert {(m.source, m.target) for m in mappings} == {("factory-gbt-36132-2018", "factory-gbt-36132-2025")}
+
+
+MET = {"B1": True, "B2": True, "P1": Decimal(3)}
+
+
+@pytest.mark.parametrize(("answers", "total", "best_total", "outcome"), [
+    # E at the leading value 100 (8.00), E2 = 5,000 × 1000 / 50,000 = 100 (4.00), R 50 (4.00): 16.00 ≥ 10;
+    # the new question N (4 points) is missing, at most 20.00: passes on the data there is.
+    (MET | {"E": Decimal(100), "TE": Decimal(5000), "T": Decimal(50000), "R": Decimal(50)}, "16.00", "20.00", "pass"),
+    # 4.00 + 1.60 + 2.00 = 7.60 < 10, but N at its 4 points would make 11.60: turns on the missing data.
+    (MET | {"E": Decimal("103.5"), "TE": Decimal(5210), "T": Decimal(50000), "R": Decimal(25)}, "7.60", "11.60",
+     "lacks_data"),
+    # At the baselines (E 107, E2 5,350 × 1000 / 50,000 = 107, R 0): 0.00, at most 4.00 < 10.
+    (MET | {"E": Decimal(107), "TE": Decimal(5350), "T": Decimal(50000), "R": Decimal(0)}, "0.00", "4.00", "fail"),
+    # B2 unmet: BR1 unmet, whatever the scores.
+    (MET | {"B2": False, "E": Decimal(100), "TE": Decimal(5000), "T": Decimal(50000), "R": Decimal(50)}, "16.00",
+     "20.00", "fail"),
+])
+def test_a_unit_would_pass_fail_or_lack_data_as_worked_out_by_hand(tmp_path, editions, answers, total, best_total,
+                                                                   outcome):
+    from certify.rulesets.editions import forecast
+
+    old, new = editions
+    found = forecast(Translation(mapping_file(tmp_path), old, new), answers, {}, None, Decimal(10))
+
+    assert (str(found.total), str(found.best_total), found.outcome) == (total, best_total, outcome)
+    assert found.missing == ("N",)
