@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.scoring import AnswerError, applicable_indicators, load, score
-from certify.scoring.engine import check_answer
+from certify.scoring.engine import check_answer, within_limit
 from certify.scoring.formula import Formula
 from tests.unit.scoring.conftest import shipped_files
 
@@ -86,11 +86,14 @@ def raised(indicator, answer):
         return max(better, key=lambda o: o.points).key
     if indicator.is_computed:
         return best_answer(indicator)
-    anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
+    step = Decimal("0.37") if indicator.better == "higher" else Decimal("-0.37")
+    if answer is None and indicator.limit is not None:
+        meeting = (indicator.limit + step, indicator.limit + step / 100, indicator.limit)
+        return next(v for v in meeting if indicator.range.contains(v) and within_limit(indicator, v))
     if answer is None:
+        anchors = [b.at for b in indicator.bands] or [indicator.baseline, indicator.leading]
         return min(anchors) if indicator.better == "higher" else max(anchors)
-    step = Decimal("0.37")
-    better = answer + step if indicator.better == "higher" else answer - step
+    better = answer + step
     return better if indicator.range.contains(better) else answer
 
 
