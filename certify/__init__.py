@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.i18n import Labels, badge
     from certify.organisations.models import ORGANISATION_KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
+    from certify.uploads import file_input_attributes, upload_limit
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update({name: Labels(table) for name, table in {
@@ -82,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
         "batch_status_labels": BATCH_STATUS_LABELS, "objection_status_labels": OBJECTION_STATUS_LABELS,
         "organisation_kind_labels": ORGANISATION_KIND_LABELS}.items()})
     app.jinja_env.globals["kind_labels"] = KindLabels()
+    app.jinja_env.globals.update(upload_limit=upload_limit, file_input_attributes=file_input_attributes)
     app.jinja_env.globals["status_badge"] = badge(app.jinja_env.globals["status_labels"])
     # The same as filters, for the rows of long lists: a filter is called directly, a global
     # function through the template context.

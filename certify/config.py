@@ -70,7 +70,10 @@ def from_environment(instance_path: Path) -> dict:
         "CRITERIA_DIR": env("CERTIFY_CRITERIA_DIR", str(PROJECT_ROOT / "criteria")),
         # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
         "CRITERIA_THRESHOLDS": _criteria_thresholds(),
-        "MAX_CONTENT_LENGTH": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # Each uploaded file; a larger one is refused beside its field, the rest of the form kept.
+        "CERTIFY_MAX_UPLOAD_BYTES": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # A whole request: a section's page carries a file input for each of its items.
+        "MAX_CONTENT_LENGTH": int(env("CERTIFY_MAX_REQUEST_MB", "120")) * 1024 * 1024,
         # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "587")),

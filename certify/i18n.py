@@ -126,6 +126,20 @@ def plain(number) -> str:
     return plain_decimal(Decimal(number)) if number is not None else ""
 
 
+def item_name(indicator) -> str:
+    """A rule item as the standard names it, for running text: its clause, then its title
+    (``表C.1 序号1；B.1 单位产品综合能耗``). Never the rule file's id."""
+    title = translated(indicator.title)
+    return f"{indicator.ref} {title}" if indicator.ref else title
+
+
+def rule_item(indicator) -> Markup:
+    """A rule item for a heading or a table's first column: its clause set apart, then its title."""
+    if not indicator.ref:
+        return Markup("%s") % translated(indicator.title)
+    return Markup('<span class="clause">%s</span> %s') % (indicator.ref, translated(indicator.title))
+
+
 @lru_cache(maxsize=32)
 def _datetime_pattern(locale: str, format: str) -> DateTimePattern:
     """The whole pattern of a named date-and-time format ("medium" …) of ``locale``, as Babel's
@@ -168,6 +182,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["city_name"] = city_name
     app.jinja_env.filters["industry_name"] = industry_name
     app.jinja_env.filters["plain"] = plain
+    app.jinja_env.filters["item_name"] = item_name
+    app.jinja_env.filters["rule_item"] = rule_item
 
     @app.context_processor
     def language_context():

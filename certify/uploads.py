@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.utils import send_file
 
@@ -93,11 +94,32 @@ class SavedUpload(NamedTuple):
 
 
 def max_upload_bytes() -> int:
-    """The largest file accepted: ``CERTIFY_MAX_UPLOAD_BYTES``, else ``MAX_CONTENT_LENGTH``,
-    else 20 MB."""
-    config = current_app.config
-    return (config.get("CERTIFY_MAX_UPLOAD_BYTES") or config.get("MAX_CONTENT_LENGTH")
-            or DEFAULT_MAX_UPLOAD_BYTES)
+    """The largest file accepted: ``CERTIFY_MAX_UPLOAD_BYTES``, else 20 MB."""
+    return current_app.config.get("CERTIFY_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES
+
+
+class UploadLimit(NamedTuple):
+    """The largest file accepted, in bytes and as people write it (``20 MB``), for the forms."""
+
+    bytes: int
+    label: str
+
+
+def upload_limit() -> UploadLimit:
+    limit = max_upload_bytes()
+    return UploadLimit(limit, megabytes(limit))
+
+
+def file_input_attributes() -> dict:
+    """A file input's limit for the browser to check before sending (``static/js/forms.js``)."""
+    limit = upload_limit()
+    return {"data-max-bytes": limit.bytes,
+            "data-too-large": gettext("This file is larger than %(limit)s and was not attached: "
+                                      "choose a smaller one.", limit=limit.label)}
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
 
 
 def save_upload(fileobj: BinaryIO, filename: str | None) -> SavedUpload:
@@ -203,8 +225,7 @@ def _size_within(fileobj: BinaryIO, limit: int) -> int:
     if size == 0:
         raise UploadRefused(_l("This file is empty."))
     if size > limit:
-        raise UploadRefused(_l("The file is larger than the limit of %(limit)s MB.",
-                               limit=f"{limit / (1024 * 1024):g}"))
+        raise UploadRefused(_l("The file is larger than the limit of %(limit)s.", limit=megabytes(limit)))
     return size
 
 

@@ -30,6 +30,7 @@ from certify.core.forms import page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
+from certify.rulesets.applied import rule_set_of
 from certify.timeutil import local_today
 
 bp = Blueprint("certificates", __name__)
@@ -202,7 +203,7 @@ def admin_show(certificate_id: int, revoke_form: RevokeForm | None = None):
         revoke_form = RevokeForm()
         revoke_form.fill_choices(current_language())
     return render_template("certificates/admin_show.html", certificate=certificate,
-                           status=certificate.public_status(local_today()),
+                           rule_set=rule_set_of(certificate.application), status=certificate.public_status(local_today()),
                            revoke_form=revoke_form, action_form=ActionForm())
 
 

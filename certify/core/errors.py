@@ -1,6 +1,6 @@
 """Error pages in the user's language; never a traceback."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -19,11 +19,30 @@ MESSAGES = {
 }
 
 
-def _render(code: int, detail=None):
+def _render(code: int, detail=None, back: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=str(title), message=str(detail or message)), code
-    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+    return render_template("errors/error.html", code=code, title=title, message=detail or message,
+                           back=back), code
+
+
+def _same_site_referrer() -> str | None:
+    """The page the request came from, when it is one of ours."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None
+
+
+def _too_large():
+    """A request over the limit cannot be read: say what the limits are and lead back to the form
+    (a browser checks each file before sending, so this is met only without it)."""
+    from certify.uploads import megabytes, upload_limit
+
+    return _render(413, _l("The request is larger than %(request)s and could not be read; a file may be at most "
+                           "%(file)s. Nothing was changed: go back, choose a smaller file and send the form again.",
+                           request=megabytes(current_app.config["MAX_CONTENT_LENGTH"]),
+                           file=upload_limit().label),
+                   back=_same_site_referrer())
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -41,6 +60,8 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if error.code == 413:
+            return _too_large()
         return _render(error.code)
 
     @app.errorhandler(Exception)

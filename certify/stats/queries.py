@@ -17,6 +17,7 @@ from certify.extensions import db
 from certify.organisations.models import Organisation
 from certify.organisations.reference import INDUSTRIES_BY_CODE, cities
 from certify.publication.models import Decision, DecisionOutcome
+from certify.rulesets import current_registry
 from certify.timeutil import local_today
 from certify.workflow import STATUS_LABELS, Status
 
@@ -96,25 +97,39 @@ def pass_rates(language: str) -> Table:
 
 def section_score_distribution(language: str, limit: int = 5000) -> Table:
     """How assessors' section scores spread, as shares of each section's maximum (the latest
-    ``limit`` submitted score sheets)."""
+    ``limit`` submitted score sheets), by the section's title in ``language``."""
     results = db.session.execute(
-        select(ScoreSheet.result).where(ScoreSheet.submitted_at.is_not(None))
-        .order_by(ScoreSheet.submitted_at.desc()).limit(limit)).scalars()
+        select(Application.rule_set_id, ScoreSheet.result)
+        .join(Assignment, Assignment.id == ScoreSheet.assignment_id)
+        .join(Application, Application.id == Assignment.application_id)
+        .where(ScoreSheet.submitted_at.is_not(None))
+        .order_by(ScoreSheet.submitted_at.desc()).limit(limit))
     bands = Counter()
     sections = []
-    for result in results:
+    for rule_set_id, result in results:
         for section in (result or {}).get("sections", []):
             maximum = Decimal(section["max"])
             if maximum <= 0:
                 continue
             share = Decimal(section["score"]) * 100 / maximum
             band = next(n for n, (low, high) in enumerate(SCORE_BANDS) if low <= share < high)
-            bands[(section["id"], band)] += 1
-            if section["id"] not in sections:
-                sections.append(section["id"])
+            title = _section_title(rule_set_id, section["id"], language)
+            bands[(title, band)] += 1
+            if title not in sections:
+                sections.append(title)
     rows = [[section] + [bands[(section, n)] for n in range(len(SCORE_BANDS))] for section in sections]
     return Table("sections", _l("Assessors' section scores (share of the section's maximum)"), "stacked",
                  [_l("Section")] + [f"{low}–{min(high, 100)}%" for low, high in SCORE_BANDS], rows)
+
+
+def _section_title(rule_set_id: str, section_id: str, language: str) -> str:
+    """A section's title as its rule file names it (the newest version that has the section)."""
+    for rule_set in reversed(current_registry().all()):
+        if rule_set.id == rule_set_id:
+            for section in rule_set.sections:
+                if section.id == section_id:
+                    return section.title.zh if language == "zh" else section.title.en
+    return section_id
 
 
 def assessor_workload(language: str) -> Table:

@@ -159,7 +159,7 @@ def test_submission_is_refused_until_complete_and_lists_what_is_missing(client, 
     application = factories.make_application(user)
     db.session.commit()
     page = client.get(f"/applications/{application.id}/submit", headers=EN).get_data(as_text=True)
-    assert "Not answered: BR1" in page
+    assert "Not answered: （二）1 An independent legal person" in page
     response = client.post(f"/applications/{application.id}/submit",
                            data={"pledge_accepted": "y", "pledge_name": "周丽", "version": application.version},
                            headers=EN)

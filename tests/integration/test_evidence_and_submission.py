@@ -20,11 +20,11 @@ PNG = bytes.fromhex(
     "63f8cfc0f01f0005000201a2dd1fbb0000000049454e44ae426082")
 
 
-def _upload(client, application, indicator_id, data, name, **extra):
+def _upload(client, application, indicator_id, data, name, headers=EN, **extra):
     return client.post(
         f"/applications/{application.id}/sections/strategy",
         data={"version": application.version, f"f-{indicator_id}": (io.BytesIO(data), name), **extra},
-        content_type="multipart/form-data", headers=EN)
+        content_type="multipart/form-data", headers=headers)
 
 
 def test_an_uploaded_file_is_stored_by_content_and_downloads_with_its_chinese_name(client, login_as, db):
@@ -80,18 +80,45 @@ def test_a_traversal_or_line_break_name_is_kept_only_as_a_harmless_label(client,
         assert storage.exists(evidence.sha256)
 
 
-def test_an_oversized_upload_gets_the_friendly_413_page(app, client, login_as, db):
+def test_a_file_over_the_limit_is_refused_beside_its_field_and_the_answers_are_kept(app, client, login_as, db):
     user = login_as("applicant")
     application = factories.make_application(user)
     db.session.commit()
-    limit = app.config["MAX_CONTENT_LENGTH"]
-    app.config["MAX_CONTENT_LENGTH"] = 1024
+    limit = app.config["CERTIFY_MAX_UPLOAD_BYTES"]
+    app.config["CERTIFY_MAX_UPLOAD_BYTES"] = 1024 * 1024
     try:
-        response = _upload(client, application, "X11", factories.PDF_BYTES + b"%" * 2048, "big.pdf")
+        page = client.get(f"/applications/{application.id}/sections/strategy", headers=EN).get_data(as_text=True)
+        response = _upload(client, application, "X11", factories.PDF_BYTES + b"%" * (1024 * 1024), "big.pdf",
+                           **{"a-X11": "6", "r-X11": "规划已经董事会批准"})
     finally:
-        app.config["MAX_CONTENT_LENGTH"] = limit
+        app.config["CERTIFY_MAX_UPLOAD_BYTES"] = limit
+    # The limit is stated beside each file field, and given to the browser to check before sending.
+    assert "At most 1 MB a file." in page and 'data-max-bytes="1048576"' in page
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert 'id="error-X11"' in text and "larger than the limit of 1 MB" in text
+    assert "规划已经董事会批准" in text
+    db.session.refresh(application)
+    assert application.answers["X11"] == "6" and application.remarks["X11"] == "规划已经董事会批准"
+    assert db.session.execute(select(Evidence)).first() is None
+
+
+def test_a_request_over_the_whole_limit_says_what_the_limits_are_and_leads_back(app, client, login_as, db):
+    user = login_as("applicant")
+    application = factories.make_application(user)
+    db.session.commit()
+    form = f"http://localhost/applications/{application.id}/sections/strategy"
+    cap = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    try:
+        response = _upload(client, application, "X11", factories.PDF_BYTES + b"%" * (1024 * 1024), "big.pdf",
+                           headers={"Referer": form, "Accept-Language": "en"})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = cap
     assert response.status_code == 413
-    assert "File too large" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "larger than 1 MB" in text and "a file may be at most 20 MB" in text
+    assert f'href="{form}"' in text
     assert db.session.execute(select(Evidence)).first() is None
 
 

@@ -152,7 +152,7 @@ def test_the_assessor_confirms_a_declaration_and_the_report_shows_it(app, db):
     score_all(browser, assignment, answers)
     # undecided, the declaration stops the submission
     overview = browser.get(f"/assessment/assignments/{assignment.id}", headers=ZH).get_data(as_text=True)
-    assert "请确认或不认可申报单位声明的“不适用”：X41 产品回收率" in overview
+    assert "请确认或不认可申报单位的“不适用”声明：产品回收率" in overview
     assert score_recycling(browser, assignment, {"nad-X41": "confirmed"}).status_code == 302
     assert assignment.sheet.not_applicable == {"X41": "confirmed"}
     assert submit(browser, assignment).status_code == 302
@@ -169,14 +169,14 @@ def test_a_refused_declaration_is_scored_with_a_comment(app, db):
     score_all(browser, assignment, answers)
     assert score_recycling(browser, assignment, {"nad-X41": "refused"}).status_code == 302
     overview = browser.get(f"/assessment/assignments/{assignment.id}", headers=EN).get_data(as_text=True)
-    assert "Not scored: X41" in overview and "Comment required: X41" not in overview
+    assert "Not scored: Product recovery rate" in overview and "Comment required: Product recovery rate" not in overview
     # a confirmed declaration takes no score
     confirmed_and_scored = score_recycling(browser, assignment, {"nad-X41": "confirmed", "a-X41": "40"})
     assert confirmed_and_scored.status_code == 200
     assert assignment.sheet.not_applicable == {"X41": "refused"}
     assert score_recycling(browser, assignment, {"nad-X41": "refused", "a-X41": "40"}).status_code == 302
     overview = browser.get(f"/assessment/assignments/{assignment.id}", headers=EN).get_data(as_text=True)
-    assert "Comment required: X41" in overview
+    assert "Comment required: Product recovery rate" in overview
     assert score_recycling(browser, assignment, {
         "a-X41": "40", "n-comment-X41": "企业包装桶可回收，产品回收率按台账核定为 40%"}).status_code == 302
     assert submit(browser, assignment, DETAILS).status_code == 302

@@ -103,3 +103,20 @@ def test_the_turnaround_is_each_assessors_mean_days_to_a_submitted_sheet(client,
     for name, spans in days.items():
         assert rows[name][0] == pytest.approx(sum(spans) / len(spans), abs=0.051)  # shown to 0.1 day
         assert rows[name][1] == len(spans)
+
+
+def test_section_scores_are_labelled_with_the_sections_titles(app, client, login_as, db):
+    from certify.demo_scale import load_scale
+    from certify.rulesets import current_registry
+    from certify.workflow import Status
+
+    login_as("admin")
+    factories.make_assessor()
+    load_scale(6, shares={Status.ASSESSED: 1.0}, echo=lambda *_: None)
+    db.session.commit()
+    titles = {section.title for rule_set in current_registry().all() for section in rule_set.sections}
+    zh = client.get("/admin/statistics/sections.json", headers={"Accept-Language": "zh"}).json["rows"]
+    en = client.get("/admin/statistics/sections.json", headers=EN).json["rows"]
+    assert zh and {row[0] for row in zh} <= {title.zh for title in titles}
+    assert {row[0] for row in en} <= {title.en for title in titles}
+    assert sum(sum(row[1:]) for row in zh) >= 6  # every section of every sheet counted once

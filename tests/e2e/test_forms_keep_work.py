@@ -1,0 +1,66 @@
+"""Forms that never lose work, in the browser: a file over the limit is refused beside its field
+before anything is sent, and leaving a section with unsaved answers asks first."""
+
+from certify.demo import DEMO_PASSWORD, load_demo
+from certify.extensions import db as _db
+from tests import factories
+from tests.e2e.test_journey import log_in_with_the_keyboard
+
+
+def test_an_oversized_file_and_an_unsaved_section_lose_nothing(journey, live_app, tmp_path):
+    with live_app.app_context():
+        load_demo()
+        from certify.auth.models import User
+
+        applicant = _db.session.query(User).filter_by(email="applicant2@example.com").one()
+        application_id = factories.make_application(applicant, kind="supply_chain", subject="德阳绿色供应链").id
+        _db.session.commit()
+    big = tmp_path / "扫描件.pdf"
+    big.write_bytes(factories.PDF_BYTES + b"%" * 4096)
+    zh = journey("keep-work", "zh-CN")
+    page = zh.page
+    log_in_with_the_keyboard(zh, "applicant2@example.com", DEMO_PASSWORD)
+
+    limit = live_app.config["CERTIFY_MAX_UPLOAD_BYTES"]
+    live_app.config["CERTIFY_MAX_UPLOAD_BYTES"] = 2048
+    try:
+        zh.goto(f"/applications/{application_id}/sections/strategy")
+    finally:
+        live_app.config["CERTIFY_MAX_UPLOAD_BYTES"] = limit
+    page.select_option("select[name=a-X11]", "6")
+    page.fill("textarea[name=r-X11]", "已纳入公司五年发展规划")
+    file_input = page.locator("input[name=f-X11]")
+    file_input.set_input_files(str(big))
+    # Refused in the browser, with the reason beside the field; nothing chosen remains to send.
+    note = page.locator("#f-X11-too-large")
+    assert note.is_visible() and "超过 0.00195312 MB" in note.inner_text()
+    assert file_input.evaluate("input => input.files.length") == 0
+    assert file_input.get_attribute("aria-invalid") == "true"
+    zh.shot("file over the limit")
+
+    # Going to another section with unsaved answers asks first; staying keeps them.
+    asked = []
+
+    def stay(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.locator("a[href$='/sections/suppliers']").first.click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url.endswith("/sections/strategy")
+    assert page.input_value("select[name=a-X11]") == "6"
+    assert page.input_value("textarea[name=r-X11]") == "已纳入公司五年发展规划"
+
+    # Once saved, moving on asks nothing.
+    page.remove_listener("dialog", stay)
+    page.locator("button[name=go][value=next]").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/sections/suppliers")
+    with live_app.app_context():
+        from certify.applications.models import Application
+
+        saved = _db.session.get(Application, application_id)
+        assert saved.answers["X11"] == "6" and saved.remarks["X11"] == "已纳入公司五年发展规划"
+    assert zh.problems == []
