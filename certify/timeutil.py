@@ -23,3 +23,8 @@ LOCAL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 def local_today() -> date:
     """Today's date in China Standard Time."""
     return datetime.now(LOCAL_TIMEZONE).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The China Standard Time date of ``moment``."""
+    return as_utc(moment).astimezone(LOCAL_TIMEZONE).date()

@@ -27,6 +27,7 @@ from certify.certificates.numbers import allocate_sequences, format_number, numb
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
+from certify.public.exports import refresh_batch_exports
 from certify.timeutil import LOCAL_TIMEZONE, local_today, utcnow
 from certify.workflow import Action, Status, transition
 
@@ -280,6 +281,7 @@ def revoke_certificate(admin, certificate: Certificate, reason_code: str, note: 
     certificate.revoked_by_id = admin.id
     record_event("certificate.revoked", actor=admin, obj=certificate, details={
         "number": certificate.number, "reason": reason.value, "note": note})
+    refresh_batch_exports(certificate.application_id)
 
 
 def expire_due_certificates(today: date | None = None) -> list[Certificate]:
@@ -300,4 +302,5 @@ def expire_due_certificates(today: date | None = None) -> list[Certificate]:
                        details={"certificate": certificate.number})
         record_event("certificate.expired", obj=certificate, details={
             "number": certificate.number, "valid_until": certificate.valid_until.isoformat()})
+        refresh_batch_exports(certificate.application_id)
     return due

@@ -2,13 +2,15 @@
 uploaded file), the public revocation list, the PDF downloads; and the admin's list, revocation
 and re-rendering.
 
-Public pages need no login. Rate limits for the public endpoints come with issue 8: they belong
-on ``verify`` (both methods) and ``public_pdf``.
+Public pages need no login. The verification page leads with one verdict (``Verdict``): what a
+reader is to conclude, before any detail.
 """
 
 import hashlib
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
@@ -23,13 +25,13 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.certificates import services
 from certify.certificates.forms import CheckFileForm, RevokeForm
-from certify.certificates.models import Certificate, CertificateStatus, RenderState
+from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus, RenderState
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
-from certify.core.forms import page_number, show_service_error
+from certify.core.forms import confirmation_page, confirmed, page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
-from certify.i18n import current_language
+from certify.i18n import current_language, translated
 from certify.rulesets.applied import rule_set_of
 from certify.timeutil import local_today
 
@@ -96,13 +98,58 @@ def verify():
             number = certificate.number
     elif request.method == "GET":
         form.number.data = number
-    today = local_today()
+    status = certificate.public_status(local_today()) if certificate else None
     return render_template(
         "certificates/verify.html", form=form, typed=typed.strip(), number=number,
-        certificate=certificate, upload=upload,
-        status=certificate.public_status(today) if certificate else None,
+        certificate=certificate, upload=upload, status=status,
+        verdict=verdict(certificate, status, upload, number, form),
         signature=_issued_signature(certificate) if certificate else None,
     )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the verification page tells its reader first, in one word and one reason: ``kind`` is
+    valid, revoked, expired, mismatch (an uploaded file that is not the one issued), unknown or
+    missing (a form sent without what it needs)."""
+
+    kind: str
+    title: str
+    reason: str
+
+
+def verdict(certificate, status, upload, number: str, form) -> Verdict | None:
+    if request.method == "POST" and upload is None and form.errors:
+        return Verdict("missing", _("Nothing was checked"),
+                       " ".join(str(e) for errors in form.errors.values() for e in errors))
+    if upload is not None and not upload["identical"]:
+        if upload["matched"] is not None:
+            return Verdict("mismatch", _("The file does not match the certificate issued"),
+                           _("It differs from the PDF issued as %(number)s: it was changed or is another file. "
+                             "Rely only on the department's record below.", number=upload["matched"].number))
+        return Verdict("mismatch", _("The file is not a certificate issued by the department"),
+                       _("No certificate was issued with this content."))
+    if certificate is None:
+        if not number:
+            return None
+        return Verdict("unknown", _("No certificate found"),
+                       _("No certificate with the number “%(number)s” has been issued by the department. Check "
+                         "the number as printed (for example SC-GF-2026-0001).", number=number))
+    if status == CertificateStatus.REVOKED:
+        return Verdict("revoked", _("Revoked: no longer valid"),
+                       _("Certificate %(number)s was revoked on %(date)s. Reason: %(reason)s",
+                         number=certificate.number, date=format_date(certificate.revoked_at, "long"),
+                         reason=translated(REASON_TEXTS[certificate.revocation_reason])))
+    if status == CertificateStatus.EXPIRED:
+        return Verdict("expired", _("Expired: no longer valid"),
+                       _("Certificate %(number)s was valid until %(date)s.", number=certificate.number,
+                         date=format_date(certificate.valid_until, "long")))
+    reason = _("Certificate %(number)s was issued by the department to %(organisation)s and is valid until %(date)s.",
+               number=certificate.number, organisation=certificate.organisation_name,
+               date=format_date(certificate.valid_until, "long"))
+    if upload is not None:
+        reason += " " + _("The file you uploaded is byte for byte the one issued.")
+    return Verdict("valid", _("Valid certificate"), reason)
 
 
 @bp.route("/verify/revoked")
@@ -214,6 +261,18 @@ def revoke(certificate_id: int):
     form = RevokeForm()
     form.fill_choices(current_language())
     if form.validate_on_submit():
+        if not confirmed() and certificate.public_status(local_today()) == CertificateStatus.VALID:
+            reason = next(choice.label for choice in form.reason.choices if choice.value == form.reason.data)
+            return confirmation_page(
+                _("Revoke certificate %(number)s", number=certificate.number),
+                [_("%(organisation)s loses its recognition for “%(subject)s”.",
+                   organisation=certificate.organisation_name, subject=certificate.subject),
+                 _("Anyone checking the certificate is told it was revoked on that day, for this reason: %(reason)s",
+                   reason=reason),
+                 _("It is marked revoked on the announced lists and in their downloads, and the organisation is "
+                   "told by e-mail.")],
+                button=_("Revoke the certificate"),
+                cancel_url=url_for("certificates.admin_show", certificate_id=certificate.id))
         try:
             services.revoke_certificate(current_user, certificate, form.reason.data, form.note.data)
             db.session.commit()

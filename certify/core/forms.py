@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, request
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -70,3 +70,19 @@ def commit_change(change, success=None, *, form=None, stale_message=None) -> boo
     if success is not None:
         flash(success, "success")
     return True
+
+
+# ---- irreversible actions: said before they are done ----------------------------------------------
+
+def confirmed() -> bool:
+    """Whether the request comes from the confirmation page of an irreversible action."""
+    return request.form.get("confirm") == "1"
+
+
+def confirmation_page(title, consequences, *, button, cancel_url: str, warning=None):
+    """The page that says what an irreversible action will do before it is done: the form as it
+    was sent, sent again with ``confirm=1`` by one button; nothing is saved until then."""
+    fields = [(name, value) for name, values in request.form.lists() for value in values
+              if name not in ("csrf_token", "confirm")]
+    return render_template("core/confirm.html", title=title, consequences=consequences, warning=warning,
+                           button=button, cancel_url=cancel_url, action=request.path, fields=fields)

@@ -18,8 +18,10 @@ from certify.audit.services import record_event
 from certify.core import spreadsheets
 from certify.core.spreadsheets import to_csv, to_xlsx
 from certify.extensions import db
+from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
+from certify.timeutil import local_date, local_today
 
 MEDIA_TYPES = spreadsheets.MEDIA_TYPES | {"json": "application/json"}
 
@@ -31,6 +33,8 @@ COLUMNS = (
     ("subject", "名称 Subject"),
     ("certificate_number", "证书编号 Certificate number"),
     ("valid_until", "有效期至 Valid until"),
+    ("status", "证书状态 Certificate status"),
+    ("revoked_on", "撤销日期 Revoked on"),
 )
 
 
@@ -61,6 +65,7 @@ def batch_rows(batch: Batch) -> list[dict]:
                                  .order_by(BatchEntry.id)).unique().scalars().all()
     certificates = certificates_by_application(entry.application_id for entry in entries)
     city_names = cities_by_code()
+    today = local_today()
     rows = []
     for entry in entries:
         application, organisation = entry.application, entry.application.organisation
@@ -76,8 +81,35 @@ def batch_rows(batch: Batch) -> list[dict]:
             "subject": application.subject,
             "certificate_number": certificate.number if certificate else None,
             "valid_until": certificate.valid_until.isoformat() if certificate and certificate.valid_until else None,
+            "status": _status_text(certificate, today),
+            "revoked_on": local_date(certificate.revoked_at).isoformat() if certificate and certificate.revoked_at else None,
         })
     return rows
+
+
+def _status_text(certificate, today) -> str | None:
+    from certify.certificates.models import STATUS_TEXTS
+
+    if certificate is None:
+        return None
+    text = STATUS_TEXTS[certificate.public_status(today)]
+    return f"{text.zh} {text.en}"
+
+
+def refresh_batch_exports(application_id: int) -> None:
+    """A listed unit's certificate changed status (revoked, expired): the files of the announced
+    batches it is on are made again, after the commit, with the new status. The files as first
+    announced stay in storage, their sha256 in the audit log."""
+    batches = db.session.execute(
+        select(Batch).join(BatchEntry).where(BatchEntry.application_id == application_id,
+                                             BatchEntry.removed_at.is_(None),
+                                             Batch.status == BatchStatus.ANNOUNCED)).scalars().all()
+    for batch in batches:
+        if batch.exports:
+            record_event("batch.exports_outdated", object_type="batches", object_id=batch.id,
+                         details={"application_id": application_id, "files": batch.exports})
+            batch.exports = None
+        call_after_commit(build_batch_exports, batch.id)
 
 
 def batch_export(batch: Batch, fmt: str, rows: list[dict] | None = None) -> bytes:

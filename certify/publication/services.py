@@ -131,10 +131,19 @@ def create_batch(admin, *, title: str, kinds, notice_starts_on: date | None = No
     kinds = sorted({kind_of(kind).key for kind in kinds})
     if not kinds:
         raise ServiceError(_l("Choose at least one kind of recognition."), field="kinds")
-    starts = notice_starts_on or local_today()
+    today = local_today()
+    starts = notice_starts_on or today
     ends = notice_ends_on or starts + timedelta(days=notice_days() - 1)
+    if starts < today:
+        raise ServiceError(_l("The notice cannot start before today (%(today)s).", today=today.isoformat()),
+                           field="notice_starts_on")
     if ends < starts:
         raise ServiceError(_l("The notice cannot end before it starts."), field="notice_ends_on")
+    if notice_length(starts, ends) < notice_days():
+        raise ServiceError(_l("A notice lasts at least %(days)d days, both ends included: from %(start)s it "
+                              "ends on %(end)s at the earliest.", days=notice_days(), start=starts.isoformat(),
+                              end=(starts + timedelta(days=notice_days() - 1)).isoformat()),
+                           field="notice_ends_on")
     batch = Batch(title=title[:200], kinds=kinds, notice_starts_on=starts, notice_ends_on=ends,
                   created_by_id=admin.id)
     db.session.add(batch)
@@ -234,19 +243,31 @@ def open_notice(admin, batch: Batch) -> None:
     _require_draft(batch)
     if not batch.current_entries:
         raise ServiceError(_l("Add at least one approved application before opening the notice."))
-    today = local_today()
-    if batch.notice_starts_on < today:
-        # A notice runs its full length from the day it is actually opened.
-        length = batch.notice_ends_on - batch.notice_starts_on
-        batch.notice_starts_on, batch.notice_ends_on = today, today + length
+    planned = [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()]
+    batch.notice_starts_on, batch.notice_ends_on = notice_dates(batch)
     for entry in batch.current_entries:
         transition(entry.application, Action.OPEN_NOTICE, admin,
                    details={"batch_id": batch.id})
     batch.status = BatchStatus.IN_NOTICE
     batch.notice_opened_at = utcnow()
+    notice = [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()]
     record_event("batch.notice_opened", actor=admin, obj=batch, details={
-        "notice": [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()],
-        "entries": len(batch.current_entries)})
+        "notice": notice, "entries": len(batch.current_entries)} | ({"planned": planned} if planned != notice else {}))
+
+
+def notice_length(starts: date, ends: date) -> int:
+    """A notice's length in days, both ends included."""
+    return (ends - starts).days + 1
+
+
+def notice_dates(batch: Batch, today: date | None = None) -> tuple[date, date]:
+    """The days a draft batch's notice runs if opened ``today``: as planned, except that it never
+    starts in the past and never lasts less than ``CERTIFY_NOTICE_DAYS`` (a planned start that has
+    passed moves to today, keeping the planned length)."""
+    today = today or local_today()
+    starts = max(batch.notice_starts_on, today)
+    length = max(notice_length(batch.notice_starts_on, batch.notice_ends_on), notice_days())
+    return starts, starts + timedelta(days=length - 1)
 
 
 def notice_is_running(batch: Batch, today: date | None = None) -> bool:

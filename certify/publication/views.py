@@ -2,6 +2,7 @@
 objections, and announcement."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +17,8 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import (
     commit_change,
+    confirmation_page,
+    confirmed,
     page_number,
     show_service_error,
 )
@@ -83,11 +86,19 @@ def bulk_decision():
 def decide(application_id: int):
     application = db.get_or_404(Application, application_id)
     form = DecisionForm()
-    if form.validate_on_submit() and commit_change(
-            lambda: services.decide(current_user, application, DecisionOutcome(form.outcome.data),
-                                    form.reason.data),
-            _("Decision saved."), form=form):
-        return redirect(url_for("publication.decision_queue"))
+    if form.validate_on_submit():
+        outcome = DecisionOutcome(form.outcome.data)
+        if outcome == DecisionOutcome.REJECTED and not confirmed() and form.reason.data.strip():
+            return confirmation_page(
+                _("Reject %(reference)s", reference=application.reference),
+                [_("%(organisation)s is not recognised for “%(subject)s”; the application is closed.",
+                   organisation=application.organisation.name, subject=application.subject),
+                 _("The applicant is told by e-mail and reads the reason: %(reason)s", reason=form.reason.data.strip())],
+                button=_("Reject the application"),
+                cancel_url=url_for("publication.decide", application_id=application.id))
+        if commit_change(lambda: services.decide(current_user, application, outcome, form.reason.data),
+                         _("Decision saved."), form=form):
+            return redirect(url_for("publication.decision_queue"))
     return render_template(
         "publication/decide.html", application=application, form=form,
         rule_set=rule_set_of(application),
@@ -218,11 +229,49 @@ BATCH_ACTIONS = {
 @bp.route("/admin/batches/<int:batch_id>/<any('open-notice', 'announce'):action>", methods=["POST"])
 @roles_required(Role.ADMIN)
 def batch_action(batch_id: int, action: str):
+    """Open the notice or announce, each said in full on a confirmation page first."""
     batch = _load_batch(batch_id)
     change, success = BATCH_ACTIONS[action]
     if ActionForm().validate_on_submit():
+        if not confirmed():
+            confirmation = _confirm_batch_action(batch, action)
+            if confirmation is not None:
+                return confirmation
         commit_change(lambda: change(current_user, batch), success)
     return redirect(url_for("publication.batch", batch_id=batch_id))
+
+
+def _confirm_batch_action(batch: Batch, action: str):
+    """What opening the notice or announcing will do, or None where it cannot be done (the
+    service then says why)."""
+    entries = len(batch.current_entries)
+    cancel = url_for("publication.batch", batch_id=batch.id)
+    if action == "open-notice":
+        if batch.status != BatchStatus.DRAFT or not entries:
+            return None
+        starts, ends = services.notice_dates(batch)
+        moved = (starts, ends) != (batch.notice_starts_on, batch.notice_ends_on)
+        return confirmation_page(
+            _("Open the public notice of “%(title)s”", title=batch.title),
+            [_("The notice runs from %(start)s to %(end)s: %(days)d days, both ends included.",
+               start=format_date(starts, "long"), end=format_date(ends, "long"),
+               days=services.notice_length(starts, ends)),
+             _("%(count)d applications are published for public notice; anyone may object to them until it ends.",
+               count=entries),
+             _("The batch can no longer be changed.")],
+            warning=_("The dates planned (%(start)s to %(end)s) have been moved: a notice starts today at the "
+                      "earliest and lasts at least %(days)d days.", start=format_date(batch.notice_starts_on, "long"),
+                      end=format_date(batch.notice_ends_on, "long"), days=services.notice_days()) if moved else None,
+            button=_("Open the public notice"), cancel_url=cancel)
+    if services.announcement_refusal(batch):
+        return None
+    return confirmation_page(
+        _("Announce “%(title)s”", title=batch.title),
+        [_("%(count)d organisations are put on the announced list, published on the public lists and in the "
+           "open-data files.", count=entries),
+         _("A certificate is issued to each of them (%(count)d), numbered and verifiable by anyone.", count=entries),
+         _("The batch can no longer be changed.")],
+        button=_("Announce the batch and issue certificates"), cancel_url=cancel)
 
 
 @bp.route("/admin/objections/<int:objection_id>", methods=["GET", "POST"])

@@ -42,7 +42,7 @@ def announced_batch(db, *, names=("攀西绿色钢铁有限公司", "=HYPERLINK(
 def test_announcing_lists_the_entries_and_issues_one_certificate_each(client, login_as, db):
     batch, applications, admin = announced_batch(db)
     login_as(admin)
-    response = client.post(f"/admin/batches/{batch.id}/announce")
+    response = client.post(f"/admin/batches/{batch.id}/announce", data={"confirm": "1"})
     assert response.status_code == 302
     assert batch.status == BatchStatus.ANNOUNCED
     assert all(application.status == Status.LISTED for application in applications)
@@ -52,7 +52,7 @@ def test_announcing_lists_the_entries_and_issues_one_certificate_each(client, lo
     page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
     assert "Rendered: 2" in page
     # Announcing again changes nothing.
-    client.post(f"/admin/batches/{batch.id}/announce")
+    client.post(f"/admin/batches/{batch.id}/announce", data={"confirm": "1"})
     assert len(db.session.execute(select(Certificate)).scalars().all()) == 2
 
 
@@ -137,3 +137,41 @@ def test_a_batch_not_yet_announced_has_no_public_list(client, db):
     batch, applications, admin = announced_batch(db)
     assert client.get(f"/lists/{batch.id}").status_code == 404
     assert client.get(f"/lists/{batch.id}.csv").status_code == 404
+
+
+def test_announcing_is_confirmed_on_a_page_that_says_what_will_happen(client, login_as, db):
+    batch, applications, admin = announced_batch(db)
+    login_as(admin)
+    page = client.post(f"/admin/batches/{batch.id}/announce", headers=EN).get_data(as_text=True)
+    assert "What will happen" in page and "This cannot be undone. Nothing has been saved yet." in page
+    assert "2 organisations are put on the announced list" in page
+    assert "A certificate is issued to each of them (2)" in page
+    assert batch.status == BatchStatus.IN_NOTICE and db.session.execute(select(Certificate)).first() is None
+    assert 'name="confirm" value="1"' in page and f'href="/admin/batches/{batch.id}"' in page  # confirm or cancel
+
+
+def test_a_revoked_certificate_is_marked_on_the_lists_and_in_their_files(client, db):
+    from certify.certificates import services as certificates
+
+    batch, applications, admin = announced_batch(db)
+    [kept, revoked] = services.announce(admin, batch)
+    db.session.commit()
+    db.session.refresh(batch)
+    announced_files = dict(batch.exports)
+    certificates.revoke_certificate(admin, revoked, "falsification", "伪造能耗数据")
+    db.session.commit()
+
+    for path in ("/lists", f"/lists/{batch.id}"):
+        page = client.get(path, headers=EN).get_data(as_text=True)
+        row = next(r for r in page.split("<tr")[1:] if revoked.number in r)
+        assert 'class="revoked"' in row and "Revoked" in row
+        assert "Revoked" not in next(r for r in page.split("<tr")[1:] if kept.number in r)
+    rows = {row[5]: row for row in csv.reader(io.StringIO(client.get(f"/lists/{batch.id}.csv").data.decode("utf-8-sig")))}
+    assert rows["证书编号 Certificate number"][7:] == ["证书状态 Certificate status", "撤销日期 Revoked on"]
+    assert rows[revoked.number][7:] == ["已撤销 Revoked", local_today().isoformat()]
+    assert rows[kept.number][7:] == ["有效 Valid", ""]
+    # The files as first announced are kept, named in the audit log.
+    db.session.refresh(batch)
+    assert batch.exports["csv"]["sha256"] != announced_files["csv"]["sha256"]
+    outdated = db.session.execute(select(AuditEvent).where(AuditEvent.action == "batch.exports_outdated")).scalar_one()
+    assert outdated.details["files"] == announced_files

@@ -3,9 +3,11 @@ has expired, and check that a PDF is the one issued and that its signature holds
 admins see and manage certificates from their own pages."""
 
 import io
+import re
 from datetime import datetime, timezone
 
 import pytest
+from babel.dates import format_date
 
 from certify import storage
 from certify.auth.models import Role
@@ -65,9 +67,9 @@ def test_a_valid_certificate_is_shown_with_its_facts_and_its_pdf(client, admin):
 
     html = page(client, f"/verify?number={certificate.number}")
 
-    assert "Valid" in html and "is valid" in html
+    assert 'class="verdict verdict-valid"' in html and "is valid until" in html
     for fact in (certificate.number, certificate.organisation_name, certificate.credit_code,
-                 "攀枝花一号生产基地", "Green factory", certificate.valid_until.isoformat(),
+                 "攀枝花一号生产基地", "Green factory", format_date(certificate.valid_until, "long", locale="en"),
                  certificate.pdf_sha256, f"/certificates/{certificate.number}.pdf",
                  "Sichuan Provincial Department of Economy and Information Technology"):
         assert fact in html, fact
@@ -94,7 +96,7 @@ def test_an_unknown_number_gets_a_plain_answer(client, db, headers, answer):
     html = page(client, "/verify?number=sc-gf-2099-0001", headers=headers)
 
     assert answer in html
-    assert 'class="verification verification-unknown"' in html
+    assert 'class="verdict verdict-unknown"' in html
 
 
 def test_the_empty_verification_page_offers_both_ways_to_check(client, db):
@@ -135,15 +137,18 @@ def test_the_revocation_list_is_paginated_and_lists_only_revoked_certificates(cl
     assert certificates[3].number not in first + second
 
 
-@pytest.mark.parametrize("headers, expired", [(EN, "Expired"), (ZH, "已过期")])
-def test_a_certificate_past_its_last_day_shows_as_expired_before_the_command_runs(client, admin, headers, expired):
+@pytest.mark.parametrize("headers, expired, last_day", [(EN, "Expired", "February 28, 2022"),
+                                                        (ZH, "已过期", "2022年2月28日")])
+def test_a_certificate_past_its_last_day_shows_as_expired_before_the_command_runs(client, admin, headers, expired,
+                                                                                  last_day):
     application = factories.listed_application(admin=admin, kind="factory")
     certificate = services.issue_certificate(application, admin, now=datetime(2019, 3, 1, tzinfo=timezone.utc))
     factories.db.session.commit()
 
     html = page(client, f"/verify?number={certificate.number}", headers=headers)
 
-    assert expired in html and "2022-02-28" in html
+    assert expired in html and last_day in html
+    assert 'class="verdict verdict-expired"' in html
 
 
 def test_anyone_downloads_an_issued_pdf_but_nothing_else(client, admin):
@@ -311,7 +316,7 @@ def test_an_admin_revokes_a_certificate_from_its_page(client, login_as, admin):
 
     assert "Revoke the certificate" in page(client, f"/admin/certificates/{certificate.id}")
     response = client.post(f"/admin/certificates/{certificate.id}/revoke", headers=EN,
-                           data={"reason": "refused_to_report", "note": "未按期报送年度信息"})
+                           data={"reason": "refused_to_report", "note": "未按期报送年度信息", "confirm": "1"})
 
     assert response.status_code == 302
     assert certificate.status == "revoked" and certificate.revocation_reason == "refused_to_report"
@@ -360,3 +365,45 @@ def test_admins_filter_certificates_by_kind_year_and_status(client, login_as, ad
     assert numbers(status="valid") == {factory.number, chain.number}
     assert numbers(q=chain.credit_code) == {chain.number}
 
+
+
+def test_revoking_is_confirmed_on_a_page_that_says_what_will_happen(client, login_as, admin):
+    certificate = issue(admin)
+    login_as(admin)
+    response = client.post(f"/admin/certificates/{certificate.id}/revoke", headers=EN,
+                           data={"reason": "falsification", "note": "伪造监测数据"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"Revoke certificate {certificate.number}" in text
+    assert "for this reason: Falsification" in text and "This cannot be undone" in text
+    assert 'name="note" value="伪造监测数据"' in text
+    assert certificate.status == "valid"
+
+
+def verdict_of(html: str) -> tuple[str, str]:
+    """The verdict the page leads with: its kind and its words."""
+    kind = re.search(r'class="verdict verdict-(\w+)"', html).group(1)
+    title = re.search(r'<h2 id="verdict-title">([^<]*)</h2>', html).group(1)
+    assert html.index('class="verdict ') < html.index("Certificate number")  # above everything else
+    return kind, title
+
+
+def test_a_changed_file_is_the_verdict_even_when_the_certificate_is_valid(client, admin):
+    certificate = issue(admin)
+
+    html = upload(client, tampered(pdf_of(certificate)), certificate.number)
+
+    assert verdict_of(html) == ("mismatch", "The file does not match the certificate issued")
+    assert f"It differs from the PDF issued as {certificate.number}" in html
+    assert f"{certificate.number} · " not in html  # no heading that reads as "valid"
+
+
+def test_the_verdicts_of_a_revoked_an_unknown_and_an_empty_check(client, admin):
+    certificate = issue(admin)
+    services.revoke_certificate(admin, certificate, "falsification")
+    factories.db.session.commit()
+
+    assert verdict_of(page(client, f"/verify?number={certificate.number}")) == ("revoked", "Revoked: no longer valid")
+    assert verdict_of(page(client, "/verify?number=SC-GF-2099-0001"))[0] == "unknown"
+    empty = client.post("/verify", headers=EN, data={"number": ""}).get_data(as_text=True)
+    assert verdict_of(empty) == ("missing", "Nothing was checked") and "Choose the PDF file." in empty
+    assert verdict_of(upload(client, pdf_of(certificate)))[0] == "revoked"  # the genuine file of a revoked one

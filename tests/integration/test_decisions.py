@@ -16,7 +16,7 @@ def test_an_admin_decides_with_a_reason(client, login_as, db, outcome, status):
     admin = login_as("admin")
     application = factories.assessed_application()
     db.session.commit()
-    response = client.post(f"/admin/decisions/{application.id}", data={"outcome": outcome, "reason": "依据评价报告"})
+    response = client.post(f"/admin/decisions/{application.id}", data={"outcome": outcome, "reason": "依据评价报告", "confirm": "1"})
     assert response.status_code == 302
     assert application.status == status
     decision = db.session.execute(select(Decision)).scalar_one()
@@ -104,3 +104,14 @@ def test_the_decision_page_shows_the_assessors_scores_beside_the_self_assessment
     db.session.commit()
     page = client.get(f"/admin/decisions/{application.id}", headers=EN).get_data(as_text=True)
     assert "No submitted score sheet yet." in page
+
+
+def test_rejecting_is_confirmed_on_a_page_that_says_what_will_happen(client, login_as, db):
+    login_as("admin")
+    application = factories.assessed_application(subject="待拒绝的供应链")
+    db.session.commit()
+    page = client.post(f"/admin/decisions/{application.id}", headers=EN,
+                       data={"outcome": "rejected", "reason": "未达到合格分数线"}).get_data(as_text=True)
+    assert f"Reject {application.reference}" in page and "待拒绝的供应链" in page and "未达到合格分数线" in page
+    assert application.status == Status.ASSESSED and db.session.execute(select(Decision)).first() is None
+    assert 'name="outcome" value="rejected"' in page and 'name="reason" value="未达到合格分数线"' in page

@@ -14,11 +14,10 @@ from tests import factories
 EN = {"Accept-Language": "en"}
 
 
-def _batch_in_notice(db, *, count=2, starts=None, ends=None, admin=None):
+def _batch_in_notice(db, *, count=2, admin=None):
     admin = admin or factories.make_user("admin")
     applications = [factories.approved_application(admin=admin) for _ in range(count)]
-    batch = services.create_batch(admin, title="2026年第一批绿色制造名单", kinds=["supply_chain"],
-                                  notice_starts_on=starts, notice_ends_on=ends)
+    batch = services.create_batch(admin, title="2026年第一批绿色制造名单", kinds=["supply_chain"])
     services.add_to_batch(admin, batch, applications)
     services.open_notice(admin, batch)
     db.session.commit()
@@ -40,7 +39,7 @@ def test_an_admin_builds_a_batch_and_opens_the_notice(client, login_as, db):
     assert first.reference in page and second.reference in page
 
     client.post(f"/admin/batches/{batch.id}/entries", data={"application_ids": [first.id, second.id]})
-    client.post(f"/admin/batches/{batch.id}/open-notice")
+    client.post(f"/admin/batches/{batch.id}/open-notice", data={"confirm": "1"})
     assert batch.status == BatchStatus.IN_NOTICE
     assert first.status == Status.IN_NOTICE and second.status == Status.IN_NOTICE
 
@@ -109,8 +108,7 @@ def test_a_dismissal_needs_a_reason(client, login_as, db):
 
 def test_objections_are_refused_outside_the_notice(client, db):
     yesterday = local_today() - timedelta(days=1)
-    batch, applications, admin = _batch_in_notice(db, starts=yesterday - timedelta(days=14), ends=yesterday)
-    # Opening moves a notice that should have started in the past to start today.
+    batch, applications, admin = _batch_in_notice(db)
     batch.notice_starts_on, batch.notice_ends_on = yesterday - timedelta(days=14), yesterday
     db.session.commit()
     entry = batch.current_entries[0]
@@ -125,7 +123,7 @@ def test_a_notice_cannot_be_announced_early(client, login_as, db):
     login_as(admin)
     page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
     assert f"The notice runs until {batch.notice_ends_on.isoformat()}" in page
-    client.post(f"/admin/batches/{batch.id}/announce")
+    client.post(f"/admin/batches/{batch.id}/announce", data={"confirm": "1"})
     assert batch.status == BatchStatus.IN_NOTICE
     assert all(application.status == Status.IN_NOTICE for application in applications)
 
@@ -171,3 +169,41 @@ def test_a_batch_takes_only_approved_applications_of_its_kinds(db):
             continue
         raise AssertionError("added an application that does not belong on the batch")
     assert services.addable_applications(batch) == []
+
+
+def test_a_notice_starts_today_or_later_and_lasts_the_whole_period(client, login_as, db, app):
+    login_as("admin")
+    today = local_today()
+    form = {"title": "2026年第三批", "kinds": ["factory"]}
+    past = client.post("/admin/batches", headers=EN, data=form | {
+        "notice_starts_on": (today - timedelta(days=3)).isoformat(), "notice_ends_on": (today + timedelta(days=20)).isoformat()})
+    assert "cannot start before today" in past.get_data(as_text=True)
+    short = client.post("/admin/batches", headers=EN, data=form | {
+        "notice_starts_on": today.isoformat(), "notice_ends_on": (today + timedelta(days=4)).isoformat()})
+    assert (f"A notice lasts at least 15 days, both ends included: from {today.isoformat()} it ends on "
+            f"{(today + timedelta(days=14)).isoformat()} at the earliest.") in short.get_data(as_text=True)
+    assert db.session.execute(select(Batch)).first() is None
+    exact = client.post("/admin/batches", headers=EN, data=form | {
+        "notice_starts_on": today.isoformat(), "notice_ends_on": (today + timedelta(days=14)).isoformat()})
+    assert exact.status_code == 302
+
+
+def test_opening_a_notice_whose_start_has_passed_shows_the_new_dates_before_saving(client, login_as, db):
+    admin = login_as("admin")
+    application = factories.approved_application(admin=admin)
+    batch = services.create_batch(admin, title="推迟开启的批次", kinds=["supply_chain"])
+    services.add_to_batch(admin, batch, [application])
+    db.session.commit()
+    today = local_today()
+    batch.notice_starts_on, batch.notice_ends_on = today - timedelta(days=10), today - timedelta(days=6)  # 5 days
+    db.session.commit()
+
+    page = client.post(f"/admin/batches/{batch.id}/open-notice", headers=EN).get_data(as_text=True)
+    ends = today + timedelta(days=14)
+    assert "What will happen" in page and "The dates planned" in page and "have been moved" in page
+    assert f"The notice runs from {today:%B} {today.day}, {today.year} to {ends:%B} {ends.day}, {ends.year}: 15 days" in page
+    assert batch.status == BatchStatus.DRAFT and application.status == Status.APPROVED  # nothing saved yet
+
+    client.post(f"/admin/batches/{batch.id}/open-notice", data={"confirm": "1"})
+    assert batch.status == BatchStatus.IN_NOTICE
+    assert (batch.notice_starts_on, batch.notice_ends_on) == (today, ends)
