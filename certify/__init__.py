@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
     from certify.stats.views import bp as stats_bp
+    from certify.workbench.views import bp as workbench_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -66,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(management_bp)
+    app.register_blueprint(workbench_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
@@ -76,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.organisations.models import ORGANISATION_KIND_LABELS
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
     from certify.uploads import file_input_attributes, upload_limit
+    from certify.workbench import step_bar
     from certify.workflow import NEXT_STEP_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update({name: Labels(table) for name, table in {
@@ -83,7 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
         "batch_status_labels": BATCH_STATUS_LABELS, "objection_status_labels": OBJECTION_STATUS_LABELS,
         "organisation_kind_labels": ORGANISATION_KIND_LABELS}.items()})
     app.jinja_env.globals["kind_labels"] = KindLabels()
-    app.jinja_env.globals.update(upload_limit=upload_limit, file_input_attributes=file_input_attributes)
+    app.jinja_env.globals.update(upload_limit=upload_limit, file_input_attributes=file_input_attributes,
+                                 application_steps=step_bar)
     app.jinja_env.globals["status_badge"] = badge(app.jinja_env.globals["status_labels"])
     # The same as filters, for the rows of long lists: a filter is called directly, a global
     # function through the template context.

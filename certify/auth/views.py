@@ -51,7 +51,7 @@ def _login_account_key() -> str:
                deduct_when=lambda response: response.status_code != 302)
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(url_for("workbench.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
@@ -77,7 +77,7 @@ def _complete_login(user: User, next_url: str | None):
     services.record_login(user)
     db.session.commit()
     _start_session(user)
-    return redirect(safe_next_url(next_url) or url_for("core.home"))
+    return redirect(safe_next_url(next_url) or url_for("workbench.index"))
 
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
@@ -130,7 +130,7 @@ def two_factor_settings():
             session.pop(SETUP_SECRET, None)
             login_user(user)  # the session token changed: other sessions end, this one goes on
             flash(_("The second factor is on. You will be asked for a code at every login."), "success")
-            return redirect(url_for("core.home"))
+            return redirect(url_for("workbench.index"))
     uri = services.totp_uri(user, secret)
     qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#1d2521")
     return render_template("auth/two_factor.html", form=enable_form, enabled=False, secret=secret, qr=qr)
@@ -150,7 +150,7 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(url_for("workbench.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -171,7 +171,7 @@ def register():
         else:
             _start_session(user)
             flash(_("Your organisation is registered. Welcome!"), "success")
-            return redirect(url_for("core.home"))
+            return redirect(url_for("workbench.index"))
     return render_template("auth/register.html", form=form)
 
 
@@ -190,7 +190,7 @@ def change_password():
             # The old session token is gone; log in again under the new one.
             login_user(current_user._get_current_object())
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
-            return redirect(url_for("core.home"))
+            return redirect(url_for("workbench.index"))
     return render_template("auth/change_password.html", form=form)
 
 

@@ -106,7 +106,7 @@ def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
     zh.shot("registration form")
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
-    assert "刘敏" in page.content()
+    assert "刘敏" in page.content() and "从这里开始" in page.content()  # the workbench says where to start
     zh.shot("registered")
 
     # It opens an application and answers the self-assessment, with evidence.
@@ -137,8 +137,10 @@ def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
     zh.shot("submitted")
     log_out(zh)
 
-    # The administrator assigns an assessor.
+    # The administrator, landing on the workbench, assigns an assessor.
     log_in_with_the_keyboard(zh, "admin@example.com", DEMO_PASSWORD)
+    assert page.url.endswith("/workbench") and "待分配评价人员" in page.content()
+    zh.shot("administrator's workbench")
     zh.goto(f"/assessment/applications/{application_id}")
     page.select_option("select[name=lead_id]", index=1)
     check_page(zh)

@@ -65,8 +65,8 @@ def test_login_redirects_only_to_pages_of_this_site(client, db):
     user = factories.make_user()
     db.session.commit()
     for target, expected in [("/account/password", "/account/password"),
-                             ("https://evil.example/", "/"), ("//evil.example/", "/"),
-                             ("/\\evil.example", "/")]:
+                             ("https://evil.example/", "/workbench"), ("//evil.example/", "/workbench"),
+                             ("/\\evil.example", "/workbench")]:
         response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                                "next": target})
         assert response.headers["Location"] == expected, target
