@@ -28,3 +28,9 @@ def local_today() -> date:
 def local_date(moment: datetime) -> date:
     """The China Standard Time date of ``moment``."""
     return as_utc(moment).astimezone(LOCAL_TIMEZONE).date()
+
+
+def local_isoformat(moment: datetime) -> str:
+    """``moment`` in ISO 8601 with China Standard Time's offset (``2026-12-06T09:24:00+08:00``),
+    for files other systems read."""
+    return as_utc(moment).astimezone(LOCAL_TIMEZONE).isoformat()

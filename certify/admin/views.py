@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
 from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
+from certify.audit import labels as audit_labels
 from certify.audit.models import AuditEvent
 from certify.audit.services import latest_verification, request_verification
 from certify.auth import services as auth_services
@@ -281,7 +282,9 @@ def audit_log():
     verification, verification_pending = latest_verification()
     filters = {key: args.get(key, "") for key in ("object_type", "object_id", "action", "actor", "since", "until")}
     return render_template("admin/audit_log.html", page=page, filters=filters, verification=verification,
-                           verification_pending=verification_pending, action_form=ActionForm())
+                           verification_pending=verification_pending, action_form=ActionForm(),
+                           objects=audit_labels.object_links(page.items), audit_action=audit_labels.action_label,
+                           audit_object_type=audit_labels.object_type_label, audit_details=audit_labels.detail_items)
 
 
 @bp.route("/audit/verify", methods=["POST"])

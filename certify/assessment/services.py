@@ -57,6 +57,7 @@ from certify.auth.models import Role, User
 from certify.core.urls import absolute_url
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.i18n import date_text
 from certify.jobs import call_after_commit
 from certify.mail.services import send_mail
 from certify.organisations.credit_code import CreditCodeError, normalise_credit_code
@@ -342,8 +343,8 @@ def refusals(assessor: User, application: Application, *, on: date | None = None
     if agency.id == applicant.id or (agency.credit_code and agency.credit_code == applicant.credit_code):
         reasons.append(_l("%(name)s works for the applicant itself.", name=assessor.name))
     for declaration in standing.conflicts.get(assessor.id, []):
-        period = declaration.starts_on.isoformat() + " – " + (
-            declaration.ends_on.isoformat() if declaration.ends_on else str(_l("ongoing")))
+        period = date_text(declaration.starts_on) + " – " + (
+            date_text(declaration.ends_on) if declaration.ends_on else str(_l("ongoing")))
         reasons.append(_l("%(name)s declared a conflict with the applicant within the last three "
                           "years: %(relation)s (%(period)s).", name=assessor.name,
                           relation=RELATION_LABELS[declaration.relation], period=period))

@@ -10,7 +10,6 @@ import hashlib
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
@@ -31,7 +30,7 @@ from certify.certificates.signing import SignatureCheck, SignatureState, check_s
 from certify.core.forms import confirmation_page, confirmed, page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
-from certify.i18n import current_language, translated
+from certify.i18n import current_language, date_text, translated
 from certify.rulesets.applied import rule_set_of
 from certify.timeutil import local_today
 
@@ -138,15 +137,15 @@ def verdict(certificate, status, upload, number: str, form) -> Verdict | None:
     if status == CertificateStatus.REVOKED:
         return Verdict("revoked", _("Revoked: no longer valid"),
                        _("Certificate %(number)s was revoked on %(date)s. Reason: %(reason)s",
-                         number=certificate.number, date=format_date(certificate.revoked_at, "long"),
+                         number=certificate.number, date=date_text(certificate.revoked_at),
                          reason=translated(REASON_TEXTS[certificate.revocation_reason])))
     if status == CertificateStatus.EXPIRED:
         return Verdict("expired", _("Expired: no longer valid"),
                        _("Certificate %(number)s was valid until %(date)s.", number=certificate.number,
-                         date=format_date(certificate.valid_until, "long")))
+                         date=date_text(certificate.valid_until)))
     reason = _("Certificate %(number)s was issued by the department to %(organisation)s and is valid until %(date)s.",
                number=certificate.number, organisation=certificate.organisation_name,
-               date=format_date(certificate.valid_until, "long"))
+               date=date_text(certificate.valid_until))
     if upload is not None:
         reason += " " + _("The file you uploaded is byte for byte the one issued.")
     return Verdict("valid", _("Valid certificate"), reason)

@@ -21,7 +21,7 @@ from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
-from certify.timeutil import local_date, local_today
+from certify.timeutil import local_date, local_isoformat, local_today
 
 MEDIA_TYPES = spreadsheets.MEDIA_TYPES | {"json": "application/json"}
 
@@ -121,7 +121,7 @@ def batch_export(batch: Batch, fmt: str, rows: list[dict] | None = None) -> byte
         return to_xlsx(rows, COLUMNS, batch.title)
     return to_json(rows, {
         "id": batch.id, "title": batch.title, "kinds": batch.kinds,
-        "announced_at": batch.announced_at.isoformat() if batch.announced_at else None,
+        "announced_at": local_isoformat(batch.announced_at) if batch.announced_at else None,
         "notice": [batch.notice_starts_on.isoformat(), batch.notice_ends_on.isoformat()],
     })
 

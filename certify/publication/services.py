@@ -18,6 +18,7 @@ from certify.audit.services import record_event
 from certify.auth.models import Role
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.i18n import date_text
 from certify.jobs import call_after_commit
 from certify.organisations.models import Organisation
 from certify.publication.models import (
@@ -135,14 +136,14 @@ def create_batch(admin, *, title: str, kinds, notice_starts_on: date | None = No
     starts = notice_starts_on or today
     ends = notice_ends_on or starts + timedelta(days=notice_days() - 1)
     if starts < today:
-        raise ServiceError(_l("The notice cannot start before today (%(today)s).", today=today.isoformat()),
+        raise ServiceError(_l("The notice cannot start before today (%(today)s).", today=date_text(today)),
                            field="notice_starts_on")
     if ends < starts:
         raise ServiceError(_l("The notice cannot end before it starts."), field="notice_ends_on")
     if notice_length(starts, ends) < notice_days():
         raise ServiceError(_l("A notice lasts at least %(days)d days, both ends included: from %(start)s it "
-                              "ends on %(end)s at the earliest.", days=notice_days(), start=starts.isoformat(),
-                              end=(starts + timedelta(days=notice_days() - 1)).isoformat()),
+                              "ends on %(end)s at the earliest.", days=notice_days(), start=date_text(starts),
+                              end=date_text(starts + timedelta(days=notice_days() - 1))),
                            field="notice_ends_on")
     batch = Batch(title=title[:200], kinds=kinds, notice_starts_on=starts, notice_ends_on=ends,
                   created_by_id=admin.id)
@@ -345,7 +346,7 @@ def announcement_refusal(batch: Batch, today: date | None = None):
         return _l("Only a batch under notice can be announced.")
     if today <= batch.notice_ends_on:
         return _l("The notice runs until %(date)s; the batch can be announced after that day.",
-                  date=batch.notice_ends_on.isoformat())
+                  date=date_text(batch.notice_ends_on))
     if open_objections(batch):
         return _l("Every objection must be resolved before the batch is announced.")
     return None

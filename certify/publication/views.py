@@ -2,7 +2,6 @@
 objections, and announcement."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +23,7 @@ from certify.core.forms import (
 )
 from certify.exceptions import ServiceError
 from certify.extensions import db
+from certify.i18n import date_text
 from certify.publication import services
 from certify.publication.forms import (
     BatchEntriesForm,
@@ -254,14 +254,14 @@ def _confirm_batch_action(batch: Batch, action: str):
         return confirmation_page(
             _("Open the public notice of “%(title)s”", title=batch.title),
             [_("The notice runs from %(start)s to %(end)s: %(days)d days, both ends included.",
-               start=format_date(starts, "long"), end=format_date(ends, "long"),
+               start=date_text(starts), end=date_text(ends),
                days=services.notice_length(starts, ends)),
              _("%(count)d applications are published for public notice; anyone may object to them until it ends.",
                count=entries),
              _("The batch can no longer be changed.")],
             warning=_("The dates planned (%(start)s to %(end)s) have been moved: a notice starts today at the "
-                      "earliest and lasts at least %(days)d days.", start=format_date(batch.notice_starts_on, "long"),
-                      end=format_date(batch.notice_ends_on, "long"), days=services.notice_days()) if moved else None,
+                      "earliest and lasts at least %(days)d days.", start=date_text(batch.notice_starts_on),
+                      end=date_text(batch.notice_ends_on), days=services.notice_days()) if moved else None,
             button=_("Open the public notice"), cancel_url=cancel)
     if services.announcement_refusal(batch):
         return None

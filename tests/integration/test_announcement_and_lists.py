@@ -100,6 +100,7 @@ def test_downloads_are_safe_to_open_in_spreadsheet_software(client, db):
 
     data = json.loads(client.get(f"/lists/{batch.id}.json").data)
     assert data["batch"]["title"] == "2026年第一批绿色制造名单"
+    assert data["batch"]["announced_at"].endswith("+08:00")  # a moment says its time zone
     assert {entry["organisation"] for entry in data["entries"]} >= {"攀西绿色钢铁有限公司"}
 
 

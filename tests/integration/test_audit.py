@@ -70,3 +70,21 @@ def test_the_chain_holds_across_commits_rollbacks_and_other_sessions(app, db):
     objects = db.session.execute(select(AuditEvent.object_id).order_by(AuditEvent.id)).scalars().all()
     assert objects == ["1", "2", "4", "5", "6"]
     assert verify_chain() == (5, [])
+
+
+def test_the_audit_log_reads_in_the_reader_s_language(client, login_as, db):
+    from certify.publication import services as publication
+
+    admin = login_as("admin")
+    application = factories.approved_application(admin=admin, subject="成都绿色供应链")
+    batch = publication.create_batch(admin, title="2026年第二批公示", kinds=["supply_chain"])
+    publication.add_to_batch(admin, batch, [application])
+    publication.open_notice(admin, batch)
+    db.session.commit()
+    page = client.get("/admin/audit", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    rows = page.split('<table class="table audit-log">')[1]
+    assert "公示已开始" in rows and "进入公示" in rows           # actions named, not only coded
+    assert f'<a href="/admin/batches/{batch.id}">2026年第二批公示</a>' in rows  # objects by name, linked
+    assert f'<a href="/applications/{application.id}">{application.reference} 成都绿色供应链</a>' in rows
+    assert "<dt>原状态</dt><dd>已批准</dd>" in rows and "<dt>新状态</dt><dd>公示中</dd>" in rows
+    assert "\\u" not in rows and "2026年第二批公示" in rows.split("批次已创建")[1]  # Chinese as Chinese

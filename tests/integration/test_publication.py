@@ -14,6 +14,11 @@ from tests import factories
 EN = {"Accept-Language": "en"}
 
 
+def day(d) -> str:
+    """A day as the pages write it in English."""
+    return f"{d.day} {d:%B} {d.year}"
+
+
 def _batch_in_notice(db, *, count=2, admin=None):
     admin = admin or factories.make_user("admin")
     applications = [factories.approved_application(admin=admin) for _ in range(count)]
@@ -122,7 +127,7 @@ def test_a_notice_cannot_be_announced_early(client, login_as, db):
     batch, applications, admin = _batch_in_notice(db)
     login_as(admin)
     page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
-    assert f"The notice runs until {batch.notice_ends_on.isoformat()}" in page
+    assert f"The notice runs until {day(batch.notice_ends_on)}" in page
     client.post(f"/admin/batches/{batch.id}/announce", data={"confirm": "1"})
     assert batch.status == BatchStatus.IN_NOTICE
     assert all(application.status == Status.IN_NOTICE for application in applications)
@@ -180,8 +185,8 @@ def test_a_notice_starts_today_or_later_and_lasts_the_whole_period(client, login
     assert "cannot start before today" in past.get_data(as_text=True)
     short = client.post("/admin/batches", headers=EN, data=form | {
         "notice_starts_on": today.isoformat(), "notice_ends_on": (today + timedelta(days=4)).isoformat()})
-    assert (f"A notice lasts at least 15 days, both ends included: from {today.isoformat()} it ends on "
-            f"{(today + timedelta(days=14)).isoformat()} at the earliest.") in short.get_data(as_text=True)
+    assert (f"A notice lasts at least 15 days, both ends included: from {day(today)} it ends on "
+            f"{day(today + timedelta(days=14))} at the earliest.") in short.get_data(as_text=True)
     assert db.session.execute(select(Batch)).first() is None
     exact = client.post("/admin/batches", headers=EN, data=form | {
         "notice_starts_on": today.isoformat(), "notice_ends_on": (today + timedelta(days=14)).isoformat()})
@@ -201,7 +206,7 @@ def test_opening_a_notice_whose_start_has_passed_shows_the_new_dates_before_savi
     page = client.post(f"/admin/batches/{batch.id}/open-notice", headers=EN).get_data(as_text=True)
     ends = today + timedelta(days=14)
     assert "What will happen" in page and "The dates planned" in page and "have been moved" in page
-    assert f"The notice runs from {today:%B} {today.day}, {today.year} to {ends:%B} {ends.day}, {ends.year}: 15 days" in page
+    assert f"The notice runs from {day(today)} to {day(ends)}: 15 days" in page
     assert batch.status == BatchStatus.DRAFT and application.status == Status.APPROVED  # nothing saved yet
 
     client.post(f"/admin/batches/{batch.id}/open-notice", data={"confirm": "1"})
