@@ -242,6 +242,7 @@ def preview(application_id: int, page_id: str):
     result, _refused = live_self_result(application, parse_page(page[2], request.form, declarable=True))
     return jsonify(total=str(result.total), max=str(result.max), passed=result.passed,
                    grade=result.grade, failed_requirements=list(result.failed_requirements),
+                   failed_html=render_template("applications/_failed.html", result=result, rule_set=rule_set),
                    sections={s.id: {"score": str(s.score), "max": str(s.max)} for s in result.sections})
 
 

@@ -473,6 +473,23 @@ def current_assignments(application: Application) -> list[Assignment]:
     ).scalars().all()
 
 
+@dataclass(frozen=True)
+class AssessedScore:
+    total: Decimal
+    passed: bool
+
+
+def assessed_scores(application_ids) -> dict[int, AssessedScore]:
+    """The lead assessor's submitted result of each application's latest round (one query)."""
+    rows = db.session.execute(
+        select(Assignment.application_id, ScoreSheet.total, ScoreSheet.passed)
+        .join(ScoreSheet, ScoreSheet.assignment_id == Assignment.id)
+        .where(Assignment.application_id.in_(application_ids), Assignment.role == AssessorRole.LEAD,
+               Assignment.status == AssignmentStatus.SUBMITTED)
+        .order_by(Assignment.submission_number, Assignment.id))
+    return {application_id: AssessedScore(total, bool(passed)) for application_id, total, passed in rows}
+
+
 def assignment_history(application: Application) -> list[Assignment]:
     return db.session.execute(
         select(Assignment).where(Assignment.application_id == application.id)

@@ -8,10 +8,12 @@ numbers stay numbers.
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEDIA_TYPES = {
@@ -44,17 +46,37 @@ def to_csv(rows: Iterable[dict], columns: Sequence[tuple[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# The first column of every worksheet: each row's number.
+NUMBER_COLUMN = "序号 No."
+# Column widths, in characters: a Chinese character takes two; no column narrower or wider than these.
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+
 def to_xlsx(rows: Iterable[dict], columns: Sequence[tuple[str, str]], title: str | None = None,
-            sheet_name: str = "list") -> bytes:
-    """One worksheet: the title (when given) in the first row, then the column titles, then the rows."""
+            sheet_name: str = "名单") -> bytes:
+    """One worksheet named ``sheet_name``: the title (when given) in the first row, then the column
+    titles (frozen in view), then the rows, each numbered; columns as wide as what they hold."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = sheet_name
     if title is not None:
         sheet.append([neutralise(title)])
-    sheet.append([str(column_title) for _, column_title in columns])
-    for row in rows:
-        sheet.append([_cell(row.get(key)) for key, _ in columns])
+    header = [NUMBER_COLUMN] + [str(column_title) for _, column_title in columns]
+    sheet.append(header)
+    sheet.freeze_panes = f"A{sheet.max_row + 1}"
+    widths = [_width(text) for text in header]
+    for number, row in enumerate(rows, start=1):
+        values = [number] + [_cell(row.get(key)) for key, _ in columns]
+        sheet.append(values)
+        widths = [max(width, _width(value)) for width, value in zip(widths, values, strict=True)]
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width, MIN_WIDTH), MAX_WIDTH) + 2
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _width(value) -> int:
+    """How many character widths ``value`` takes on screen (East Asian wide characters take two)."""
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

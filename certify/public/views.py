@@ -32,10 +32,18 @@ def notices():
     batches = db.session.execute(
         select(Batch).where(Batch.status == BatchStatus.IN_NOTICE).order_by(Batch.notice_starts_on.desc())
     ).scalars().all()
+    # Notices that have ended stay readable: the most recent ones, their lists announced since.
+    past = db.session.execute(
+        select(Batch).where(Batch.status == BatchStatus.ANNOUNCED)
+        .order_by(Batch.announced_at.desc(), Batch.id.desc()).limit(PAST_NOTICES_SHOWN)
+    ).scalars().all()
     counts = dict(db.session.execute(
         select(BatchEntry.batch_id, func.count()).group_by(BatchEntry.batch_id)
-        .where(BatchEntry.batch_id.in_([batch.id for batch in batches]), BatchEntry.removed_at.is_(None))).all())
-    return render_template("public/notices.html", batches=batches, counts=counts)
+        .where(BatchEntry.batch_id.in_([batch.id for batch in batches + past]), BatchEntry.removed_at.is_(None))).all())
+    return render_template("public/notices.html", batches=batches, past=past, counts=counts)
+
+
+PAST_NOTICES_SHOWN = 20
 
 
 def _notice_batch(batch_id: int) -> Batch:

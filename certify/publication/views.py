@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from certify import storage
 from certify.admin.forms import ActionForm
 from certify.applications.models import Application
+from certify.assessment.services import assessed_scores
 from certify.assessment.views import submitted_comparison
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
@@ -54,7 +55,8 @@ def decision_queue():
     query = (select(Application).options(joinedload(Application.organisation))
              .where(Application.status == Status.ASSESSED).order_by(Application.updated_at))
     page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
-    return render_template("publication/decisions.html", page=page, form=BulkDecisionForm())
+    return render_template("publication/decisions.html", page=page, form=BulkDecisionForm(),
+                           assessed_scores=assessed_scores([application.id for application in page.items]))
 
 
 @bp.route("/admin/decisions/bulk", methods=["POST"])

@@ -100,3 +100,21 @@ def live_db(live_app):
     with live_app.app_context():
         yield _db
         _db.session.remove()
+
+
+@pytest.fixture(scope="module")
+def demo_world(live_app) -> dict:
+    """The demo data loaded (users, announced and noticed batches): a certificate's number, the
+    batch under notice and the announced batch."""
+    from certify.certificates.models import Certificate
+    from certify.demo import load_demo, load_public_demo
+    from certify.publication.models import Batch, BatchStatus
+
+    with live_app.app_context():
+        load_demo()
+        load_public_demo()
+        _db.session.commit()
+        number = _db.session.execute(_db.select(Certificate.number).order_by(Certificate.id)).scalars().first()
+        notice = _db.session.execute(_db.select(Batch.id).where(Batch.status == BatchStatus.IN_NOTICE)).scalar()
+        announced = _db.session.execute(_db.select(Batch.id).where(Batch.status == BatchStatus.ANNOUNCED)).scalar()
+    return {"number": number, "notice": notice, "announced": announced}

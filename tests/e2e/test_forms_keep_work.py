@@ -64,3 +64,30 @@ def test_an_oversized_file_and_an_unsaved_section_lose_nothing(journey, live_app
         saved = _db.session.get(Application, application_id)
         assert saved.answers["X11"] == "6" and saved.remarks["X11"] == "已纳入公司五年发展规划"
     assert zh.problems == []
+
+
+def test_the_live_score_and_its_unmet_list_follow_the_form_and_stay_in_view(journey, live_app):
+    with live_app.app_context():
+        load_demo()
+        from certify.auth.models import User
+
+        applicant = _db.session.query(User).filter_by(email="applicant3@example.com").one()
+        application_id = factories.make_application(applicant, kind="supply_chain", subject="宜宾绿色供应链").id
+        _db.session.commit()
+    zh = journey("live-score", "zh-CN")
+    page = zh.page
+    log_in_with_the_keyboard(zh, "applicant3@example.com", DEMO_PASSWORD)
+    zh.goto(f"/applications/{application_id}/sections/basic")
+    failed = page.locator(".score-panel [data-score=failed]")
+    assert "具有独立法人资格" in failed.inner_text()
+
+    page.check("input[name=a-BR1][value=yes]")  # not saved: the panel follows the form
+    page.wait_for_function("() => !document.querySelector('[data-score=failed]').innerText.includes('具有独立法人资格')")
+    assert "具有较强的行业影响力" in failed.inner_text()  # what is still unmet stays listed
+
+    page.mouse.wheel(0, 900)  # down the form, the panel stays at the top of the window
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.scrollY") > 800
+    assert abs(page.locator(".score-panel").bounding_box()["y"] - 16) < 2
+    zh.shot("live score in view")
+    assert zh.problems == []

@@ -94,8 +94,11 @@ def test_downloads_are_safe_to_open_in_spreadsheet_software(client, db):
     assert rows[1][5].startswith("SC-GS-")
 
     sheet = load_workbook(io.BytesIO(client.get(f"/lists/{batch.id}.xlsx").data)).active
-    values = [cell.value for cell in sheet["A"]]
+    values = [cell.value for cell in sheet["B"]]
     assert "'=HYPERLINK(\"http://evil\")" in values
+    # A Chinese sheet name, each row numbered, the column titles kept in view, columns wide enough.
+    assert sheet.title == "名单" and [cell.value for cell in sheet["A"]][1:] == ["序号 No.", 1, 2]
+    assert sheet.freeze_panes == "A3" and sheet.column_dimensions["B"].width >= len("攀西绿色钢铁有限公司") * 2
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
     data = json.loads(client.get(f"/lists/{batch.id}.json").data)

@@ -1,5 +1,7 @@
 """Administrators decide on assessed applications, one at a time or in bulk."""
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -115,3 +117,31 @@ def test_rejecting_is_confirmed_on_a_page_that_says_what_will_happen(client, log
     assert f"Reject {application.reference}" in page and "待拒绝的供应链" in page and "未达到合格分数线" in page
     assert application.status == Status.ASSESSED and db.session.execute(select(Decision)).first() is None
     assert 'name="outcome" value="rejected"' in page and 'name="reason" value="未达到合格分数线"' in page
+
+
+def test_the_queue_and_the_decision_page_lead_with_the_assessed_score(client, login_as, db):
+    from certify.applications.models import Application
+    from certify.assessment.models import Assignment, ScoreSheet
+    from certify.demo_scale import load_scale
+
+    login_as("admin")
+    factories.make_assessor()
+    load_scale(2, shares={Status.ASSESSED: 1.0}, echo=lambda *_: None)
+    db.session.commit()
+    application = db.session.execute(select(Application).where(Application.status == Status.ASSESSED)).scalars().first()
+    sheet = db.session.execute(select(ScoreSheet).join(Assignment).where(
+        Assignment.application_id == application.id, Assignment.role == "lead")).scalar_one()
+    # The assessor found less than the applicant claimed: 92.00 against a self-score of 100.00.
+    sheet.total, sheet.result = Decimal("92.00"), dict(sheet.result, total="92.00")
+    db.session.commit()
+
+    queue = client.get("/admin/decisions", headers=EN).get_data(as_text=True)
+    row = next(r for r in queue.split("<tr")[1:] if application.reference in r)
+    assert "<strong>92.00</strong>" in row and application.self_score_total == Decimal("100.00")
+    assert queue.index("Assessed score") < queue.index("Self-score")
+
+    page = client.get(f"/admin/decisions/{application.id}", headers=EN).get_data(as_text=True)
+    lead = page.split('id="assessed-title"')[1]
+    assert '<p class="figure">92.00 <small>/ 100.00</small>' in lead
+    assert "The applicant's self-assessment: 100.00 / 100.00." in lead
+    assert page.index('id="assessed-title"') < page.index('id="comparison-title"')

@@ -212,3 +212,15 @@ def test_opening_a_notice_whose_start_has_passed_shows_the_new_dates_before_savi
     client.post(f"/admin/batches/{batch.id}/open-notice", data={"confirm": "1"})
     assert batch.status == BatchStatus.IN_NOTICE
     assert (batch.notice_starts_on, batch.notice_ends_on) == (today, ends)
+
+
+def test_past_notices_stay_listed_with_their_announced_lists(client, db):
+    batch, applications, admin = _batch_in_notice(db)
+    batch.notice_starts_on, batch.notice_ends_on = local_today() - timedelta(days=20), local_today() - timedelta(days=6)
+    services.announce(admin, batch)
+    db.session.commit()
+    page = client.get("/notices", headers=EN).get_data(as_text=True)
+    assert "No notice is running now." in page
+    past = page.split("Past notices")[1]
+    assert f'href="/notices/{batch.id}"' in past and f'href="/lists/{batch.id}"' in past and "2 entries" in past
+    assert client.get(f"/notices/{batch.id}").status_code == 200

@@ -146,8 +146,8 @@ def test_the_command_prints_the_list_as_json_and_writes_csv_and_xlsx(app, db, un
     assert len(rows) == 5 and cement.reference in {row[0] for row in rows}
     sheet = load_workbook(tmp_path / "list.xlsx").active
     assert sheet["A1"].value.startswith(TARGET) and sheet.max_row == 6  # title, column titles, 4 units
-    row = next(row for row in sheet.iter_rows(values_only=True) if row[0] == cement.reference)
-    assert row[8] == 4 and row[9] == 96  # the scores as numbers
+    row = next(row for row in sheet.iter_rows(values_only=True) if row[1] == cement.reference)
+    assert row[9] == 4 and row[10] == 96  # the scores as numbers
 
 
 def test_a_rule_set_no_mapping_leads_to_is_refused_with_a_message(app, db):
@@ -185,7 +185,7 @@ def test_an_administrator_reads_the_forecast_filters_it_and_downloads_it(client,
     download = client.get(f"/admin/rule-sets/{TARGET}/rescore.xlsx?outcome=lacks_data")
     assert download.status_code == 200 and download.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(download.data)).active
-    references = {row[0] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    references = {row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
     assert references == {cement.reference, cement_approved.reference, steel.reference}
     text = client.get(f"/admin/rule-sets/{TARGET}/rescore.csv").data.decode("utf-8-sig")
     assert short.reference in text and "Would fail" in text

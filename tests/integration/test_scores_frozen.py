@@ -83,7 +83,8 @@ def shown(app, application, admin):
 
 
 def score_panel(html: str) -> str:
-    return re.search(r'<aside class="score-panel".*?</aside>', html, re.S)[0]
+    """The score as a page shows it: the self-score panel, or the decision page's assessed result."""
+    return re.search(r'<aside class="score-panel".*?</aside>|<section class="assessed-result.*?</section>', html, re.S)[0]
 
 
 def test_a_threshold_raised_after_submission_changes_no_shown_result_report_or_statistic(app, db):
@@ -94,7 +95,8 @@ def test_a_threshold_raised_after_submission_changes_no_shown_result_report_or_s
     assert (frozen_self["total"], frozen_self["passed"], frozen_self["threshold"]) == ("94.00", True, "94.00")
     assert terms_of(application).source == SUPPLY_CHAIN
     before = shown(app, application, admin)
-    assert "94.00" in score_panel(before["decision"]) and "Would pass" in score_panel(before["decision"])
+    assert "94.00" in score_panel(before["decision"]) and "badge-ok" in score_panel(before["decision"])
+    assert "Would pass" in score_panel(before["application"])
     report_before = text_of(storage.path_of(latest_report(application).sha256).read_bytes())
     assert "94.00/100.00" in report_before and "合格线94.00" in report_before
 

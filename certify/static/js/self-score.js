@@ -16,6 +16,8 @@
       verdict.textContent = result.passed ? verdict.dataset.pass : verdict.dataset.fail;
       verdict.className = "badge " + (result.passed ? "badge-ok" : "badge-no");
     }
+    var failed = panel.querySelector("[data-score=failed]");
+    if (failed && typeof result.failed_html === "string") { failed.innerHTML = result.failed_html; }
     Object.keys(result.sections).forEach(function (id) {
       var cell = panel.querySelector('[data-section="' + id + '"]');
       if (cell) { cell.textContent = result.sections[id].score + " / " + result.sections[id].max; }
