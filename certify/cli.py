@@ -65,8 +65,8 @@ def pdf_prepare_fonts() -> None:
         click.echo(f"PDF: {problem}", err=True)
     if any("fonts-noto-cjk" in problem for problem in problems):
         return
-    for weight, path in prepare_fonts().items():
-        click.echo(f"PDF font ({weight}): {path}")
+    for face, path in prepare_fonts().items():
+        click.echo(f"PDF font ({face}): {path}")
 
 
 @click.command("worker")

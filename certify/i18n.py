@@ -134,6 +134,12 @@ def item_name(indicator) -> str:
     return f"{indicator.ref} {title}" if indicator.ref else title
 
 
+def paren(text) -> Markup:
+    """An aside in brackets as the language writes it: full-width in Chinese (``（万元）``), after a
+    space in English (`` (10,000 yuan)``). Escapes ``text`` unless it is markup already."""
+    return (Markup("（%s）") if current_language() == "zh" else Markup(" (%s)")) % text
+
+
 def rule_item(indicator) -> Markup:
     """A rule item for a heading or a table's first column: its clause set apart, then its title."""
     if not indicator.ref:
@@ -190,6 +196,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plain"] = plain
     app.jinja_env.filters["item_name"] = item_name
     app.jinja_env.filters["rule_item"] = rule_item
+    app.jinja_env.filters["paren"] = paren
 
     @app.context_processor
     def language_context():

@@ -29,7 +29,7 @@ from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engi
 from certify.scoring import AnswerError, Result, RuleSet, score
 from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
-from certify.workflow import Action, transition
+from certify.workflow import Action, Status, transition
 
 # Which kinds each kind of organisation may apply for.
 MAX_SUBJECT_LENGTH = 200
@@ -249,6 +249,20 @@ def withdraw_application(user, application: Application, *, reason: str = "") ->
     if not is_own_application(user, application):
         raise PermissionDenied(_l("Only the applicant can withdraw this application."))
     transition(application, Action.WITHDRAW, user, reason=(reason or "").strip()[:1000])
+
+
+# An application in one of these is over: another for the same subject is no repetition.
+ENDED = (Status.REJECTED, Status.WITHDRAWN, Status.REVOKED, Status.EXPIRED)
+
+
+def same_subject_in_progress(organisation, kind: str, subject: str) -> Application | None:
+    """The organisation's application of ``kind`` for the same subject (spaces and case aside)
+    that is still open or listed, if any: a second one is most often opened by mistake."""
+    wanted = "".join((subject or "").split()).casefold()
+    candidates = db.session.execute(
+        select(Application).where(Application.organisation_id == organisation.id, Application.kind == kind,
+                                  Application.status.not_in(ENDED))).scalars()
+    return next((a for a in candidates if "".join(a.subject.split()).casefold() == wanted), None)
 
 
 def return_application(admin, application: Application, *, note: str) -> None:

@@ -102,8 +102,11 @@ def new():
     if form.validate_on_submit():
         kind = form.kind.data
         rule_set_id = form.rule_set_id.data or None
+        same = services.same_subject_in_progress(organisation, kind, form.subject.data)
         if kind in per_subject and not rule_set_id:
             form.rule_set_id.errors = [_("Choose the product's rule set.")]
+        elif same is not None and request.form.get("confirm") != "1":
+            return render_template("applications/new.html", form=form, same=same)
         else:
             try:
                 application = services.open_application(

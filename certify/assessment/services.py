@@ -762,6 +762,10 @@ def save_sheet_details(assessor, sheet: ScoreSheet, *, site_visit_on: date | Non
                               count=MAX_HIGHLIGHTS_LENGTH), field="highlights")
     if site_visit_on is not None and site_visit_on > local_today():
         raise ServiceError(_l("The on-site visit cannot be in the future."), field="site_visit_on")
+    assigned_on = sheet.assignment.assigned_on
+    if site_visit_on is not None and site_visit_on < assigned_on:
+        raise ServiceError(_l("The on-site visit cannot be before the assignment (%(date)s).",
+                              date=date_text(assigned_on)), field="site_visit_on")
     sheet.site_visit_on = site_visit_on
     sheet.site_visit_participants = _clean(site_visit_participants)
     sheet.site_visit_findings = _clean(site_visit_findings, 20000)

@@ -505,16 +505,17 @@ def _sections(assignment: Assignment, sheet, result):
 
 @bp.route("/assessment/assignments/<int:assignment_id>")
 @login_required
-def assignment(assignment_id: int):
+def assignment(assignment_id: int, details_form: SheetDetailsForm | None = None):
     """An assignment: accept or decline; then the sheet's overview, on-site record,
-    recommendation and submission; after submission, the comparison with a colleague's sheet."""
+    recommendation and submission; after submission, the comparison with a colleague's sheet.
+    ``details_form`` is a refused form of the on-site record, shown back as typed."""
     assignment = load_assignment(assignment_id)
     sheet = assignment.sheet
     own = assignment.assessor_id == current_user.id
     result = sheet_result(sheet) if sheet is not None else None
     sections, own_result = _sections(assignment, sheet, result)
-    details_form = SheetDetailsForm(obj=sheet, formdata=None) if sheet is not None else None
-    if details_form is not None:
+    if details_form is None and sheet is not None:
+        details_form = SheetDetailsForm(obj=sheet, formdata=None)
         details_form.version.data = str(sheet.version)
         details_form.recommendation.data = sheet.recommendation.value if sheet.recommendation else None
     comparison = None
@@ -681,13 +682,10 @@ def _row_of(result, indicator_id: str):
 @login_required
 def save_sheet(assignment_id: int):
     """Save the on-site record, conclusion and recommendation; with ``go=submit``, submit."""
-    assignment, sheet = _load_own_sheet(assignment_id)
+    _own, sheet = _load_own_sheet(assignment_id)
     form = SheetDetailsForm()
     if not form.validate_on_submit():
-        for field_errors in form.errors.values():
-            for message in field_errors:
-                flash(message, "error")
-        return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
+        return assignment(assignment_id, details_form=form), 400
     submitting = request.form.get("go") == "submit"
     # The details are saved first, in their own transaction, so that a refused submission
     # never loses what was typed.
@@ -697,7 +695,9 @@ def save_sheet(assignment_id: int):
         site_visit_findings=form.site_visit_findings.data,
         recommendation=form.recommendation.data or None,
         return_questions=form.return_questions.data, conclusion=form.conclusion.data,
-        highlights=form.highlights.data, seen_version=seen_version()), _("Saved."))
+        highlights=form.highlights.data, seen_version=seen_version()), _("Saved."), form=form)
+    if not saved and form.errors:  # refused at a field: shown beside it, everything typed kept
+        return assignment(assignment_id, details_form=form), 400
     if saved and submitting:
         commit_change(lambda: services.submit_sheet(current_user, sheet),
                 _("The score sheet has been submitted."))

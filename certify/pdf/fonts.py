@@ -24,10 +24,13 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 NOTO_FOLDER = Path("/usr/share/fonts/opentype/noto")
-# weight -> (collection, PostScript name of the Simplified Chinese face in it)
+# face -> (collection, PostScript name of the Simplified Chinese face in it); templates load each
+# as ``certify-asset:fonts/<face>.ttf``. The serif face sets the certificate's title, as official
+# documents set theirs (only the few characters used are embedded).
 SOURCE_FACES = {
-    "regular": (NOTO_FOLDER / "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular"),
-    "bold": (NOTO_FOLDER / "NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold"),
+    "sans-regular": (NOTO_FOLDER / "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular"),
+    "sans-bold": (NOTO_FOLDER / "NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold"),
+    "serif-bold": (NOTO_FOLDER / "NotoSerifCJK-Bold.ttc", "NotoSerifCJKsc-Bold"),
 }
 # Raise when the conversion changes, so that caches made by older code are not used.
 CONVERTER_VERSION = 1
@@ -57,7 +60,7 @@ def prepared_font_paths(folder: Path) -> dict[str, Path]:
 
 def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
     """Convert the Simplified Chinese faces to TrueType unless already done; return
-    ``{"regular": path, "bold": path}``.
+    ``{face: path}`` (``sans-regular``, ``sans-bold``, ``serif-bold``).
 
     Each conversion runs in a child process: it briefly needs ~750 MB, which a long-lived web
     or job process should not keep. Safe to call from several processes at once: each writes a

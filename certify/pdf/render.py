@@ -23,8 +23,7 @@ class PdfRenderer:
     one per document) and parses the base stylesheet once."""
 
     def __init__(self, fonts: Mapping[str, Path]):
-        files = package_assets() | {asset_url(f"fonts/sans-{weight}.ttf"): path
-                                    for weight, path in fonts.items()}
+        files = package_assets() | {asset_url(f"fonts/{face}.ttf"): path for face, path in fonts.items()}
         self.fetcher = AssetFetcher(files)
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(url=asset_url("base.css"), url_fetcher=self.fetcher,

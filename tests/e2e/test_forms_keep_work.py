@@ -1,5 +1,6 @@
 """Forms that never lose work, in the browser: a file over the limit is refused beside its field
-before anything is sent, and leaving a section with unsaved answers asks first."""
+before anything is sent, leaving a section with unsaved answers asks first, the live score follows
+the answers, and a section can be answered with the keyboard alone."""
 
 from certify.demo import DEMO_PASSWORD, load_demo
 from certify.extensions import db as _db
@@ -7,19 +8,27 @@ from tests import factories
 from tests.e2e.test_journey import log_in_with_the_keyboard
 
 
-def test_an_oversized_file_and_an_unsaved_section_lose_nothing(journey, live_app, tmp_path):
+def signed_in_with_a_new_application(journey, live_app, name: str, email: str, subject: str):
+    """The demo loaded, a new supply-chain application opened for ``email``'s organisation, and a
+    browser signed in as them: (journey, application id)."""
     with live_app.app_context():
         load_demo()
         from certify.auth.models import User
 
-        applicant = _db.session.query(User).filter_by(email="applicant2@example.com").one()
-        application_id = factories.make_application(applicant, kind="supply_chain", subject="德阳绿色供应链").id
+        applicant = _db.session.query(User).filter_by(email=email).one()
+        application_id = factories.make_application(applicant, kind="supply_chain", subject=subject).id
         _db.session.commit()
+    started = journey(name, "zh-CN")
+    log_in_with_the_keyboard(started, email, DEMO_PASSWORD)
+    return started, application_id
+
+
+def test_an_oversized_file_and_an_unsaved_section_lose_nothing(journey, live_app, tmp_path):
+    zh, application_id = signed_in_with_a_new_application(journey, live_app, "keep-work", "applicant2@example.com",
+                                                          "德阳绿色供应链")
+    page = zh.page
     big = tmp_path / "扫描件.pdf"
     big.write_bytes(factories.PDF_BYTES + b"%" * 4096)
-    zh = journey("keep-work", "zh-CN")
-    page = zh.page
-    log_in_with_the_keyboard(zh, "applicant2@example.com", DEMO_PASSWORD)
 
     limit = live_app.config["CERTIFY_MAX_UPLOAD_BYTES"]
     live_app.config["CERTIFY_MAX_UPLOAD_BYTES"] = 2048
@@ -67,16 +76,9 @@ def test_an_oversized_file_and_an_unsaved_section_lose_nothing(journey, live_app
 
 
 def test_the_live_score_and_its_unmet_list_follow_the_form_and_stay_in_view(journey, live_app):
-    with live_app.app_context():
-        load_demo()
-        from certify.auth.models import User
-
-        applicant = _db.session.query(User).filter_by(email="applicant3@example.com").one()
-        application_id = factories.make_application(applicant, kind="supply_chain", subject="宜宾绿色供应链").id
-        _db.session.commit()
-    zh = journey("live-score", "zh-CN")
+    zh, application_id = signed_in_with_a_new_application(journey, live_app, "live-score", "applicant3@example.com",
+                                                          "宜宾绿色供应链")
     page = zh.page
-    log_in_with_the_keyboard(zh, "applicant3@example.com", DEMO_PASSWORD)
     zh.goto(f"/applications/{application_id}/sections/basic")
     failed = page.locator(".score-panel [data-score=failed]")
     assert "具有独立法人资格" in failed.inner_text()
@@ -90,4 +92,25 @@ def test_the_live_score_and_its_unmet_list_follow_the_form_and_stay_in_view(jour
     assert page.evaluate("window.scrollY") > 800
     assert abs(page.locator(".score-panel").bounding_box()["y"] - 16) < 2
     zh.shot("live score in view")
+    assert zh.problems == []
+
+
+def test_a_section_is_answered_and_saved_with_the_keyboard_alone(journey, live_app):
+    zh, application_id = signed_in_with_a_new_application(journey, live_app, "keyboard", "applicant1@example.com",
+                                                          "攀枝花绿色供应链")
+    page = zh.page
+    zh.goto(f"/applications/{application_id}/sections/basic")
+    page.focus("input[name=a-BR1][value=yes]")  # the first choice of the first requirement
+    page.keyboard.press("Space")               # chosen
+    for _ in range(40):                        # on through the form to the Save button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "保存":
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "已保存" in page.content()
+    with live_app.app_context():
+        from certify.applications.models import Application
+
+        assert _db.session.get(Application, application_id).answers["BR1"] is True
     assert zh.problems == []

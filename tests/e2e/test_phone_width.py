@@ -65,3 +65,21 @@ def test_public_and_applicant_pages_fit_the_screen(browser, live_app, demo_world
         assert journey.problems == []
     finally:
         context.close()
+
+
+def test_the_administrators_pages_fit_a_1280_window(browser, live_app, demo_world):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800},
+                                  extra_http_headers={"Accept-Language": "zh-CN"})
+    try:
+        journey = Journey(context.new_page(), live_app.config["CERTIFY_BASE_URL"], "admin-1280px")
+        log_in_with_the_keyboard(journey, "admin@example.com", DEMO_PASSWORD)
+        problems = []
+        for path in ("/workbench", "/admin/audit", "/admin/decisions", "/admin/batches", "/admin/certificates"):
+            journey.goto(path)
+            width = journey.page.evaluate("document.documentElement.scrollWidth")
+            if width > 1280:
+                problems.append(f"{path}: {width} px wide")
+            journey.shot(path)
+        assert problems == [], "\n".join(problems)
+    finally:
+        context.close()

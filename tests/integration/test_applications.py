@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
@@ -231,3 +231,27 @@ def test_a_product_s_numeric_limit_is_stated_beside_the_field_and_a_value_beyond
     _page(client, application, "resource", {"a-resource.recyclability": "80", "a-resource.baseline": "yes"})
     page = client.get(f"/applications/{application.id}/sections/resource").get_data(as_text=True)
     assert "可再生利用率" not in re.search(r"未满足的必选项：([^<]*)</p>", page).group(1)
+
+
+def test_a_second_application_for_the_same_subject_asks_first(client, login_as, db):
+    user = login_as("applicant")
+    first = factories.make_application(user, kind="supply_chain", subject="成都 绿色供应链")
+    db.session.commit()
+    form = {"kind": "supply_chain", "subject": "成都绿色供应链", "subject_detail": ""}
+    page = client.post("/applications/new", data=form, headers=EN).get_data(as_text=True)
+    assert "Your organisation already has an application for this" in page and first.reference in page
+    assert db.session.execute(select(func.count()).select_from(Application)).scalar_one() == 1
+    assert client.post("/applications/new", data=form | {"confirm": "1"}).status_code == 302
+    assert db.session.execute(select(func.count()).select_from(Application)).scalar_one() == 2
+
+
+def test_rules_without_points_say_so_instead_of_a_zero_score(client, login_as, db):
+    user = login_as("applicant")
+    application = factories.make_application(user, kind="product", subject="节能空调 KFR-35",
+                                             rule_set_id="product-gbt-32161-2015")
+    db.session.commit()
+    for path in (f"/applications/{application.id}", f"/applications/{application.id}/submit",
+                 f"/applications/{application.id}/sections/resource"):
+        page = client.get(path, headers=EN).get_data(as_text=True)
+        assert "0.00 / 0.00" not in page and "0.00 of 0.00" not in page, path
+    assert "These rules give no points" in client.get(f"/applications/{application.id}", headers=EN).get_data(as_text=True)

@@ -11,11 +11,13 @@ from certify.assessment.models import AssignmentStatus, EvaluationReport
 from certify.audit.models import AuditEvent
 from certify.rulesets.applied import pages, rule_set_of, sheet_result
 from certify.rulesets.forms import form_value
+from certify.timeutil import local_today
 from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import EN, ZH, client_for
 
-DETAILS = {"site_visit_on": "2026-01-15", "site_visit_participants": "张评价（组长）、企业环保负责人",
+# The visit is on the day of the assignment: never before it, never in the future.
+DETAILS = {"site_visit_on": local_today().isoformat(), "site_visit_participants": "张评价（组长）、企业环保负责人",
            "site_visit_findings": "现场核查供应商管理制度及台账，与申报材料一致。",
            "conclusion": "该企业绿色供应链管理体系健全。", "highlights": "建立了覆盖全部一级供应商的绿色采购平台",
            "recommendation": "approve"}
@@ -258,3 +260,19 @@ def test_scoring_pages_for_every_kind_render_in_both_languages(app, db):
                 response = browser.get(f"/assessment/assignments/{assignment.id}/sections/{page_id}",
                                        headers=headers)
                 assert response.status_code == 200, (kind, page_id)
+
+
+def test_an_on_site_visit_before_the_assignment_is_refused_and_the_record_kept(app, db):
+    from datetime import timedelta
+
+    application, browser, assignment = one_assessor(app, db)
+    assignment.assigned_on = local_today() - timedelta(days=3)
+    db.session.commit()
+    early = (assignment.assigned_on - timedelta(days=1)).isoformat()
+    response = browser.post(f"/assessment/assignments/{assignment.id}/sheet", headers=EN,
+                            data=DETAILS | {"site_visit_on": early, "version": assignment.sheet.version, "go": "save"})
+    page = response.get_data(as_text=True)
+    assert "The on-site visit cannot be before the assignment" in page
+    assert DETAILS["site_visit_findings"] in page  # what was typed is shown back
+    db.session.refresh(assignment.sheet)
+    assert assignment.sheet.site_visit_on is None

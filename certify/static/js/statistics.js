@@ -3,9 +3,18 @@
 (function () {
   "use strict";
   if (!window.Chart || !window.fetch) { return; }
-  var palette = ["#1f6f43", "#3c8dbc", "#f39c12", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"];
+  var palette = ["#1f6f43", "#3c8dbc", "#f39c12", "#8e44ad", "#16a085", "#7f8c8d", "#2c3e50"];
+  // Score bands read from low (red) to high (green), never the other way round.
+  var bands = ["#c0392b", "#e67e22", "#d4ac0d", "#7fb77e", "#1f6f43"];
+
+  function wholeNumbers(rows, columns) {
+    return rows.every(function (row) {
+      return row.slice(1, columns + 1).every(function (value) { return Number.isInteger(Number(value)); });
+    });
+  }
 
   function draw(canvas, data) {
+    var colours = data.key === "sections" ? bands : palette;
     var stacked = data.chart === "stacked";
     var type = data.chart === "line" ? "line" : "bar";
     var valueColumns = data.chart === "bar" ? 1 : data.columns.length - 1;
@@ -14,8 +23,8 @@
       datasets.push({
         label: data.columns[c],
         data: data.rows.map(function (row) { return row[c]; }),
-        backgroundColor: palette[(c - 1) % palette.length],
-        borderColor: palette[(c - 1) % palette.length]
+        backgroundColor: colours[(c - 1) % colours.length],
+        borderColor: colours[(c - 1) % colours.length]
       });
     }
     new window.Chart(canvas, {
@@ -25,7 +34,11 @@
         animation: false,
         responsive: true,
         plugins: { legend: { display: datasets.length > 1 } },
-        scales: { x: { stacked: stacked }, y: { stacked: stacked, beginAtZero: true } }
+        scales: {
+          x: { stacked: stacked },
+          // Counts step by whole numbers (no "0.5 applications").
+          y: { stacked: stacked, beginAtZero: true, ticks: wholeNumbers(data.rows, valueColumns) ? { precision: 0 } : {} }
+        }
       }
     });
   }
