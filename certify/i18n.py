@@ -7,12 +7,10 @@ the session), else the best match of the browser's ``Accept-Language``.
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import DateTimePattern, parse_pattern
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_timezone, get_translations
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -147,23 +145,35 @@ def rule_item(indicator) -> Markup:
     return Markup('<span class="clause">%s</span> %s') % (indicator.ref, translated(indicator.title))
 
 
-# One style for dates and times on every page and in every mail, in each language.
-DATE_PATTERNS = {"zh": "y年M月d日", "en": "d MMMM y"}
-DATETIME_PATTERNS = {"zh": "y年M月d日 HH:mm", "en": "d MMMM y, HH:mm"}
+# One style for dates and times on every page and in every mail, in each language:
+# 2026年12月6日 09:24, or 6 December 2026, 09:24. Written directly rather than through Babel's
+# pattern machinery: list pages write one on every row.
+ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")
 
 
-@lru_cache(maxsize=8)
-def _parsed(pattern: str) -> DateTimePattern:
-    return parse_pattern(pattern)
+def _zone() -> ZoneInfo:
+    """Everyone's time zone: the configured one (no per-user zone is kept), looked up without
+    Flask-Babel's per-call context search; list pages write a time on every row."""
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+
+
+def _day(value: date, english: bool) -> str:
+    if english:
+        return f"{value.day} {ENGLISH_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def datetime_text(value: datetime | None) -> str:
     """A moment as pages write it — ``2026年12月6日 09:24`` — in the user's time zone (China
-    Standard Time unless set otherwise)."""
+    Standard Time unless set otherwise). Chinese unless the reader reads English (a job or a
+    command writes Chinese)."""
     if value is None:
         return ""
-    language, locale = _language_and_locale()
-    return _parsed(DATETIME_PATTERNS[language]).apply(as_utc(value).astimezone(get_timezone()), locale)
+    moment = as_utc(value).astimezone(_zone())
+    if current_language() == "en":
+        return f"{_day(moment, True)}, {moment:%H:%M}"
+    return f"{_day(moment, False)} {moment:%H:%M}"
 
 
 def date_text(value: date | datetime | None) -> str:
@@ -171,17 +181,8 @@ def date_text(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = as_utc(value).astimezone(get_timezone()).date()
-    language, locale = _language_and_locale()
-    return _parsed(DATE_PATTERNS[language]).apply(value, locale)
-
-
-def _language_and_locale() -> tuple[str, Locale]:
-    """The language in force, or Chinese where none is (a job, a command)."""
-    language = current_language()
-    if language in DATE_PATTERNS:
-        return language, get_locale()
-    return "zh", Locale.parse("zh_Hans_CN")
+        value = as_utc(value).astimezone(_zone()).date()
+    return _day(value, current_language() == "en")
 
 
 def init_app(app: Flask) -> None:

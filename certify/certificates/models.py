@@ -91,6 +91,7 @@ class Certificate(db.Model):
         UniqueConstraint("kind", "year", "sequence", name="uq_certificates_kind_year_sequence"),
         Index("ix_certificates_status_valid_until", "status", "valid_until"),
         Index("ix_certificates_revoked_at", "revoked_at"),
+        Index("ix_certificates_render_state", "render_state"),  # the workbench's count of PDFs pending
         # Revocation fields are set exactly when the certificate is revoked.
         CheckConstraint(
             "(status = 'revoked' AND revoked_at IS NOT NULL AND revocation_reason IS NOT NULL) OR "

@@ -25,13 +25,27 @@ log = logging.getLogger(__name__)
 
 NOTO_FOLDER = Path("/usr/share/fonts/opentype/noto")
 # face -> (collection, PostScript name of the Simplified Chinese face in it); templates load each
-# as ``certify-asset:fonts/<face>.ttf``. The serif face sets the certificate's title, as official
-# documents set theirs (only the few characters used are embedded).
+# as ``certify-asset:fonts/<face>.ttf``.
 SOURCE_FACES = {
     "sans-regular": (NOTO_FOLDER / "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular"),
     "sans-bold": (NOTO_FOLDER / "NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold"),
     "serif-bold": (NOTO_FOLDER / "NotoSerifCJK-Bold.ttc", "NotoSerifCJKsc-Bold"),
 }
+# The serif face sets only the certificates' titles, as official documents set theirs: it is
+# prepared with just their characters (a few KB instead of 30 MB, which a document would otherwise
+# load and subset each time). A title with a character left out falls back to the system's serif.
+TITLE_FACES = {"serif-bold"}
+
+
+def title_characters() -> str:
+    """Every character a certificate's title can have: each kind's certificate name, and 证书."""
+    from certify.applications.kinds import all_kinds
+
+    return "".join(sorted(set("证书".join(kind.certificate.zh for kind in all_kinds()) + "证书")))
+
+
+def _characters(face: str) -> str:
+    return title_characters() if face in TITLE_FACES else ""
 # Raise when the conversion changes, so that caches made by older code are not used.
 CONVERTER_VERSION = 1
 # Largest distance (in font units of 1000 per em) of the quadratic from the cubic curves:
@@ -49,12 +63,12 @@ def prepared_font_paths(folder: Path) -> dict[str, Path]:
     """The file each weight is (or will be) prepared into, named after its source, so that an
     update of the system font or of the converter makes a new file."""
     paths = {}
-    for weight, (source, postscript_name) in SOURCE_FACES.items():
+    for face, (source, postscript_name) in SOURCE_FACES.items():
         stat = source.stat()
         stamp = hashlib.sha256(
-            f"{postscript_name}:{stat.st_size}:{stat.st_mtime_ns}:{CONVERTER_VERSION}".encode()
+            f"{postscript_name}:{stat.st_size}:{stat.st_mtime_ns}:{CONVERTER_VERSION}{_characters(face)}".encode()
         ).hexdigest()[:12]
-        paths[weight] = folder / f"{postscript_name}-{stamp}.ttf"
+        paths[face] = folder / f"{postscript_name}-{stamp}.ttf"
     return paths
 
 
@@ -68,23 +82,25 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
     """
     folder = folder or font_dir()
     paths = prepared_font_paths(folder)
-    for weight, target in paths.items():
+    for face, target in paths.items():
         if target.is_file():
             continue
-        source, postscript_name = SOURCE_FACES[weight]
-        log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", weight)
+        source, postscript_name = SOURCE_FACES[face]
+        log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", face)
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "certify.pdf.convert_font", str(source), postscript_name, str(target)],  # noqa: S603 - our own module, fixed arguments
+        subprocess.run([sys.executable, "-m", "certify.pdf.convert_font", str(source), postscript_name, str(target),  # noqa: S603 - our own module, fixed arguments
+                        _characters(face)],
                        check=True, env=os.environ | {"PYTHONPATH": _import_path()})
     return paths
 
 
-def convert_file(collection: Path, postscript_name: str, target: Path) -> None:
-    """Write the converted face to ``target`` atomically (what the child process runs)."""
+def convert_file(collection: Path, postscript_name: str, target: Path, characters: str = "") -> None:
+    """Write the converted face to ``target`` atomically (what the child process runs); with
+    ``characters``, only their glyphs."""
     descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-", suffix=".ttf")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            _convert_to_truetype(collection, postscript_name, handle)
+            _convert_to_truetype(collection, postscript_name, handle, characters)
         os.chmod(name, 0o644)
         os.replace(name, target)
     finally:
@@ -97,14 +113,23 @@ def _import_path() -> str:
     return os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))
 
 
-def _convert_to_truetype(collection: Path, postscript_name: str, output) -> None:
+def _convert_to_truetype(collection: Path, postscript_name: str, output, characters: str = "") -> None:
     """Write the face ``postscript_name`` of ``collection`` to ``output`` with its CFF
-    outlines redrawn as TrueType quadratic curves (what fontTools' otf2ttf does)."""
+    outlines redrawn as TrueType quadratic curves (what fontTools' otf2ttf does); with
+    ``characters``, first cut down to their glyphs."""
     from fontTools.pens.cu2quPen import Cu2QuPen
     from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.subset import Options, Subsetter
     from fontTools.ttLib import TTCollection, newTable
 
     font = _face(TTCollection(collection), postscript_name)
+    if characters:
+        options = Options()
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        subsetter = Subsetter(options)
+        subsetter.populate(text=characters)
+        subsetter.subset(font)
     glyph_order = font.getGlyphOrder()
     glyph_set = font.getGlyphSet()
     glyf = newTable("glyf")

@@ -19,6 +19,7 @@ from certify.public import exports
 from certify.publication import services
 from certify.publication.forms import ObjectionForm
 from certify.publication.models import Batch, BatchEntry, BatchStatus, Objection
+from certify.timeutil import local_today
 
 bp = Blueprint("public", __name__)
 
@@ -141,7 +142,7 @@ def lists():
         years=sorted({int(y) for y in years if y is not None}, reverse=True),
         cities=cities(), kinds=all_kinds(), language=current_language(),
         filters={"year": year or "", "kind": kind or "", "city": city or "", "q": search},
-        certificates=_certificates_for(entry.application_id for entry in page.items),
+        certificates=_certificates_for(entry.application_id for entry in page.items), today=local_today(),
     )
 
 
@@ -172,7 +173,7 @@ def list_batch(batch_id: int):
     batch = _announced_batch(batch_id)
     page = db.paginate(exports.entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
                        page=page_number(), per_page=PAGE_SIZE, error_out=False)
-    return render_template("public/list_batch.html", batch=batch, page=page,
+    return render_template("public/list_batch.html", batch=batch, page=page, today=local_today(),
                            certificates=_certificates_for(e.application_id for e in page.items))
 
 

@@ -110,7 +110,8 @@ class Objection(db.Model):
     the outcome through a private link that carries ``token``."""
 
     __tablename__ = "objections"
-    __table_args__ = (Index("ix_objections_batch_status", "batch_id", "status"),)
+    __table_args__ = (Index("ix_objections_batch_status", "batch_id", "status"),
+                      Index("ix_objections_status", "status"))  # the workbench's count of open ones
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))

@@ -188,6 +188,10 @@ def test_the_pdf_is_rendered_after_commit_stored_once_and_states_the_certificate
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (842, 595)  # A4 landscape
+    # Laid out as an official certificate: the title in the serif face, embedded; the seal's place.
+    fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
+    assert any(name.endswith("+Certify-Serif-Bold") for name in fonts), fonts
+    assert "绿色工厂证书" in text and "盖章处" in text and "特发此证" in text
     assert not certificate.is_signed
     rendered = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "certificate.rendered")).one()
     assert rendered.details["sha256"] == certificate.pdf_sha256

@@ -128,6 +128,9 @@ def test_a_notice_cannot_be_announced_early(client, login_as, db):
     login_as(admin)
     page = client.get(f"/admin/batches/{batch.id}", headers=EN).get_data(as_text=True)
     assert f"The notice runs until {day(batch.notice_ends_on)}" in page
+    # The button cannot be used, looks it, and says why.
+    assert 'disabled aria-disabled="true" aria-describedby="announce-refusal"' in page
+    assert '<p class="help" id="announce-refusal">The notice runs until' in page
     client.post(f"/admin/batches/{batch.id}/announce", data={"confirm": "1"})
     assert batch.status == BatchStatus.IN_NOTICE
     assert all(application.status == Status.IN_NOTICE for application in applications)
