@@ -281,7 +281,7 @@ def revoke_certificate(admin, certificate: Certificate, reason_code: str, note: 
     certificate.revoked_by_id = admin.id
     record_event("certificate.revoked", actor=admin, obj=certificate, details={
         "number": certificate.number, "reason": reason.value, "note": note})
-    refresh_batch_exports(certificate.application_id)
+    refresh_batch_exports([certificate.application_id])
 
 
 def expire_due_certificates(today: date | None = None) -> list[Certificate]:
@@ -302,5 +302,5 @@ def expire_due_certificates(today: date | None = None) -> list[Certificate]:
                        details={"certificate": certificate.number})
         record_event("certificate.expired", obj=certificate, details={
             "number": certificate.number, "valid_until": certificate.valid_until.isoformat()})
-        refresh_batch_exports(certificate.application_id)
+    refresh_batch_exports(certificate.application_id for certificate in due)
     return due

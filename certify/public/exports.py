@@ -96,18 +96,18 @@ def _status_text(certificate, today) -> str | None:
     return f"{text.zh} {text.en}"
 
 
-def refresh_batch_exports(application_id: int) -> None:
-    """A listed unit's certificate changed status (revoked, expired): the files of the announced
-    batches it is on are made again, after the commit, with the new status. The files as first
+def refresh_batch_exports(application_ids) -> None:
+    """Listed units' certificates changed status (revoked, expired): the files of the announced
+    batches they are on are made again, after the commit, with the new status. The files as first
     announced stay in storage, their sha256 in the audit log."""
     batches = db.session.execute(
-        select(Batch).join(BatchEntry).where(BatchEntry.application_id == application_id,
+        select(Batch).join(BatchEntry).where(BatchEntry.application_id.in_(list(application_ids)),
                                              BatchEntry.removed_at.is_(None),
-                                             Batch.status == BatchStatus.ANNOUNCED)).scalars().all()
+                                             Batch.status == BatchStatus.ANNOUNCED).distinct()).scalars().all()
     for batch in batches:
         if batch.exports:
             record_event("batch.exports_outdated", object_type="batches", object_id=batch.id,
-                         details={"application_id": application_id, "files": batch.exports})
+                         details={"files": batch.exports})
             batch.exports = None
         call_after_commit(build_batch_exports, batch.id)
 

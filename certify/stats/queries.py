@@ -104,6 +104,7 @@ def section_score_distribution(language: str, limit: int = 5000) -> Table:
         .join(Application, Application.id == Assignment.application_id)
         .where(ScoreSheet.submitted_at.is_not(None))
         .order_by(ScoreSheet.submitted_at.desc()).limit(limit))
+    titles = _section_titles(language)
     bands = Counter()
     sections = []
     for rule_set_id, result in results:
@@ -113,7 +114,7 @@ def section_score_distribution(language: str, limit: int = 5000) -> Table:
                 continue
             share = Decimal(section["score"]) * 100 / maximum
             band = next(n for n, (low, high) in enumerate(SCORE_BANDS) if low <= share < high)
-            title = _section_title(rule_set_id, section["id"], language)
+            title = titles.get((rule_set_id, section["id"]), section["id"])
             bands[(title, band)] += 1
             if title not in sections:
                 sections.append(title)
@@ -122,14 +123,13 @@ def section_score_distribution(language: str, limit: int = 5000) -> Table:
                  [_l("Section")] + [f"{low}–{min(high, 100)}%" for low, high in SCORE_BANDS], rows)
 
 
-def _section_title(rule_set_id: str, section_id: str, language: str) -> str:
-    """A section's title as its rule file names it (the newest version that has the section)."""
-    for rule_set in reversed(current_registry().all()):
-        if rule_set.id == rule_set_id:
-            for section in rule_set.sections:
-                if section.id == section_id:
-                    return section.title.zh if language == "zh" else section.title.en
-    return section_id
+def _section_titles(language: str) -> dict[tuple[str, str], str]:
+    """Each (rule set, section) title as the newest version of its rule file names it."""
+    titles = {}
+    for rule_set in current_registry().all():  # oldest versions first: newer ones overwrite
+        for section in rule_set.sections:
+            titles[(rule_set.id, section.id)] = section.title.zh if language == "zh" else section.title.en
+    return titles
 
 
 def assessor_workload(language: str) -> Table:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from certify import rulesets
+from tests.unit.scoring.conftest import rule_file_header
 
 CRITERIA = Path(__file__).resolve().parents[2] / "criteria"
 SUPPLY_CHAIN = CRITERIA / "supply-chain-miit-2016.yaml"
@@ -273,16 +274,8 @@ def test_strict_deployments_refuse_to_start_with_a_broken_rule_file(make_app, tm
         make_app(CRITERIA_DIR=str(tmp_path), CRITERIA_STRICT=True)
 
 
-CHOICE_RULE_FILE = """
-id: choice-demo
-version: "1"
-kind: park
-title: {zh: 示例, en: Example}
-standard: {code: X-1, title: {zh: 示例, en: Example}}
-effective_from: 2020-01-01
-total: 4
-pass: {threshold: 1}
-basic_requirements: []
+CHOICE_RULE_FILE = rule_file_header("choice-demo", kind="park", code="X-1", effective_from="2020-01-01",
+                                    total=4, threshold=1) + """basic_requirements: []
 sections:
   - id: s
     title: {zh: 节, en: Section}

@@ -8,17 +8,9 @@ import pytest
 
 from certify.scoring import AnswerError, RuleFileError, loads, read_answer, score
 from certify.scoring.formula import Formula, FormulaError
+from tests.unit.scoring.conftest import rule_file_header
 
-RULES = """
-id: computed
-version: "1"
-kind: factory
-title: {zh: 计算, en: Computed}
-standard: {code: T-1, title: {zh: 标准, en: Standard}}
-effective_from: 2026-01-01
-total: 16
-pass: {threshold: 8}
-basic_requirements: []
+RULES = rule_file_header("computed", code="T-1", effective_from="2026-01-01", total=16, threshold=8) + """basic_requirements: []
 sections:
   - id: s
     title: {zh: 节, en: Section}

@@ -11,17 +11,9 @@ import pytest
 from certify.rulesets.registry import collect_mappings
 from certify.scoring import RuleFileError, loads, score
 from certify.scoring.mapping import Translation, check, load_mapping
+from tests.unit.scoring.conftest import rule_file_header
 
-OLD = """
-id: old
-version: "1"
-kind: factory
-title: {zh: 旧版, en: Old}
-standard: {code: T-2018, title: {zh: 标准, en: Standard}}
-effective_from: 2018-01-01
-total: 12
-pass: {threshold: 6}
-basic_requirements:
+OLD = rule_file_header("old", code="T-2018", effective_from="2018-01-01", total=12, threshold=6) + """basic_requirements:
   - {id: B1, title: {zh: 依法设立, en: Lawfully established}}
   - {id: B2, title: {zh: 无事故, en: No accident}}
 sections:
@@ -40,16 +32,7 @@ sections:
          leading: 0, max: 1, title: {zh: 能耗总量, en: Energy use}}
 """
 
-NEW = """
-id: new
-version: "1"
-kind: factory
-title: {zh: 新版, en: New}
-standard: {code: T-2025, title: {zh: 标准, en: Standard}}
-effective_from: 2025-12-31
-total: 20
-pass: {threshold: 10}
-basic_requirements:
+NEW = rule_file_header("new", code="T-2025", effective_from="2025-12-31", total=20, threshold=10) + """basic_requirements:
   - {id: BR1, title: {zh: 合规, en: Compliant}}
 sections:
   - id: s
