@@ -100,10 +100,10 @@ def refresh_batch_exports(application_ids) -> None:
     """Listed units' certificates changed status (revoked, expired): the files of the announced
     batches they are on are made again, after the commit, with the new status. The files as first
     announced stay in storage, their sha256 in the audit log."""
+    on_them = select(BatchEntry.batch_id).where(BatchEntry.application_id.in_(list(application_ids)),
+                                                BatchEntry.removed_at.is_(None))
     batches = db.session.execute(
-        select(Batch).join(BatchEntry).where(BatchEntry.application_id.in_(list(application_ids)),
-                                             BatchEntry.removed_at.is_(None),
-                                             Batch.status == BatchStatus.ANNOUNCED).distinct()).scalars().all()
+        select(Batch).where(Batch.id.in_(on_them), Batch.status == BatchStatus.ANNOUNCED)).scalars().all()
     for batch in batches:
         if batch.exports:
             record_event("batch.exports_outdated", object_type="batches", object_id=batch.id,
