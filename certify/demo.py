@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from certify.assessment import services as assessment_services
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.extensions import db
@@ -22,9 +23,11 @@ ADMIN_EMAIL = "admin@example.com"
 AGENCIES = (
     {"name": "四川环标绿色评价中心有限公司", "credit_code": "91510100MA6CB8QK0G", "city_code": "510100",
      "address": "成都市武侯区科华北路 8 号", "contact_name": "周敏", "contact_phone": "028-85550101",
+     "legal_representative": "周建国", "qualification": "专职评价人员 12 名，具备能源审计、清洁生产审核能力",
      "assessors": (("assessor1@example.com", "李明"), ("assessor2@example.com", "王芳"))},
     {"name": "绵阳科信节能技术服务有限公司", "credit_code": "91510700MA6H4W2U02", "city_code": "510700",
      "address": "绵阳市涪城区临园路 16 号", "contact_name": "何涛", "contact_phone": "0816-2550202",
+     "legal_representative": "何志强", "qualification": "专职评价人员 8 名，具备节能评估、碳排放核查能力",
      "assessors": (("assessor3@example.com", "张伟"), ("assessor4@example.com", "刘洋"))},
 )
 
@@ -49,7 +52,8 @@ def _organisation(kind: OrganisationKind, data: dict) -> Organisation:
     existing = find_by_credit_code(data["credit_code"])
     if existing is not None:
         return existing
-    fields = {k: v for k, v in data.items() if k not in {"assessors", "user"}}
+    fields = {k: v for k, v in data.items()
+              if k not in {"assessors", "user", "legal_representative", "qualification"}}
     return create_organisation(actor=None, kind=kind, **fields)
 
 
@@ -61,8 +65,13 @@ def load_demo() -> list[tuple[str, str]]:
             None, email=ADMIN_EMAIL, name="省经信厅管理员", role=Role.ADMIN,
             organisation=auth_services.authority_organisation(), password=DEMO_PASSWORD,
         )
+    admin = _user(ADMIN_EMAIL)
     for agency_data in AGENCIES:
         agency = _organisation(OrganisationKind.AGENCY, agency_data)
+        if not assessment_services.agency_profile(agency).legal_representative:
+            assessment_services.save_agency_profile(
+                admin, agency, legal_representative=agency_data["legal_representative"],
+                qualification=agency_data["qualification"])
         for email, name in agency_data["assessors"]:
             logins.append((email, Role.ASSESSOR.value))
             if not _user_exists(email):

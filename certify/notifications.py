@@ -12,8 +12,12 @@ from certify.workflow import Action, Transition
 # Who hears of each action: the applicant's users, the administrators, or both.
 APPLICANT_ACTIONS = {Action.RETURN, Action.APPROVE, Action.REJECT, Action.OPEN_NOTICE,
                      Action.ANNOUNCE, Action.REVOKE, Action.EXPIRE, Action.UPHOLD_OBJECTION,
-                     Action.SUBMIT, Action.WITHDRAW}
-ADMIN_ACTIONS = {Action.SUBMIT, Action.WITHDRAW, Action.ACCEPT, Action.DECLINE, Action.REPORT}
+                     Action.SUBMIT, Action.WITHDRAW, Action.WITHDRAW_ASSIGNMENT}
+# (An assessor's acceptance or decline is told to the administrator who assigned them, by the
+# assessment's own mails.)
+ADMIN_ACTIONS = {Action.SUBMIT, Action.WITHDRAW, Action.REPORT}
+# The template of each action that has its own; the others say the new status.
+TEMPLATES = {Action.RETURN: "questions_returned", Action.WITHDRAW_ASSIGNMENT: "assessors_changed"}
 
 
 def _active(query):
@@ -36,5 +40,6 @@ def notify_transition(application, step: Transition, actor, *, reason: str | Non
     for person in recipients(application, step):
         if actor is not None and person.id == actor.id:
             continue
-        send_mail(person.email, "application_status", language=person.preferred_language,
+        send_mail(person.email, TEMPLATES.get(step.action, "application_status"),
+                  language=person.preferred_language,
                   user=person, application=application, step=step, reason=reason, link=link)

@@ -6,6 +6,7 @@ the caller's transaction.
 
     draft --submit--> submitted --assign--> assigned --accept--> under_assessment --report--> assessed
     submitted|assessed --return--> draft            assigned --decline--> submitted
+    assigned|under_assessment --withdraw_assignment--> submitted (the department takes it back)
     assessed --approve--> approved --open_notice--> in_notice --announce--> listed
     assessed --reject--> rejected                   in_notice --uphold_objection--> assessed
     listed --revoke--> revoked                      listed --expire--> expired (the system)
@@ -42,6 +43,7 @@ class Action(enum.StrEnum):
     ASSIGN = "assign"
     ACCEPT = "accept"
     DECLINE = "decline"
+    WITHDRAW_ASSIGNMENT = "withdraw_assignment"
     REPORT = "report"
     RETURN = "return"
     APPROVE = "approve"
@@ -77,6 +79,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Status.SUBMITTED, Action.RETURN, {Role.ADMIN}, Status.DRAFT),
     _t(Status.ASSIGNED, Action.ACCEPT, {Role.ASSESSOR}, Status.UNDER_ASSESSMENT),
     _t(Status.ASSIGNED, Action.DECLINE, {Role.ASSESSOR}, Status.SUBMITTED),
+    _t(Status.ASSIGNED, Action.WITHDRAW_ASSIGNMENT, {Role.ADMIN}, Status.SUBMITTED),
+    _t(Status.UNDER_ASSESSMENT, Action.WITHDRAW_ASSIGNMENT, {Role.ADMIN}, Status.SUBMITTED),
     _t(Status.UNDER_ASSESSMENT, Action.REPORT, {Role.ASSESSOR}, Status.ASSESSED),
     _t(Status.ASSESSED, Action.RETURN, {Role.ADMIN}, Status.DRAFT),
     _t(Status.ASSESSED, Action.APPROVE, {Role.ADMIN}, Status.APPROVED),
@@ -131,6 +135,7 @@ ACTION_LABELS = {
     Action.ASSIGN: _l("Assign assessors"),
     Action.ACCEPT: _l("Accept the assignment"),
     Action.DECLINE: _l("Decline the assignment"),
+    Action.WITHDRAW_ASSIGNMENT: _l("Withdraw the assignment"),
     Action.REPORT: _l("Submit the assessment"),
     Action.RETURN: _l("Return to the applicant"),
     Action.APPROVE: _l("Approve"),

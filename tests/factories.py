@@ -171,11 +171,14 @@ def issued_certificate(applicant=None, *, admin=None, **fields):
 # ---- assessment -------------------------------------------------------------------------------
 
 
-def make_agency(legal_representative="王法人", **fields) -> Organisation:
-    """An assessment agency with the profile its reports need."""
+def make_agency(legal_representative=None, **fields) -> Organisation:
+    """An assessment agency with the profile its reports need (a legal representative of its own
+    unless one is given: agencies with one legal representative share the yearly cap)."""
     from certify.assessment.models import AgencyProfile
 
-    fields = {"name": f"测试评价机构{next(_sequence)}"} | fields
+    number = next(_sequence)
+    fields = {"name": f"测试评价机构{number}"} | fields
+    legal_representative = legal_representative or f"王法人{number}"
     agency = make_organisation(OrganisationKind.AGENCY, **fields)
     db.session.add(AgencyProfile(organisation=agency, legal_representative=legal_representative,
                                  qualification="专职评价人员 12 名"))

@@ -47,11 +47,12 @@ def index():
 @roles_required(Role.ADMIN)
 def users():
     query = select(User).join(User.organisation).order_by(User.id)
-    search = (request.args.get("q") or "").strip()
+    search = (request.args.get("q") or "").strip()[:100].lower()
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern),
-                                func.lower(Organisation.name).like(pattern)))
+        # ``autoescape``: a % or _ typed in the search box is that character, not a wildcard.
+        query = query.where(or_(User.email.contains(search, autoescape=True),
+                                func.lower(User.name).contains(search, autoescape=True),
+                                func.lower(Organisation.name).contains(search, autoescape=True)))
     role = request.args.get("role")
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
@@ -141,8 +142,7 @@ def organisations():
     query = select(Organisation).order_by(Organisation.id)
     search = (request.args.get("q") or "").strip()[:100]
     if search:
-        pattern = f"%{search}%"
-        query = query.where(or_(Organisation.name.like(pattern),
+        query = query.where(or_(Organisation.name.contains(search, autoescape=True),
                                 Organisation.credit_code == search.upper()))
     kind = request.args.get("kind")
     if kind in {k.value for k in OrganisationKind}:
@@ -326,8 +326,8 @@ def _application_conditions(filters: dict) -> list:
     if filters["city"]:
         conditions.append(Organisation.city_code == filters["city"])
     if filters["q"]:
-        pattern = f"%{filters['q']}%"
-        conditions.append(or_(Organisation.name.like(pattern), Application.subject.like(pattern)))
+        conditions.append(or_(Organisation.name.contains(filters["q"], autoescape=True),
+                              Application.subject.contains(filters["q"], autoescape=True)))
     return conditions
 
 

@@ -119,6 +119,13 @@ class RescoreForm(FlaskForm):
                                           "recorded in the audit log."))
 
 
+class WithdrawAssignmentForm(FlaskForm):
+    reason = TextAreaField(_l("Why the assignment is withdrawn"), validators=[_required, Length(max=4000)],
+                           description=_l("Told to the assessors and kept in the assignment history; the "
+                                          "applicant is told only that new assessors will be assigned."))
+    confirm = HiddenField()
+
+
 class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Reason for declining"), validators=[_required, Length(max=4000)])
 

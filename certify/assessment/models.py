@@ -118,6 +118,7 @@ class AssignmentStatus(enum.StrEnum):
     SUBMITTED = "submitted"    # score sheet submitted
     DECLINED = "declined"      # the assessor declined, with a reason
     CANCELLED = "cancelled"    # ended by the system: the lead declined, or the application was returned
+    WITHDRAWN = "withdrawn"    # taken back by the department, with a reason (e.g. long overdue)
 
 
 # Assignments that hold the assessor's place on the application (and count against the cap).
@@ -131,6 +132,7 @@ ASSIGNMENT_STATUS_LABELS = {
     AssignmentStatus.SUBMITTED: _l("Submitted"),
     AssignmentStatus.DECLINED: _l("Declined"),
     AssignmentStatus.CANCELLED: _l("Cancelled"),
+    AssignmentStatus.WITHDRAWN: _l("Withdrawn by the department"),
 }
 
 
@@ -147,6 +149,7 @@ class Assignment(db.Model):
         Index("ix_assignments_status_due", "status", "due_on", "id"),  # assessments under way
         CheckConstraint("status != 'declined' OR decline_reason IS NOT NULL", name="declined_with_reason"),
         CheckConstraint("status != 'submitted' OR submitted_at IS NOT NULL", name="submitted_at_set"),
+        CheckConstraint("status != 'withdrawn' OR withdrawal_reason IS NOT NULL", name="withdrawn_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +170,9 @@ class Assignment(db.Model):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the department takes the assignment back: who did, and why.
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(lazy="joined")
     assessor: Mapped[User] = relationship(foreign_keys=[assessor_id], lazy="joined")

@@ -16,7 +16,9 @@ An assessor's recommendation (approve, reject, return with questions) is advice 
 department, which decides with its own actions (``applications.services.return_application``).
 """
 
+import enum
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,13 +31,13 @@ from sqlalchemy.orm import contains_eager
 
 from certify.applications.kinds import kind_of
 from certify.applications.models import Application, Submission
+from certify.assessment import mails
 from certify.assessment.compare import needs_comment
 from certify.assessment.models import (
     ACTIVE_ASSIGNMENT,
     MAX_HIGHLIGHTS_LENGTH,
     OPEN_ASSIGNMENT,
     RELATION_LABELS,
-    ROLE_LABELS,
     AgencyProfile,
     AssessorProfile,
     AssessorRole,
@@ -54,12 +56,10 @@ from certify.assessment.permissions import (
 )
 from certify.audit.services import record_event
 from certify.auth.models import Role, User
-from certify.core.urls import absolute_url
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.i18n import date_text
 from certify.jobs import call_after_commit
-from certify.mail.services import send_mail
 from certify.organisations.credit_code import CreditCodeError, normalise_credit_code
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.reference import INDUSTRIES_BY_CODE, cities_by_code
@@ -75,12 +75,16 @@ from certify.rulesets.applied import (
 from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
 from certify.scoring import Result, score
 from certify.timeutil import as_utc, utcnow
-from certify.workflow import Action, Status, find, transition
+from certify.workflow import Action, Status, transition
 
 # Settings (each can be set in the environment or given to ``create_app``).
 DEFAULTS = {
-    # Evaluations one agency may do in a calendar year (national rule: 15).
+    # Evaluations one cap holder may take on in a calendar year: 15, per the 2024 measures
+    # (绿色工厂梯度培育及管理暂行办法: at most 15 a year per agency legal representative; see
+    # shared reference policy-2024-2026.md) ...
     "CERTIFY_AGENCY_YEARLY_CAP": 15,
+    # ... counted per legal representative (the measures' unit) or per agency.
+    "CERTIFY_CAP_UNIT": "legal_representative",
     # Days an assessor has from assignment to submission, unless the admin sets a date.
     "CERTIFY_ASSESSMENT_DUE_DAYS": 30,
     # Two assessors disagree on an indicator when their points differ by more than this ...
@@ -98,6 +102,10 @@ def init_app(app: Flask) -> None:
     for key, default in DEFAULTS.items():
         value = os.environ.get(key)
         app.config.setdefault(key, type(default)(value) if value is not None else default)
+    units = [unit.value for unit in CapUnit]
+    if app.config["CERTIFY_CAP_UNIT"] not in units:
+        raise RuntimeError(f"CERTIFY_CAP_UNIT must be one of {', '.join(units)}, "
+                           f"not {app.config['CERTIFY_CAP_UNIT']!r}.")
 
 
 def setting(key: str):
@@ -257,26 +265,79 @@ def conflicts_of(assessor: User) -> list[ConflictDeclaration]:
 # ---- assignment checks --------------------------------------------------------------------------
 
 
-def agency_evaluations(agency_id: int, year: int) -> int:
-    """Evaluations the agency took on in ``year`` (local calendar year): applications with a
-    standing assignment of one of its assessors. Declined and cancelled assignments do not
-    count; two assessors of one agency on one application are one evaluation."""
-    return agencies_evaluations([agency_id], year).get(agency_id, 0)
+class CapUnit(enum.StrEnum):
+    """What the yearly cap counts: the agency, or its legal representative (the 2024 measures:
+    at most 15 evaluations a year per agency legal representative, so two agencies with one legal
+    representative share one cap)."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    AGENCY = "agency"
 
 
-def agencies_evaluations(agency_ids, year: int) -> dict[int, int]:
-    """``agency_evaluations`` of each of ``agency_ids`` (one query; agencies with none left out)."""
-    ids = list(agency_ids)
-    if not ids:
+@dataclass(frozen=True)
+class CapHolder:
+    """Who a yearly cap belongs to: a legal representative (with the agencies they represent)
+    or, when the cap counts agencies or the agency has no legal representative on record, one
+    agency. ``key`` identifies it."""
+
+    key: str
+    agency_ids: frozenset
+    legal_representative: str | None = None
+
+
+def _person_key(name: str) -> str:
+    """A legal representative's name as compared: width-folded, without spaces, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def cap_unit() -> CapUnit:
+    return CapUnit(setting("CERTIFY_CAP_UNIT"))
+
+
+def cap_holders() -> dict[int, CapHolder]:
+    """Every agency's cap holder, by agency id (one query over the agencies' profiles). A legal
+    representative is named as the first agency registered with them spells the name."""
+    agencies = db.session.execute(
+        select(Organisation.id, AgencyProfile.legal_representative)
+        .outerjoin(AgencyProfile, AgencyProfile.organisation_id == Organisation.id)
+        .where(Organisation.kind == OrganisationKind.AGENCY).order_by(Organisation.id)).all()
+    if cap_unit() == CapUnit.AGENCY:
+        return {agency_id: CapHolder(f"agency:{agency_id}", frozenset({agency_id}))
+                for agency_id, _name in agencies}
+    people: dict[str, list] = {}
+    for agency_id, name in agencies:
+        people.setdefault(_person_key(name or "") or f"agency:{agency_id}", []).append((agency_id, name))
+    holders = {}
+    for key, represented in people.items():
+        ids = frozenset(agency_id for agency_id, _name in represented)
+        name = represented[0][1] if not key.startswith("agency:") else None
+        holder = CapHolder(key if name is None else f"person:{key}", ids, (name or "").strip() or None)
+        holders.update((agency_id, holder) for agency_id in ids)
+    return holders
+
+
+def evaluations_by_holder(holders, year: int) -> dict[str, int]:
+    """Evaluations each of ``holders`` took on in ``year`` (local calendar year): applications
+    with a standing assignment of an assessor of one of its agencies. Declined, cancelled and
+    withdrawn assignments do not count; one application is one evaluation however many of the
+    holder's assessors work on it. One query; holders with none left out."""
+    holders = {holder.key: holder for holder in holders}
+    agency_ids = set().union(*(holder.agency_ids for holder in holders.values()))
+    if not agency_ids:
         return {}
-    return dict(db.session.execute(
-        select(Assignment.agency_id, func.count(func.distinct(Assignment.application_id))).where(
-            Assignment.agency_id.in_(ids),
-            Assignment.status.in_(ACTIVE_ASSIGNMENT),
-            Assignment.assigned_on >= date(year, 1, 1),
-            Assignment.assigned_on <= date(year, 12, 31),
-        ).group_by(Assignment.agency_id)
-    ).all())
+    taken: dict[int, set] = {}
+    for agency_id, application_id in db.session.execute(
+        select(Assignment.agency_id, Assignment.application_id).where(
+            Assignment.agency_id.in_(agency_ids), Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            Assignment.assigned_on >= date(year, 1, 1), Assignment.assigned_on <= date(year, 12, 31),
+        ).distinct()):
+        taken.setdefault(agency_id, set()).add(application_id)
+    counts = {}
+    for key, holder in holders.items():
+        applications = set().union(*(taken.get(agency_id, set()) for agency_id in holder.agency_ids))
+        if applications:
+            counts[key] = len(applications)
+    return counts
 
 
 def _conflicts_with(assessor_ids, application: Application, on: date) -> dict[int, list[ConflictDeclaration]]:
@@ -308,20 +369,23 @@ class _Standing:
 
     conflicts: dict[int, list[ConflictDeclaration]]
     assigned: set[int]  # assessors on the application's current round
-    counted: set[int]  # agencies already counted for the application this year
-    evaluations: dict[int, int]  # agency id -> evaluations this year
+    holders: dict[int, CapHolder]  # agency id -> whose cap it counts against
+    counted: set[str]  # cap holders already counting the application this year
+    evaluations: dict[str, int]  # cap holder key -> evaluations this year
 
 
 def _standing(assessors, application: Application, on: date) -> _Standing:
+    holders = cap_holders()
     agency_ids = {assessor.organisation_id for assessor in assessors}
-    counted = set(db.session.execute(
+    involved = {holders[i].key: holders[i] for i in agency_ids if i in holders}
+    counting = set(db.session.execute(
         select(Assignment.agency_id).where(
-            Assignment.agency_id.in_(agency_ids), Assignment.application_id == application.id,
-            Assignment.status.in_(ACTIVE_ASSIGNMENT),
-            Assignment.assigned_on >= date(on.year, 1, 1)).distinct()).scalars()) if agency_ids else set()
+            Assignment.application_id == application.id, Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            Assignment.assigned_on >= date(on.year, 1, 1)).distinct()).scalars())
     return _Standing(conflicts=_conflicts_with((assessor.id for assessor in assessors), application, on),
                      assigned={a.assessor_id for a in current_assignments(application)},
-                     counted=counted, evaluations=agencies_evaluations(agency_ids, on.year))
+                     holders=holders, counted={holders[i].key for i in counting if i in holders},
+                     evaluations=evaluations_by_holder(involved.values(), on.year))
 
 
 def refusals(assessor: User, application: Application, *, on: date | None = None,
@@ -350,17 +414,26 @@ def refusals(assessor: User, application: Application, *, on: date | None = None
                           relation=RELATION_LABELS[declaration.relation], period=period))
     if assessor.id in standing.assigned:
         reasons.append(_l("%(name)s is already assigned to this application.", name=assessor.name))
-    cap = int(setting("CERTIFY_AGENCY_YEARLY_CAP"))
-    shared = any(other.organisation_id == agency.id for other in planned)
-    if check_cap and not shared and agency.id not in standing.counted:
-        if standing.evaluations.get(agency.id, 0) >= cap:
-            reasons.append(_cap_reached(agency, cap, on.year))
+    holder = standing.holders.get(agency.id)
+    if check_cap and holder is not None and holder.key not in standing.counted and not any(
+            standing.holders.get(other.organisation_id) == holder for other in planned):
+        if standing.evaluations.get(holder.key, 0) >= yearly_cap():
+            reasons.append(cap_reached(holder, agency, on.year))
     return reasons
 
 
-def _cap_reached(agency: Organisation, cap: int, year: int):
+def yearly_cap() -> int:
+    return int(setting("CERTIFY_AGENCY_YEARLY_CAP"))
+
+
+def cap_reached(holder: CapHolder, agency: Organisation, year: int):
+    """Why an assessor of ``agency`` cannot take one more evaluation in ``year``."""
+    if holder.legal_representative:
+        return _l("%(person)s, the legal representative of %(agency)s, has reached the cap of "
+                  "%(cap)d evaluations in %(year)d (counted over every agency they represent).",
+                  person=holder.legal_representative, agency=agency.name, cap=yearly_cap(), year=year)
     return _l("The agency %(agency)s has reached its cap of %(cap)d evaluations in %(year)d.",
-              agency=agency.name, cap=cap, year=year)
+              agency=agency.name, cap=yearly_cap(), year=year)
 
 
 _SAME_PERSON = _l("The lead and the second assessor must be two different people.")
@@ -401,19 +474,8 @@ def _new_assignment(admin, application, assessor, role, due_on, today) -> Assign
     record_event("assignment.created", actor=admin, obj=assignment, details={
         "application_id": application.id, "assessor_id": assessor.id,
         "agency_id": assessor.organisation_id, "role": role.value, "due_on": due_on.isoformat()})
-    _tell_assessor(assignment)
+    mails.tell_assigned(assignment)
     return assignment
-
-
-def _tell_assessor(assignment: Assignment) -> None:
-    """Mail the assessor of a new assignment, in their language, with the way to respond."""
-    assessor = assignment.assessor
-    step = find(Status.SUBMITTED, Action.ASSIGN)
-    reason = _l("You have been assigned as %(role)s. Please accept or decline; the assessment "
-                "is due on %(due)s.", role=ROLE_LABELS[assignment.role], due=assignment.due_on.isoformat())
-    send_mail(assessor.email, "application_status", language=assessor.preferred_language,
-              user=assessor, application=assignment.application, step=step, reason=reason,
-              link=absolute_url("assessment.assignment", assignment_id=assignment.id))
 
 
 def assign_assessors(admin, application: Application, *, lead: User, second: User | None = None,
@@ -511,6 +573,9 @@ class Suggestion:
     open_assignments: int
     same_city: bool
     reasons: list = field(default_factory=list)
+    # Whose yearly cap the assessor's agency counts against, and its evaluations this year.
+    holder: CapHolder | None = None
+    evaluations: int = 0
 
     @property
     def fit(self) -> int:
@@ -566,6 +631,8 @@ def suggestions(application: Application) -> list[Suggestion]:
             open_assignments=loads.get(assessor.id, 0),
             same_city=bool(city) and profile.city_code == city,
             reasons=refusals(assessor, application, on=today, standing=standing),
+            holder=(holder := standing.holders.get(assessor.organisation_id)),
+            evaluations=standing.evaluations.get(holder.key, 0) if holder else 0,
         ))
     ranked.sort(key=lambda s: (not s.eligible, -s.fit, s.open_assignments, not s.same_city,
                                s.assessor.name))
@@ -588,8 +655,12 @@ def preview_bulk_assignment(applications: list[Application], *, lead: User,
     anything: per application either no reasons (it would be assigned) or every refusal. The
     yearly cap is reckoned over the whole batch, in the order given."""
     today = local_today()
-    cap = int(setting("CERTIFY_AGENCY_YEARLY_CAP"))
-    planned = {}  # agency id -> evaluations added earlier in this batch
+    cap = yearly_cap()
+    holders = cap_holders()
+    team = [lead] + ([second] if second is not None else [])
+    counts = evaluations_by_holder({holders[p.organisation_id] for p in team
+                                    if p.organisation_id in holders}, today.year)
+    planned = {}  # cap holder key -> evaluations added earlier in this batch
     lines = []
     for application in applications:
         reasons = []
@@ -597,16 +668,15 @@ def preview_bulk_assignment(applications: list[Application], *, lead: User,
             reasons.append(_l("The application is not waiting for assignment."))
         if second is not None and second.id == lead.id:
             reasons.append(_SAME_PERSON)
-        team = [lead] + ([second] if second is not None else [])
         for n, person in enumerate(team):
             reasons += refusals(person, application, on=today, planned=team[:n], check_cap=False)
-        agencies = {person.organisation_id: person.organisation for person in team}
-        for agency_id, agency in agencies.items():
-            if agency_evaluations(agency_id, today.year) + planned.get(agency_id, 0) >= cap:
-                reasons.append(_cap_reached(agency, cap, today.year))
+        charged = {holders[p.organisation_id]: p.organisation for p in team if p.organisation_id in holders}
+        for holder, agency in charged.items():
+            if counts.get(holder.key, 0) + planned.get(holder.key, 0) >= cap:
+                reasons.append(cap_reached(holder, agency, today.year))
         if not reasons:
-            for agency_id in agencies:
-                planned[agency_id] = planned.get(agency_id, 0) + 1
+            for holder in charged:
+                planned[holder.key] = planned.get(holder.key, 0) + 1
         lines.append(BulkLine(application, reasons))
     return lines
 
@@ -639,6 +709,7 @@ def accept_assignment(assessor, assignment: Assignment) -> ScoreSheet:
     db.session.add(sheet)
     record_event("assignment.accepted", actor=assessor, obj=assignment,
                  details={"application_id": assignment.application_id, "role": assignment.role.value})
+    mails.tell_response(assignment)
     if assignment.role == AssessorRole.LEAD:
         transition(assignment.application, Action.ACCEPT, assessor)
     return sheet
@@ -658,6 +729,7 @@ def decline_assignment(assessor, assignment: Assignment, *, reason: str) -> None
     assignment.responded_at = assignment.ended_at = now
     record_event("assignment.declined", actor=assessor, obj=assignment, details={
         "application_id": assignment.application_id, "role": assignment.role.value, "reason": reason})
+    mails.tell_response(assignment)
     application = assignment.application
     if assignment.role == AssessorRole.LEAD:
         for other in current_assignments(application):
@@ -665,9 +737,37 @@ def decline_assignment(assessor, assignment: Assignment, *, reason: str) -> None
             other.ended_at = now
             record_event("assignment.cancelled", actor=assessor, obj=other, details={
                 "application_id": application.id, "because": "lead_declined"})
+            mails.tell_cancelled(other)
         transition(application, Action.DECLINE, assessor, reason=reason)
     else:
         _report_if_complete(application, assessor)
+
+
+def withdraw_assignment(admin, application: Application, *, reason: str) -> list[Assignment]:
+    """The department takes a stalled assessment back: every standing assignment of the round
+    ends as withdrawn, with the reason (score sheets stay with them as history and are never
+    reused: a new assignment opens a new sheet), and the application returns to the assignment
+    queue (assigned or under_assessment -> submitted). The assessors hear why; the applicant
+    hears that new assessors will be assigned."""
+    _require_admin(admin)
+    reason = _clean(reason)
+    if not reason:
+        raise ServiceError(_l("Say why the assignment is withdrawn."), field="reason")
+    withdrawn = current_assignments(application)
+    transition(application, Action.WITHDRAW_ASSIGNMENT, admin, reason=reason,
+               details={"assignment_ids": [a.id for a in withdrawn]})
+    now = utcnow()
+    for assignment in withdrawn:
+        assignment.status = AssignmentStatus.WITHDRAWN
+        assignment.withdrawal_reason = reason
+        assignment.withdrawn_by_id = admin.id
+        assignment.ended_at = now
+        record_event("assignment.withdrawn", actor=admin, obj=assignment, details={
+            "application_id": application.id, "assessor_id": assignment.assessor_id,
+            "role": assignment.role.value, "reason": reason,
+            "sheet_id": assignment.sheet.id if assignment.sheet is not None else None})
+        mails.tell_withdrawn(assignment)
+    return withdrawn
 
 
 # ---- scoring ----------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from certify.assessment.forms import (
     RescoreForm,
     SecondAssessorForm,
     SheetDetailsForm,
+    WithdrawAssignmentForm,
 )
 from certify.assessment.models import (
     OPEN_ASSIGNMENT,
@@ -57,7 +58,15 @@ from certify.assessment.permissions import (
 from certify.assessment.reports import latest_report, request_report
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change, page_number, refusal_message, seen_version, show_service_error
+from certify.core.forms import (
+    commit_change,
+    confirmation_page,
+    confirmed,
+    page_number,
+    refusal_message,
+    seen_version,
+    show_service_error,
+)
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
@@ -230,7 +239,7 @@ def submitted_comparison(application: Application, current=None):
 
 @bp.route("/assessment/applications/<int:application_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def application(application_id: int):
+def application(application_id: int, withdraw_form: WithdrawAssignmentForm | None = None):
     """An application's assessment for administrators: assign (with suggestions), add a second
     assessor, follow the assignments, compare the submitted sheets, the report."""
     application = _load_application(application_id)
@@ -271,8 +280,41 @@ def application(application_id: int):
         has_second=any(a.role == AssessorRole.SECOND for a in current),
         terms=terms_of(application), terms_today=terms_for_new(rule_set_of(application)),
         rescore_form=RescoreForm() if can_rescore(current_user, application) else None,
-        rescores=rescores_of(application),
+        rescores=rescores_of(application), cap=services.yearly_cap(),
+        withdraw_form=withdraw_form or WithdrawAssignmentForm(),
+        can_withdraw=application.status in (Status.ASSIGNED, Status.UNDER_ASSESSMENT),
     )
+
+
+# The page above, for the actions below that show it again with their form's errors (their own
+# ``application`` variable hides the view's name).
+application_page = application
+
+
+@bp.route("/assessment/applications/<int:application_id>/withdraw", methods=["POST"])
+@roles_required(Role.ADMIN)
+def withdraw_assignment(application_id: int):
+    """Take a stalled assessment back from its assessors (asked to confirm first)."""
+    application = _load_application(application_id)
+    form = WithdrawAssignmentForm()
+    if not form.validate_on_submit():
+        return application_page(application_id, withdraw_form=form), 400
+    back = url_for("assessment.application", application_id=application.id)
+    if not confirmed():
+        names = "、".join(a.assessor.name for a in services.current_assignments(application))
+        return confirmation_page(
+            _("Withdraw the assignment of %(reference)s", reference=application.reference),
+            [_("The assignment of %(assessors)s ends now; their score sheets are kept as history and are "
+               "not used again.", assessors=names),
+             _("The application goes back to the assignment queue, to be assigned to new assessors."),
+             _("The assessors are told by e-mail, with the reason; the applicant is told that new assessors "
+               "will be assigned.")],
+            button=_("Withdraw the assignment"), cancel_url=back)
+    if commit_change(lambda: services.withdraw_assignment(current_user, application, reason=form.reason.data),
+                     _("The assignment has been withdrawn; the application is back in the assignment queue."),
+                     form=form):
+        return redirect(back)
+    return application_page(application_id, withdraw_form=form), 400
 
 
 @bp.route("/assessment/applications/<int:application_id>/rescore", methods=["POST"])
@@ -375,13 +417,22 @@ def agencies():
         page=page_number(), per_page=PAGE_SIZE, error_out=False)
     ids = [agency.id for agency in page.items]
     year = services.local_today().year
-    counts = services.agencies_evaluations(ids, year)
+    holders = services.cap_holders()
+    counts = services.evaluations_by_holder({holders[i] for i in ids}, year)
     staff = dict(db.session.execute(
         select(User.organisation_id, func.count())
         .where(User.role == Role.ASSESSOR, User.organisation_id.in_(ids))
         .group_by(User.organisation_id)).all())
     return render_template("assessment/agencies.html", page=page, counts=counts, staff=staff,
-                           year=year, cap=services.setting("CERTIFY_AGENCY_YEARLY_CAP"), form=form)
+                           holders=holders, agency_names=_agency_names(holders, ids), year=year,
+                           cap=services.yearly_cap(), unit=services.cap_unit(), form=form)
+
+
+def _agency_names(holders, ids) -> dict[int, str]:
+    """The names of the agencies sharing a cap with any of ``ids``."""
+    shared = set().union(*(holders[i].agency_ids for i in ids)) if ids else set()
+    return dict(db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(shared))).all()) if shared else {}
 
 
 @bp.route("/assessment/agencies/<int:agency_id>", methods=["GET", "POST"])
@@ -401,10 +452,13 @@ def agency(agency_id: int):
         select(User).where(User.organisation_id == agency.id, User.role == Role.ASSESSOR)
         .order_by(User.name)).scalars().all()
     year = services.local_today().year
+    holders = services.cap_holders()
+    holder = holders[agency.id]
     return render_template("assessment/agency.html", agency=agency, form=form, assessors=assessors,
-                           loads=services.open_loads(), year=year,
-                           count=services.agency_evaluations(agency.id, year),
-                           cap=services.setting("CERTIFY_AGENCY_YEARLY_CAP"))
+                           loads=services.open_loads(), year=year, holder=holder,
+                           agency_names=_agency_names(holders, [agency.id]),
+                           count=services.evaluations_by_holder([holder], year).get(holder.key, 0),
+                           cap=services.yearly_cap(), unit=services.cap_unit())
 
 
 def _load_assessor(user_id: int) -> User:

@@ -24,6 +24,7 @@ ACTIONS = {
     "application.assign": _l("Assessors assigned"),
     "application.accept": _l("Assignment accepted"),
     "application.decline": _l("Assignment declined"),
+    "application.withdraw_assignment": _l("Assignment withdrawn by the department"),
     "application.report": _l("Assessment reported"),
     "application.return": _l("Returned to the applicant"),
     "application.approve": _l("Approved"),
@@ -38,6 +39,7 @@ ACTIONS = {
     "assignment.cancelled": _l("Assignment cancelled"),
     "assignment.created": _l("Assignment made"),
     "assignment.declined": _l("Assignment declined"),
+    "assignment.withdrawn": _l("Assignment withdrawn by the department"),
     "audit.chain_verified": _l("Audit chain verified"),
     "audit.verification_requested": _l("Audit chain verification requested"),
     "batch.announced": _l("Batch announced"),
@@ -54,7 +56,9 @@ ACTIONS = {
     "certificate.revoked": _l("Certificate revoked"),
     "conflict.declared": _l("Conflict of interest declared"),
     "conflict.withdrawn": _l("Conflict of interest withdrawn"),
+    "declaration.missed_warning": _l("Warning: self-declarations missed"),
     "declaration.opened": _l("Self-declaration opened"),
+    "declaration.review_proposed": _l("Proposed for review: self-declarations missed"),
     "declaration.reviewed": _l("Self-declaration reviewed"),
     "declaration.saved": _l("Self-declaration saved"),
     "declaration.submitted": _l("Self-declaration submitted"),
@@ -69,6 +73,7 @@ ACTIONS = {
     "organisation.activated": _l("Organisation activated"),
     "organisation.created": _l("Organisation created"),
     "organisation.updated": _l("Organisation updated"),
+    "reminder.assessment_due_soon": _l("Reminder: assessment due soon"),
     "reminder.assessment_overdue": _l("Reminder: assessment overdue"),
     "reminder.certificate_expiry": _l("Reminder: certificate expiring"),
     "reminder.declaration_due": _l("Reminder: self-declaration due"),
@@ -116,6 +121,9 @@ DETAIL_KEYS = {
     "valid_until": _l("Valid until"), "batch_id": _l("Batch"), "application_id": _l("Application"),
     "sha256": "SHA-256", "size": _l("Size (bytes)"), "files": _l("Files"), "revocation_reason": _l("Reason"),
     "due_on": _l("Due"), "language": _l("Language"), "checked": _l("Events checked"), "problems": _l("Problems"),
+    "period": _l("Period"), "misses_in_a_row": _l("Missed in a row"), "recipients": _l("Recipients"),
+    "is_late": _l("Submitted late"), "assessor_id": _l("Assessor"), "assignment_ids": _l("Assignments"),
+    "sheet_id": _l("Score sheet"),
 }
 
 

@@ -20,8 +20,12 @@ def show_service_error(form, error: ServiceError) -> None:
 
 
 def safe_next_url(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
+    """``target`` if it is a path on this site, else ``None`` (no open redirects). Control and
+    space characters are refused outright: browsers drop some of them (a slash, a line break and
+    ``//evil.example`` would become ``//evil.example``), and a header cannot hold line breaks."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(character.isspace() or not character.isprintable() for character in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -29,9 +33,22 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+# Far beyond any list's last page, and small enough that its offset fits every database's integers.
+MAX_PAGE = 1_000_000
+
+
+def int_arg(name: str, *, low: int, high: int) -> int | None:
+    """The query parameter ``name`` as a whole number within ``low``..``high``; ``None`` when it
+    is missing, not a number, or out of that range (a filter the database could not hold is no
+    filter at all)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and low <= value <= high else None
+
+
 def page_number() -> int:
-    """The page of a paginated list asked for (``?page=``), at least 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    """The page of a paginated list asked for (``?page=``): 1 unless a page from 1 to ``MAX_PAGE``
+    is asked for (a page past the end shows an empty list)."""
+    return int_arg("page", low=1, high=MAX_PAGE) or 1
 
 
 def seen_version() -> int | None:

@@ -34,8 +34,9 @@ def switch_language():
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError:
+        # The cause (with the database's host and port) goes to the log, not to whoever asks.
+        current_app.logger.exception("Health check: the database cannot be reached")
         db.session.rollback()
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0][:200]
-        return jsonify(status="error", database="unreachable", reason=reason), 503
+        return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")

@@ -11,6 +11,9 @@ reminders_cli = AppGroup("reminders", help="Reminders by e-mail (run daily).")
 TITLES = {
     "certificate_expiry": "Certificates expiring",
     "declaration_due": "Self-declarations due",
+    "declaration_missed_warning": "Warnings for self-declarations missed",
+    "declaration_review_proposal": "Listings proposed for review (self-declarations missed)",
+    "assessment_due_soon": "Assessments due soon",
     "assessment_overdue": "Overdue assessments",
     "objection_pending": "Objections awaiting resolution",
 }

@@ -43,3 +43,12 @@ class DeclarationFilterForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()], choices=[
         SelectChoice("", _l("Submitted and reviewed")),
         SelectChoice("submitted", _l("Waiting for review")), SelectChoice("reviewed", _l("Reviewed"))])
+
+
+class MissedFilterForm(FlaskForm):
+    """The closed period whose declarations missed are listed (choices set by the view)."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(_l("Period"), validators=[Optional()], validate_choice=False)

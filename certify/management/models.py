@@ -1,5 +1,5 @@
 """Ongoing management (动态管理): the self-declarations listed organisations file each period,
-and the record of reminders sent, so that each reminder goes once per window."""
+and the record of reminders sent, so that each reminder goes once per window (the steps taken on missed declarations among them)."""
 
 import enum
 from datetime import date, datetime
@@ -54,6 +54,7 @@ class Declaration(db.Model):
         Index("ix_declarations_status_flagged", "status", "is_flagged"),
         CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL", name="submitted_at_set"),
         CheckConstraint("status != 'reviewed' OR reviewed_at IS NOT NULL", name="reviewed_at_set"),
+        CheckConstraint("NOT is_late OR submitted_at IS NOT NULL", name="late_only_when_submitted"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +82,8 @@ class Declaration(db.Model):
                                                  onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Submitted after the period's due date (a missed period declared late).
+    is_late: Mapped[bool] = mapped_column(default=False)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_note: Mapped[str] = mapped_column(Text, default="")
@@ -106,6 +109,24 @@ class ReminderKind(enum.StrEnum):
     DECLARATION_DUE = "declaration_due"
     ASSESSMENT_OVERDUE = "assessment_overdue"
     OBJECTION_PENDING = "objection_pending"
+    ASSESSMENT_DUE_SOON = "assessment_due_soon"
+    # The steps taken when a listed application misses declarations: its object is the
+    # application, its window the period missed.
+    DECLARATION_MISSED_WARNING = "declaration_missed_warning"
+    DECLARATION_REVIEW_PROPOSAL = "declaration_review_proposal"
+
+
+# The escalation steps of missed declarations, in order.
+MISSED_STEPS = (ReminderKind.DECLARATION_MISSED_WARNING, ReminderKind.DECLARATION_REVIEW_PROPOSAL)
+MISSED_STEP_LABELS = {
+    ReminderKind.DECLARATION_MISSED_WARNING: _l("Warned"),
+    ReminderKind.DECLARATION_REVIEW_PROPOSAL: _l("Proposed for review"),
+}
+REMINDER_KIND_LABELS = {
+    ReminderKind.DECLARATION_DUE: _l("Reminder before the due date"),
+    ReminderKind.DECLARATION_MISSED_WARNING: _l("Warning"),
+    ReminderKind.DECLARATION_REVIEW_PROPOSAL: _l("Proposal for review"),
+}
 
 
 class ReminderSent(db.Model):

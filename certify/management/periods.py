@@ -36,3 +36,8 @@ def period_for(day: date, due_dates) -> date:
 def period_start(period: date, due_dates) -> date:
     """The first day of ``period``: the day after the previous due date."""
     return max(d for d in _due_dates_around(period.year, due_dates) if d < period) + timedelta(days=1)
+
+
+def previous_period(period: date, due_dates) -> date:
+    """The period before ``period``: the one named by the previous due date."""
+    return period_start(period, due_dates) - timedelta(days=1)

@@ -1,5 +1,6 @@
 """Reminders, sent by ``flask reminders send`` (run daily by cron): certificates about to
-expire, declarations coming due, overdue assessments and objections awaiting resolution.
+expire, declarations coming due and missed, assessments coming due and overdue, and objections
+awaiting resolution.
 
 Each reminder is claimed in ``reminders_sent`` under its window before it is mailed, so running
 the command again in the same window sends nothing more:
@@ -8,6 +9,13 @@ the command again in the same window sends nothing more:
   (default 90) before it, to the organisation's users, with the re-evaluation link;
 - declaration due: once per listed application and period, ``CERTIFY_DECLARATION_REMINDER_DAYS``
   (default 30) before the due date, while no declaration is submitted;
+- declarations missed: once the last period has closed, a listed application that has missed
+  ``CERTIFY_MISSED_WARNING_AFTER`` periods in a row is warned (its organisation's users), and one
+  that has missed ``CERTIFY_MISSED_REVIEW_AFTER`` in a row is proposed for review under ongoing
+  management (the administrators in one list, and the organisation told) — once per application
+  and period missed;
+- assessment due soon: once per assignment and due date, ``CERTIFY_ASSESSMENT_DUE_SOON_DAYS``
+  (default 7) before it, to the assessor of an assignment still pending or accepted;
 - overdue assessment: at most once a day per assignment still pending or accepted after its due
   date, to the assessor, and one list to the administrators;
 - objections: at most once a day per open objection older than ``CERTIFY_OBJECTION_REMINDER_DAYS``
@@ -28,7 +36,7 @@ from certify.certificates.services import certificates_by_application
 from certify.core.urls import absolute_url
 from certify.extensions import db
 from certify.mail.services import send_mail
-from certify.management import services
+from certify.management import missed, services
 from certify.management.models import DeclarationStatus, ReminderKind, ReminderSent
 from certify.publication.models import Batch, Objection, ObjectionStatus
 from certify.timeutil import LOCAL_TIMEZONE, local_today
@@ -132,6 +140,87 @@ def remind_declarations_due(today: date, days: int) -> Sent:
     return sent
 
 
+def _declare_late_link(application: Application, period: date) -> str:
+    return absolute_url("management.declare", application_id=application.id, period=period.isoformat())
+
+
+def warn_missed_declarations(today: date, limits: missed.Thresholds) -> Sent:
+    """Warn the organisations of listed applications that have missed, with the period that
+    closed last, as many periods in a row as the warning asks (but not yet the proposal)."""
+    sent = Sent(ReminderKind.DECLARATION_MISSED_WARNING)
+    period = services.last_closed_period(today)
+    for entry in missed.all_missed(period):
+        if limits.step_for(entry.misses_in_a_row) != sent.kind:
+            continue
+        application = entry.application
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "declaration_missed_warning", application=application, period=period,
+                       misses=entry.misses_in_a_row, review_after=limits.proposal,
+                       link=_declare_late_link(application, period))
+        record_event("declaration.missed_warning", obj=application, details={
+            "period": period.isoformat(), "misses_in_a_row": entry.misses_in_a_row,
+            "recipients": emails})
+        sent.lines.append(_line(f"{application.reference} (missed {entry.misses_in_a_row} in a row, "
+                                f"last due {period.isoformat()})", emails))
+    return sent
+
+
+def propose_reviews(today: date, limits: missed.Thresholds) -> Sent:
+    """Propose for review under ongoing management the listed applications that have missed,
+    with the period that closed last, as many periods in a row as the proposal asks: the
+    administrators get one list, each organisation is told."""
+    sent = Sent(ReminderKind.DECLARATION_REVIEW_PROPOSAL)
+    period = services.last_closed_period(today)
+    admins = administrators()
+    proposed = []
+    for entry in missed.all_missed(period):
+        if limits.step_for(entry.misses_in_a_row) != sent.kind:
+            continue
+        application = entry.application
+        if not _claim(sent.kind, application.id, period.isoformat(), len(admins)):
+            continue
+        emails = _mail(organisation_users(application.organisation_id), "declaration_review_proposed",
+                       application=application, period=period, misses=entry.misses_in_a_row,
+                       link=_declare_late_link(application, period))
+        record_event("declaration.review_proposed", obj=application, details={
+            "period": period.isoformat(), "misses_in_a_row": entry.misses_in_a_row,
+            "recipients": emails + [admin.email for admin in admins]})
+        proposed.append(entry)
+        sent.lines.append(_line(f"{application.reference} (missed {entry.misses_in_a_row} in a row, "
+                                f"last due {period.isoformat()})", emails))
+    if proposed:
+        emails = _mail(admins, "declarations_review_proposed", entries=proposed, period=period,
+                       link=absolute_url("management.missed", period=period.isoformat()))
+        sent.lines.append(_line(f"{len(proposed)} listing(s) proposed for review, to the "
+                                "administrators", emails))
+    return sent
+
+
+def remind_assessments_due_soon(today: date, days: int) -> Sent:
+    """Tell the assessor of each open assignment due within ``days`` (once per due date)."""
+    sent = Sent(ReminderKind.ASSESSMENT_DUE_SOON)
+    assignments = db.session.execute(
+        select(Assignment).where(Assignment.status.in_(OPEN_ASSIGNMENT), Assignment.due_on >= today,
+                                 Assignment.due_on <= today + timedelta(days=days))
+        .order_by(Assignment.due_on, Assignment.id)
+    ).scalars().all()
+    for assignment in assignments:
+        assessor = assignment.assessor
+        people = [assessor] if assessor.is_active else []
+        if not _claim(sent.kind, assignment.id, assignment.due_on.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "assessment_due_soon", assignment=assignment,
+                       days_left=(assignment.due_on - today).days,
+                       link=absolute_url("assessment.assignment", assignment_id=assignment.id))
+        record_event("reminder.assessment_due_soon", obj=assignment, details={
+            "due_on": assignment.due_on.isoformat(), "recipients": emails})
+        sent.lines.append(_line(f"{assignment.application.reference} (assessor {assessor.email}, "
+                                f"due {assignment.due_on.isoformat()})", emails))
+    return sent
+
+
 def remind_overdue_assessments(today: date) -> Sent:
     """Tell each assessor of an overdue assignment, and the administrators in one list."""
     sent = Sent(ReminderKind.ASSESSMENT_OVERDUE)
@@ -191,9 +280,13 @@ def send_reminders(config, today: date | None = None, *, commit=None) -> list[Se
     """Run every reminder for ``today`` (China Standard Time); ``commit`` (if given) is called
     after each kind, so one kind's failure does not hold back the others' records."""
     today = today or local_today()
+    limits = missed.thresholds(config)
     steps = (
         lambda: remind_expiring_certificates(today, int(config["CERTIFY_EXPIRY_REMINDER_DAYS"])),
         lambda: remind_declarations_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
+        lambda: warn_missed_declarations(today, limits),
+        lambda: propose_reviews(today, limits),
+        lambda: remind_assessments_due_soon(today, int(config["CERTIFY_ASSESSMENT_DUE_SOON_DAYS"])),
         lambda: remind_overdue_assessments(today),
         lambda: remind_pending_objections(today, int(config["CERTIFY_OBJECTION_REMINDER_DAYS"])),
     )

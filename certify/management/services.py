@@ -1,11 +1,12 @@
 """Ongoing management (动态管理) use cases: opening, saving, submitting and reviewing the periodic
-self-declaration of a listed application, and opening its re-evaluation.
+self-declaration of a listed application (late, for a closed period it missed), and opening its
+re-evaluation.
 
 Each function is one use case: it checks, changes, writes an audit event and flushes; the caller
 commits once.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
@@ -23,7 +24,7 @@ from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.management.compare import STATEMENT_FLAGS, declaration_flags
 from certify.management.models import Declaration, DeclarationStatus
-from certify.management.periods import parse_due_dates, period_for, period_start
+from certify.management.periods import parse_due_dates, period_for, period_start, previous_period
 from certify.management.permissions import (
     can_file_declaration,
     can_open_re_evaluation,
@@ -32,7 +33,7 @@ from certify.management.permissions import (
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers
 from certify.scoring import Indicator, applicable_indicators
-from certify.timeutil import local_today, utcnow
+from certify.timeutil import local_date, local_today, utcnow
 from certify.workflow import FINAL, Status
 
 MAX_TEXT = 4000
@@ -72,6 +73,73 @@ def is_declaration_due(certificate: Certificate | None, period: date) -> bool:
     if certificate is None:
         return True
     return certificate.valid_from < period_start(period, due_dates())
+
+
+# A listing is re-examined every three years (shared/reference/standards.md); going back twelve
+# periods covers that at any cadence up to four due dates a year.
+MAX_PERIODS_BACK = 12
+
+
+def last_closed_period(today: date | None = None) -> date:
+    """The most recent period whose due date has passed."""
+    return previous_period(current_period(today), due_dates())
+
+
+def closed_periods(today: date | None = None, count: int = MAX_PERIODS_BACK) -> list[date]:
+    """The ``count`` most recent closed periods, newest first."""
+    dates = due_dates()
+    periods = [previous_period(period_for(today or local_today(), dates), dates)]
+    while len(periods) < count:
+        periods.append(previous_period(periods[-1], dates))
+    return periods
+
+
+def missed_periods(certificate: Certificate | None, declared: set[date],
+                   today: date | None = None) -> list[date]:
+    """The closed periods, newest first, a listing was due to declare for and did not
+    (``declared``: the periods with a submitted declaration). A listing's start is known from its
+    certificate; without one nothing counts as missed."""
+    if certificate is None:
+        return []
+    due = [p for p in closed_periods(today) if is_declaration_due(certificate, p)]
+    return [p for p in due if p not in declared]
+
+
+def submitted_periods(application_ids, since: date) -> dict[int, set[date]]:
+    """Application id -> the periods from ``since`` on for which it submitted a declaration
+    (reviewed ones included), in one query."""
+    ids = list(set(application_ids))
+    periods: dict[int, set[date]] = {i: set() for i in ids}
+    if not ids:
+        return periods
+    rows = db.session.execute(
+        select(Declaration.application_id, Declaration.period)
+        .where(Declaration.application_id.in_(ids), Declaration.status != DeclarationStatus.DRAFT,
+               Declaration.period >= since))
+    for application_id, period in rows:
+        periods[application_id].add(period)
+    return periods
+
+
+class PeriodNotDeclarable(ServiceError):
+    """A period that is neither the current one nor a closed one the listing missed."""
+
+    def __init__(self):
+        super().__init__(_l("There is no declaration to make for this period: declare for the "
+                            "current period, or for a closed period your organisation missed."))
+
+
+def check_declarable_period(application: Application, period: date,
+                            today: date | None = None) -> None:
+    """Refuse a period ``application`` cannot open a declaration for: only the current period,
+    or a closed period it was due to declare for and missed (a late declaration)."""
+    today = today or local_today()
+    if period == current_period(today):
+        return
+    certificate = certificates_by_application([application.id]).get(application.id)
+    declared = submitted_periods([application.id], period)[application.id]
+    if period not in missed_periods(certificate, declared, today):
+        raise PeriodNotDeclarable()
 
 
 # ---- the values compared -----------------------------------------------------------------------
@@ -130,14 +198,16 @@ def declaration_for(application: Application, period: date) -> Declaration | Non
 
 
 def open_declaration(user, application: Application, period: date | None = None) -> Declaration:
-    """The declaration of ``application`` for ``period`` (the current one by default): the one
-    already begun, or a new draft carrying the values at certification."""
+    """The declaration of ``application`` for ``period`` (the current one by default, or a closed
+    period it missed): the one already begun, or a new draft carrying the values at
+    certification."""
     if not can_file_declaration(user, application):
         raise PermissionDenied(_l("Only a listed organisation declares for its listed application."))
     period = period or current_period()
     declaration = declaration_for(application, period)
     if declaration is not None:
         return declaration
+    check_declarable_period(application, period)
     declaration = Declaration(
         application=application, organisation_id=application.organisation_id, period=period,
         status=DeclarationStatus.DRAFT, certified_values=certified_values(application), values={},
@@ -207,8 +277,10 @@ def submit_declaration(user, declaration: Declaration, *, seen_version: int | No
     declaration.status = DeclarationStatus.SUBMITTED
     declaration.submitted_at = utcnow()
     declaration.submitted_by_id = user.id
+    # The period's due date is a China Standard Time date: late from the day after it.
+    declaration.is_late = local_date(declaration.submitted_at) > declaration.period
     record_event("declaration.submitted", actor=user, obj=declaration, details={
-        "period": declaration.period.isoformat(), "flags": flags})
+        "period": declaration.period.isoformat(), "flags": flags, "is_late": declaration.is_late})
     return flags
 
 
@@ -229,7 +301,9 @@ def review_declaration(admin, declaration: Declaration, *, note: str) -> None:
 
 @dataclass
 class ListedEntry:
-    """A listed application as its organisation sees it on the declarations page."""
+    """A listed application as its organisation sees it on the declarations page: the current
+    period's declaration, the closed periods missed (newest first) with any late draft, and the
+    declarations it submitted late."""
 
     application: Application
     certificate: Certificate | None
@@ -237,6 +311,9 @@ class ListedEntry:
     declaration: Declaration | None
     is_due: bool
     re_evaluation: Application | None
+    missed: list[date] = field(default_factory=list)
+    late_drafts: dict[date, Declaration] = field(default_factory=dict)
+    submitted_late: list[Declaration] = field(default_factory=list)
 
 
 def open_re_evaluation_of(application: Application) -> Application | None:
@@ -245,21 +322,33 @@ def open_re_evaluation_of(application: Application) -> Application | None:
 
 
 def listed_entries(organisation_id: int, today: date | None = None) -> list[ListedEntry]:
-    """The organisation's listed applications with the current period's declaration."""
+    """The organisation's listed applications with the current period's declaration and the
+    closed periods they missed."""
     period = current_period(today)
+    oldest = closed_periods(today)[-1]
     applications = db.session.execute(
         select(Application).where(Application.organisation_id == organisation_id,
                                   Application.status == Status.LISTED).order_by(Application.id)
     ).scalars().all()
-    certificates = certificates_by_application(a.id for a in applications)
-    declarations = {d.application_id: d for d in db.session.execute(
-        select(Declaration).where(Declaration.application_id.in_([a.id for a in applications]),
-                                  Declaration.period == period)).scalars()}
-    return [ListedEntry(application, certificates.get(application.id), period,
-                        declarations.get(application.id),
-                        is_declaration_due(certificates.get(application.id), period),
-                        open_re_evaluation_of(application))
-            for application in applications]
+    ids = [a.id for a in applications]
+    certificates = certificates_by_application(ids)
+    declarations: dict[int, dict[date, Declaration]] = {i: {} for i in ids}
+    for declaration in db.session.execute(
+            select(Declaration).where(Declaration.application_id.in_(ids),
+                                      Declaration.period >= oldest)).scalars():
+        declarations[declaration.application_id][declaration.period] = declaration
+    entries = []
+    for application in applications:
+        own = declarations[application.id]
+        certificate = certificates.get(application.id)
+        declared = {p for p, d in own.items() if not d.is_draft}
+        missed = missed_periods(certificate, declared, today)
+        entries.append(ListedEntry(
+            application, certificate, period, own.get(period),
+            is_declaration_due(certificate, period), open_re_evaluation_of(application),
+            missed=missed, late_drafts={p: own[p] for p in missed if p in own},
+            submitted_late=[d for _p, d in sorted(own.items(), reverse=True) if d.is_late]))
+    return entries
 
 
 # ---- re-evaluation -----------------------------------------------------------------------------

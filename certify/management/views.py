@@ -1,5 +1,8 @@
-"""Ongoing management pages: listed organisations' declarations and re-evaluation; the
-department's list of declarations received, their detail and review."""
+"""Ongoing management pages: listed organisations' declarations (late ones for a closed period
+missed) and re-evaluation; the department's list of declarations received, their detail and
+review, and the list of declarations missed."""
+
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +21,8 @@ from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, page_number, refusal_message, seen_version
 from certify.exceptions import ServiceError
 from certify.extensions import db
-from certify.management import services
+from certify.i18n import date_text
+from certify.management import missed, services
 from certify.management.compare import (
     BEYOND_BASELINE,
     CHANGE_DECLARED,
@@ -27,8 +31,9 @@ from certify.management.compare import (
     STATEMENT_FLAGS,
     WORSE_THAN_CERTIFIED,
 )
-from certify.management.forms import DeclarationFilterForm, DeclarationForm, ReviewForm
+from certify.management.forms import DeclarationFilterForm, DeclarationForm, MissedFilterForm, ReviewForm
 from certify.management.models import Declaration, DeclarationStatus
+from certify.management.periods import period_start
 from certify.management.permissions import (
     can_file_declaration,
     can_open_re_evaluation,
@@ -48,6 +53,9 @@ FLAG_LABELS = {
     CHANGE_DECLARED: _l("A change of name or scope was declared"),
 }
 _ANSWERS = {"yes": True, "no": False}
+# The closed periods the department can look back on for declarations missed (three years at
+# the half-yearly cadence, the listing's re-examination cycle).
+MISSED_PERIODS_SHOWN = 6
 
 
 def _commit(change, form=None) -> bool:
@@ -94,17 +102,44 @@ def _statement_text(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
+def _requested_period() -> date | None:
+    """The period asked for (``?period=`` names a closed period missed, declared late); the
+    current one when none is named; ``None`` when the value is not a date."""
+    text = request.args.get("period", "")
+    if not text:
+        return services.current_period()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _declare_url(application, period: date) -> str:
+    late = period != services.current_period()
+    return url_for("management.declare", application_id=application.id,
+                   **({"period": period.isoformat()} if late else {}))
+
+
 @bp.route("/declarations/applications/<int:application_id>", methods=["GET", "POST"])
 @login_required
 def declare(application_id: int):
-    """The current period's declaration of a listed application: save a draft, or submit."""
+    """A listed application's declaration for the current period, or — late — for a closed
+    period it missed: save a draft, or submit."""
     application = db.session.get(Application, application_id)
     if application is None or not can_file_declaration(current_user, application):
         abort(404)
-    period = services.current_period()
-    declaration = services.declaration_for(application, period)
+    period = _requested_period()
+    declaration = services.declaration_for(application, period) if period else None
     if declaration is not None and not declaration.is_draft:
         return redirect(url_for("management.show", self_declaration_id=declaration.id))
+    if declaration is None:
+        try:
+            if period is None:
+                raise services.PeriodNotDeclarable()
+            services.check_declarable_period(application, period)
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for("management.index"))
     indicators = services.key_metrics(application)
     form = DeclarationForm()
     errors, typed = {}, {}
@@ -131,7 +166,7 @@ def declare(application_id: int):
                 return _submit(declaration, form, indicators)
             else:
                 flash(_("The draft has been saved."), "success")
-                return redirect(url_for("management.declare", application_id=application.id))
+                return redirect(_declare_url(application, period))
     elif declaration is not None:
         for name in STATEMENT_FLAGS:
             getattr(form, name).data = _statement_text(getattr(declaration, name))
@@ -159,7 +194,7 @@ def _declaration_page(application, declaration, form, indicators, errors, typed,
     return render_template(
         "management/declare.html", application=application, declaration=declaration, form=form,
         indicators=indicators, values=values, certified=certified, errors=errors, period=period,
-        missing=missing, answer_field=answer_field,
+        is_late=period < services.current_period(), missing=missing, answer_field=answer_field,
         rule_set=rule_set_of(application))
 
 
@@ -230,6 +265,23 @@ def admin_index():
                        per_page=50, error_out=False)
     return render_template("management/admin_index.html", page=page, form=form,
                            filters={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.route("/admin/declarations/missed", endpoint="missed")
+@roles_required(Role.ADMIN)
+def missed_declarations():
+    """For a closed period (the last by default), the listed applications that did not declare,
+    with the reminders and steps sent and how many periods in a row each has missed."""
+    periods = services.closed_periods(count=MISSED_PERIODS_SHOWN)
+    form = MissedFilterForm(request.args)
+    period = next((p for p in periods if p.isoformat() == form.period.data), periods[0])
+    form.period.choices = [SelectChoice(p.isoformat(), date_text(p)) for p in periods]
+    form.period.data = period.isoformat()
+    page = db.paginate(missed.missing_query(period), page=page_number(), per_page=50, error_out=False)
+    return render_template(
+        "management/missed.html", period=period, form=form, page=page,
+        entries=missed.missed_entries(page.items, period), late=missed.count_late(period),
+        start=period_start(period, services.due_dates()), limits=missed.thresholds())
 
 
 @bp.route("/admin/declarations/<int:self_declaration_id>", methods=["GET", "POST"])

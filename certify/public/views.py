@@ -8,7 +8,7 @@ from sqlalchemy import extract, func, select
 from certify import storage
 from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
-from certify.core.forms import page_number, show_service_error
+from certify.core.forms import int_arg, page_number, show_service_error
 from certify.core.paging import paginate
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
@@ -105,7 +105,7 @@ def objection_status(token: str):
 # ---- announced lists -------------------------------------------------------------------------
 
 def _list_filters():
-    year = request.args.get("year", type=int)
+    year = int_arg("year", low=1, high=9999)
     kind = request.args.get("kind") if is_kind(request.args.get("kind")) else None
     city = request.args.get("city") if request.args.get("city") in cities_by_code() else None
     search = (request.args.get("q") or "").strip()[:100]
@@ -124,8 +124,9 @@ def lists():
     if city:
         query = query.where(Organisation.city_code == city)
     if search:
-        pattern = f"%{search}%"
-        query = query.where(Organisation.name.like(pattern) | Application.subject.like(pattern))
+        # ``autoescape``: a % or _ typed in the search box is that character, not a wildcard.
+        query = query.where(Organisation.name.contains(search, autoescape=True)
+                            | Application.subject.contains(search, autoescape=True))
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
 
     page = paginate(query, count=lambda: None if city or search else _kept_total(announced, kind),
@@ -187,7 +188,8 @@ def export_batch(batch_id: int, fmt: str):
                              download_name=name, conditional=True, etag=sha256)
     else:  # the job that stores the files has not run yet
         response = make_response(exports.batch_export(batch, fmt))
-        response.headers["Content-Type"] = exports.MEDIA_TYPES[fmt]
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Set as written (send_file would add a second charset to a type that names one).
+    response.headers["Content-Type"] = exports.MEDIA_TYPES[fmt]
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -25,6 +25,8 @@ from certify.scoring.engine import check_answer
 YES, NO = "yes", "no"
 MAX_REMARK_LENGTH = 2000
 MAX_REASON_LENGTH = 1000
+# An answer is a choice or a number: anything longer is refused (and shown back cut to this).
+MAX_ANSWER_LENGTH = 100
 
 
 @dataclass
@@ -67,6 +69,8 @@ def parse_one(indicator: Indicator, raw: str) -> tuple[object, str | None]:
     raw = (raw or "").strip()
     if raw == "":
         return None, None
+    if len(raw) > MAX_ANSWER_LENGTH:
+        raise ValueError(_l("This answer is too long: at most %(count)d characters.", count=MAX_ANSWER_LENGTH))
     if indicator.type in ("requirement", "veto"):
         if raw not in (YES, NO):
             raise ValueError(_l("Choose met or not met.") if indicator.type == "requirement"
@@ -102,6 +106,11 @@ def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form) -> None:
     raw = {key: (form.get(name) or "").strip() for key, name in names.items()}
     if not any(raw.values()):
         parsed.cleared.add(indicator.id)
+        return
+    if any(len(text) > MAX_ANSWER_LENGTH for text in raw.values()):
+        parsed.errors[indicator.id] = _l("This answer is too long: at most %(count)d characters.",
+                                         count=MAX_ANSWER_LENGTH)
+        parsed.raw[indicator.id] = {key: text[:MAX_ANSWER_LENGTH] for key, text in raw.items()}
         return
     try:
         read = read_answer(indicator, raw)
@@ -145,7 +154,7 @@ def parse_page(indicators, form, *, declarable: bool = False) -> ParsedAnswers:
                 value, text = parse_one(indicator, raw)
             except ValueError as error:
                 parsed.errors[indicator.id] = error.args[0]
-                parsed.raw[indicator.id] = raw
+                parsed.raw[indicator.id] = raw[:MAX_ANSWER_LENGTH]
             else:
                 if value is None:
                     parsed.cleared.add(indicator.id)

@@ -12,8 +12,9 @@ from certify.applications.models import Application
 from certify.assessment.models import OPEN_ASSIGNMENT, Assignment
 from certify.certificates.models import Certificate, CertificateStatus, RenderState
 from certify.extensions import db
+from certify.management import missed
 from certify.management.models import Declaration, DeclarationStatus
-from certify.management.services import listed_entries
+from certify.management.services import last_closed_period, listed_entries
 from certify.publication.models import Batch, BatchStatus, Objection, ObjectionStatus
 from certify.workflow import Status
 
@@ -77,6 +78,7 @@ def admin_queues(today: date) -> list[Queue]:
     notice_ending = count(Batch, Batch.status == BatchStatus.IN_NOTICE,
                           Batch.notice_ends_on <= today + timedelta(days=NOTICE_ENDING_DAYS))
     notice_over = count(Batch, Batch.status == BatchStatus.IN_NOTICE, Batch.notice_ends_on < today)
+    not_declared, proposed_for_review = missed.count_missing(last_closed_period(today))
     return [
         Queue("assign", count(Application, Application.status == Status.SUBMITTED)),
         Queue("under_way", count(Assignment, Assignment.status.in_(OPEN_ASSIGNMENT)), overdue_assessments),
@@ -85,6 +87,7 @@ def admin_queues(today: date) -> list[Queue]:
         Queue("notices", notice_ending, notice_over),
         Queue("declarations", count(Declaration, Declaration.status == DeclarationStatus.SUBMITTED),
               count(Declaration, Declaration.status == DeclarationStatus.SUBMITTED, Declaration.is_flagged.is_(True))),
+        Queue("missed", not_declared, proposed_for_review),
         Queue("certificates", count(Certificate, Certificate.render_state != RenderState.RENDERED),
               count(Certificate, Certificate.render_state == RenderState.FAILED)),
         Queue("expiring", count(Certificate, Certificate.status == CertificateStatus.VALID,

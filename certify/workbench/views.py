@@ -22,6 +22,8 @@ QUEUES = {
                 _l("over: ready to announce")),
     "declarations": (_l("Declarations to review"), _l("self-declarations submitted"), "management.admin_index",
                      _l("flagged")),
+    "missed": (_l("Declarations missed"), _l("listed units that did not declare for the last closed period"),
+               "management.missed", _l("proposed for review")),
     "certificates": (_l("Certificates not yet rendered"), _l("PDFs pending"), "certificates.admin_list",
                      _l("failed")),
     "expiring": (_l("Certificates expiring"), _l("valid certificates ending within 90 days"),

@@ -129,14 +129,15 @@ def _fill_agency(agency, count, *, on=None, status=AssignmentStatus.ACCEPTED):
 
 def test_an_agency_at_its_yearly_cap_of_15_is_refused(client, login_as, db):
     login_as("admin")
-    agency = factories.make_agency(name="蜀评检测认证有限公司")
+    agency = factories.make_agency("刘法人", name="蜀评检测认证有限公司")
     _fill_agency(agency, 15)
     application = factories.make_submitted_application()
     assessor = factories.make_assessor(agency)
     db.session.commit()
     page = post_assignment(client, application, assessor).get_data(as_text=True)
     year = services.local_today().year
-    assert f"The agency 蜀评检测认证有限公司 has reached its cap of 15 evaluations in {year}" in page
+    assert (f"刘法人, the legal representative of 蜀评检测认证有限公司, has reached the cap of 15 "
+            f"evaluations in {year}") in page
     assert application.status == Status.SUBMITTED
 
 
@@ -154,7 +155,7 @@ def test_declined_and_last_years_evaluations_do_not_count_towards_the_cap(client
 
 
 def test_the_cap_is_configurable(make_app, db):
-    app = make_app(CERTIFY_AGENCY_YEARLY_CAP=2)
+    app = make_app(CERTIFY_AGENCY_YEARLY_CAP=2, CERTIFY_CAP_UNIT="agency")
     with app.test_request_context(headers={"Accept-Language": "en"}):
         agency = factories.make_agency()
         _fill_agency(agency, 2)
@@ -225,7 +226,7 @@ def test_the_bulk_preview_reckons_the_cap_over_the_whole_batch(make_app, db):
         lines = services.preview_bulk_assignment(applications, lead=factories.make_assessor())
         assert [line.ok for line in lines] == [True, False]
         with force_locale("en"):
-            assert "has reached its cap of 1" in str(lines[1].reasons[0])
+            assert "has reached the cap of 1" in str(lines[1].reasons[0])
         factories.db.session.rollback()
 
 

@@ -1,6 +1,7 @@
 """Reminders (``flask reminders send``, run daily): certificates about to expire, declarations
-coming due, overdue assessments and objections awaiting resolution — each to the right people,
-in their language, once in its window."""
+coming due, assessments coming due and overdue, and objections awaiting resolution — each to the
+right people, in their language, once in its window. (Declarations missed: see
+test_missed_declarations.py.)"""
 
 import io
 from datetime import date, timedelta
@@ -122,6 +123,52 @@ def test_an_overdue_assessment_is_reminded_to_the_assessor_and_the_admins_once_a
     assert len(run(app, db, local_today() + timedelta(days=1))["assessment_overdue"]) == 2
 
 
+def test_an_assessment_coming_due_is_reminded_to_its_assessor_once_per_due_date(app, db, admin):
+    from certify.assessment import services as assessment
+
+    assessor = factories.make_assessor(preferred_language="en")
+    application = factories.make_submitted_application()
+    [soon] = factories.assign(application, assessor, admin=admin, due_on=local_today() + timedelta(days=5))
+    assessment.accept_assignment(assessor, soon)
+    later_assessor = factories.make_assessor()
+    [later] = factories.assign(factories.make_submitted_application(), later_assessor, admin=admin,
+                               due_on=local_today() + timedelta(days=10))
+    db.session.commit()
+    before = len(mails(db))
+
+    first = run(app, db)
+    second = run(app, db, local_today() + timedelta(days=1))
+
+    sent = mails(db)[before:]
+    assert [m.recipient for m in sent] == [assessor.email]
+    assert sent[0].subject.startswith("Assessment due on ") and sent[0].subject.endswith(application.reference)
+    assert "in 5 day(s)" in sent[0].body and f"/assessment/assignments/{soon.id}" in sent[0].body
+    assert len(first["assessment_due_soon"]) == 1 and second["assessment_due_soon"] == []
+    # Three days on, the other assignment is within seven days of its due date.
+    third = run(app, db, local_today() + timedelta(days=3))
+    assert len(third["assessment_due_soon"]) == 1 and later_assessor.email in third["assessment_due_soon"][0]
+
+
+def test_how_long_before_the_due_date_comes_from_the_configuration(app, db, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "CERTIFY_ASSESSMENT_DUE_SOON_DAYS", 3)
+    factories.assign(factories.make_submitted_application(), factories.make_assessor(), admin=admin,
+                     due_on=local_today() + timedelta(days=5))
+    db.session.commit()
+    assert run(app, db)["assessment_due_soon"] == []
+    assert len(run(app, db, local_today() + timedelta(days=2))["assessment_due_soon"]) == 1
+
+
+def test_a_declined_assignment_is_not_reminded_of_its_due_date(app, db, admin):
+    from certify.assessment import services as assessment
+
+    assessor = factories.make_assessor()
+    [assignment] = factories.assign(factories.make_submitted_application(), assessor, admin=admin,
+                                    due_on=local_today() + timedelta(days=2))
+    assessment.decline_assignment(assessor, assignment, reason="有利益冲突")
+    db.session.commit()
+    assert run(app, db)["assessment_due_soon"] == []
+
+
 def test_a_submitted_assessment_is_not_reminded(app, db, admin):
     assessor = factories.make_assessor()
     [assignment] = factories.assign(factories.make_submitted_application(), assessor, admin=admin)
@@ -175,6 +222,8 @@ def test_flask_reminders_send_runs_everything_and_sends_nothing_more_the_second_
     [assignment] = factories.assign(factories.make_submitted_application(), factories.make_assessor(),
                                     admin=admin)
     assignment.due_on = local_today() - timedelta(days=1)
+    factories.assign(factories.make_submitted_application(), factories.make_assessor(), admin=admin,
+                     due_on=local_today() + timedelta(days=3))
     objection_filed(admin, days_ago=8)
     db.session.commit()
     runner = app.test_cli_runner()
@@ -187,6 +236,7 @@ def test_flask_reminders_send_runs_everything_and_sends_nothing_more_the_second_
     assert "Certificates expiring: 1 reminder(s) sent." in first.output
     assert "Overdue assessments: 2 reminder(s) sent." in first.output
     assert "Objections awaiting resolution: 1 reminder(s) sent." in first.output
+    assert "Assessments due soon: 1 reminder(s) sent." in first.output
     assert second.exit_code == 0
     assert "1 reminder(s)" not in second.output and "2 reminder(s)" not in second.output
     assert len(mails(db)) == count

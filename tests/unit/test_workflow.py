@@ -24,6 +24,8 @@ EXPECTED = {
     ("submitted", "return", "admin"): "draft",
     ("assigned", "accept", "assessor"): "under_assessment",
     ("assigned", "decline", "assessor"): "submitted",
+    ("assigned", "withdraw_assignment", "admin"): "submitted",
+    ("under_assessment", "withdraw_assignment", "admin"): "submitted",
     ("under_assessment", "report", "assessor"): "assessed",
     ("assessed", "return", "admin"): "draft",
     ("assessed", "approve", "admin"): "approved",
@@ -53,7 +55,7 @@ def test_each_action_is_allowed_only_where_the_design_allows_it(status, action, 
 
 
 def test_the_table_checks_every_combination():
-    assert len(CASES) == len(Status) * len(Action) * 4 == 672
+    assert len(CASES) == len(Status) * len(Action) * 4 == 720
 
 
 def test_available_actions_lists_what_the_role_may_do_now():
