@@ -43,12 +43,22 @@ $(VENV)/.installed-test: $(VENV)/.installed
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile --use-fuzzy --statistics -d certify/translations 2>&1 | grep -v '^$$' || true
 
+instance/keys/signing-key.pem: | $(VENV)/.installed instance/secret_key
+	$(FLASK) keys init
+
 instance/secret_key: | $(PY)
 	@mkdir -p instance
 	@$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
 	@chmod 600 $@
 
 run: export CERTIFY_BASE_URL ?= http://127.0.0.1:$(PORT)
+# Certificates are signed from the first start: unless a key is configured, a development pair is
+# made once in instance/keys (self-signed and marked "development"; `flask doctor` refuses it).
+ifndef CERTIFY_SIGNING_KEY
+run: export CERTIFY_SIGNING_KEY := $(CURDIR)/instance/keys/signing-key.pem
+run: export CERTIFY_SIGNING_CERT := $(CURDIR)/instance/keys/signing-cert.pem
+run: instance/keys/signing-key.pem
+endif
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo load

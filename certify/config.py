@@ -72,8 +72,10 @@ def from_environment(instance_path: Path) -> dict:
         "CRITERIA_THRESHOLDS": _criteria_thresholds(),
         # Each uploaded file; a larger one is refused beside its field, the rest of the form kept.
         "CERTIFY_MAX_UPLOAD_BYTES": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
-        # A whole request: a section's page carries a file input for each of its items.
-        "MAX_CONTENT_LENGTH": int(env("CERTIFY_MAX_REQUEST_MB", "120")) * 1024 * 1024,
+        # A whole request: a section's page carries a file input for each of its items. Never
+        # less than the largest file and a megabyte for the rest of its form.
+        "MAX_CONTENT_LENGTH": max(int(env("CERTIFY_MAX_REQUEST_MB", "120")),
+                                  int(env("CERTIFY_MAX_UPLOAD_MB", "20")) + 1) * 1024 * 1024,
         # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "587")),
@@ -82,14 +84,29 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
         "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "certify@localhost"),
-        # Absolute address used in e-mails (reset links); falls back to the request's host.
+        # Absolute address used in e-mails (reset links). Without it, links are built from the
+        # request's host only when that host is one of CERTIFY_ALLOWED_HOSTS (comma-separated),
+        # which Flask then enforces for every request (400 for any other Host header).
         "CERTIFY_BASE_URL": env("CERTIFY_BASE_URL") or None,
+        "TRUSTED_HOSTS": [host.strip() for host in env("CERTIFY_ALLOWED_HOSTS", "").split(",")
+                          if host.strip()] or None,
         "PASSWORD_RESET_MAX_AGE": int(env("CERTIFY_PASSWORD_RESET_MAX_AGE", str(24 * 3600))),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         "CERTIFY_NOTICE_DAYS": int(env("CERTIFY_NOTICE_DAYS", "15")),
         "CERTIFY_REQUIRE_TOTP_FOR_STAFF": _env_bool("CERTIFY_REQUIRE_TOTP_FOR_STAFF", False),
         "CERTIFY_SESSION_IDLE_MINUTES": int(env("CERTIFY_SESSION_IDLE_MINUTES", "60")),
         "CERTIFY_SESSION_ABSOLUTE_HOURS": int(env("CERTIFY_SESSION_ABSOLUTE_HOURS", "12")),
+        # Signatures (see certify/certificates/signing.py): certificates of earlier signing keys
+        # that still verify, an RFC 3161 timestamp authority, and the roots its certificate may
+        # chain to.
+        "CERTIFY_TRUST_ROOTS": env("CERTIFY_TRUST_ROOTS", str(instance_path / "keys" / "trusted")),
+        "CERTIFY_TSA_URL": env("CERTIFY_TSA_URL") or None,
+        "CERTIFY_TSA_TRUST_ROOTS": env("CERTIFY_TSA_TRUST_ROOTS",
+                                       str(instance_path / "keys" / "tsa-trusted")),
+        # Jobs (with REDIS_URL): the queue's name, so that deployments sharing one Redis keep
+        # apart, and how many jobs a worker process runs before it is replaced.
+        "CERTIFY_QUEUE": env("CERTIFY_QUEUE") or "certify",
+        "CERTIFY_WORKER_JOBS_PER_PROCESS": int(env("CERTIFY_WORKER_JOBS_PER_PROCESS", "1000")),
         "DEBUG": _env_bool("FLASK_DEBUG", False),
     }
 

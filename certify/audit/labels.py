@@ -79,6 +79,7 @@ ACTIONS = {
     "reminder.declaration_due": _l("Reminder: self-declaration due"),
     "reminder.objection_pending": _l("Reminder: objection waiting"),
     "score_sheet.details_saved": _l("Score sheet details saved"),
+    "signing_key.rotated": _l("Signing key replaced (the earlier certificate kept as a trust root)"),
     "score_sheet.saved": _l("Score sheet saved"),
     "score_sheet.submitted": _l("Score sheet submitted"),
     "user.activated": _l("Account activated"),

@@ -7,7 +7,9 @@ verification, revocation and expiry.
 
 Settings: ``CERTIFY_CERTIFICATE_PREFIX`` (default ``SC``), ``CERTIFY_CERTIFICATE_VALIDITY_YEARS``
 (default 3), ``CERTIFY_SIGNING_KEY`` / ``CERTIFY_SIGNING_CERT`` (PEM paths) and
-``CERTIFY_SIGNING_KEY_PASSPHRASE``; rendering needs ``CERTIFY_BASE_URL`` for the QR code.
+``CERTIFY_SIGNING_KEY_PASSPHRASE``; the trust roots of earlier keys, the timestamp authority and
+its roots (``CERTIFY_TRUST_ROOTS``, ``CERTIFY_TSA_URL``, ``CERTIFY_TSA_TRUST_ROOTS``: see
+``signing.py``); rendering needs ``CERTIFY_BASE_URL`` for the QR code.
 """
 
 import os

@@ -1,4 +1,4 @@
-"""``flask certificates expire|render`` and ``flask keys init``."""
+"""``flask certificates expire|render`` and ``flask keys init|rotate``."""
 
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def render() -> None:
               help="Where to write the pair (default: instance/keys).")
 @click.option("--days", default=3650, show_default=True, help="Validity of the certificate.")
 @click.option("--force", is_flag=True, help="Replace an existing pair (earlier signatures "
-              "then no longer validate).")
+              "then no longer validate; flask keys rotate keeps them valid).")
 def keys_init(folder: Path | None, days: int, force: bool) -> None:
     """Make a self-signed development key and certificate for signing certificate PDFs.
     The key is encrypted when CERTIFY_SIGNING_KEY_PASSPHRASE is set."""
@@ -71,3 +71,49 @@ def keys_init(folder: Path | None, days: int, force: bool) -> None:
     click.echo("Development signing key made (not for production). Add to the environment:")
     click.echo(f"  export CERTIFY_SIGNING_KEY={key_path}")
     click.echo(f"  export CERTIFY_SIGNING_CERT={cert_path}")
+
+
+@keys_cli.command("rotate")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The new private key (PEM), e.g. the department's production key.")
+@click.option("--cert", "cert_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The new key's certificate (PEM).")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Without --key/--cert: where the new development pair is written, replacing "
+              "the pair there (default: instance/keys).")
+@click.option("--days", default=3650, show_default=True,
+              help="Validity of a new development certificate.")
+def keys_rotate(key_path: Path | None, cert_path: Path | None, folder: Path | None,
+                days: int) -> None:
+    """Replace the signing key. The current certificate is kept as a trust root first, so that
+    certificates signed before still verify; the new pair is --key/--cert, or else a new
+    development pair."""
+    from certify.certificates.services import rotate_signing_key
+    from certify.certificates.signing import trust_roots_folder
+    from certify.exceptions import ServiceError
+
+    if (key_path is None) != (cert_path is None):
+        raise click.UsageError("Give both --key and --cert, or neither.")
+    folder = (folder or Path(current_app.instance_path) / "keys").resolve()
+    current = current_app.config.get("CERTIFY_SIGNING_CERT")
+    current = Path(current) if current else folder / "signing-cert.pem"
+    if not current.is_file():
+        raise click.ClickException(f"No signing certificate to rotate ({current} does not exist); "
+                                   "flask keys init makes a first pair.")
+    passphrase = current_app.config.get("CERTIFY_SIGNING_KEY_PASSPHRASE")
+    try:
+        rotation = rotate_signing_key(
+            current, folder=folder, trust_roots=trust_roots_folder().resolve(),
+            key_path=key_path.resolve() if key_path else None,
+            cert_path=cert_path.resolve() if cert_path else None, days=days,
+            passphrase=passphrase.encode("utf-8") if passphrase else None)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from error
+    click.echo(f"The previous certificate is kept as a trust root: {rotation.kept_path}")
+    click.echo("Certificates signed with it still verify. Sign with the new pair from now on:")
+    click.echo(f"  export CERTIFY_SIGNING_KEY={rotation.key_path}")
+    click.echo(f"  export CERTIFY_SIGNING_CERT={rotation.cert_path}")
+    click.echo(f"  export CERTIFY_TRUST_ROOTS={rotation.kept_path.parent}")
+    click.echo("then restart the web processes and workers.")

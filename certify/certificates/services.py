@@ -1,4 +1,5 @@
-"""Certificates: issuing on announcement, rendering the PDF (a job), revoking and expiring.
+"""Certificates: issuing on announcement, rendering the PDF (a job), revoking and expiring; and
+replacing the key that signs them.
 
 Each use case runs in the caller's transaction and writes an audit event; the caller commits
 once. Rendering happens only after that commit (``call_after_commit``), in a job that opens its
@@ -6,7 +7,9 @@ own session, so a rolled-back announcement renders nothing.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -243,6 +246,53 @@ def _record_render_failure(certificate_id: int, error: Exception) -> None:
         .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
         .values(render_state=RenderState.FAILED, render_error=message))
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """The pair that signs from now on, and where the previous certificate was kept."""
+
+    key_path: Path
+    cert_path: Path
+    kept_path: Path
+
+
+def rotate_signing_key(current_cert: Path, *, folder: Path, trust_roots: Path,
+                       key_path: Path | None = None, cert_path: Path | None = None,
+                       days: int = 3650, passphrase: bytes | None = None) -> KeyRotation:
+    """Replace the signing pair, keeping ``current_cert`` in ``trust_roots`` first so that every
+    certificate it signed still verifies. The new pair is ``key_path``/``cert_path`` (checked to
+    belong together) or, without them, a new development pair written over the one in ``folder``.
+    Raises ``ServiceError`` for a pair that does not match or is the current one."""
+    from pyhanko.keys import load_cert_from_pemder
+
+    from certify.certificates.signing import (
+        create_development_key,
+        keep_as_trust_root,
+        key_matches_certificate,
+        signer_info,
+    )
+
+    previous = signer_info(load_cert_from_pemder(str(current_cert)))
+    if key_path is not None:
+        try:
+            key_matches_certificate(key_path, cert_path, passphrase)
+        except (OSError, ValueError, TypeError) as error:
+            raise ServiceError(_l("The new key and certificate are not one pair: %(error)s",
+                                  error=str(error))) from error
+        if signer_info(load_cert_from_pemder(str(cert_path))).fingerprint == previous.fingerprint:
+            raise ServiceError(_l("That certificate already signs: nothing to rotate."))
+    kept_path = keep_as_trust_root(current_cert, trust_roots)
+    if key_path is None:
+        key_path, cert_path = create_development_key(folder, days=days, passphrase=passphrase,
+                                                     overwrite=True)
+    current = signer_info(load_cert_from_pemder(str(cert_path)))
+    record_event("signing_key.rotated", object_type="system",
+                 details={"previous_subject": previous.subject,
+                          "previous_fingerprint": previous.fingerprint,
+                          "subject": current.subject, "fingerprint": current.fingerprint,
+                          "kept_as": str(kept_path)})
+    return KeyRotation(key_path=key_path, cert_path=cert_path, kept_path=kept_path)
 
 
 def batch_progress(application_ids) -> dict[str, int]:

@@ -27,7 +27,7 @@ from certify.certificates.forms import CheckFileForm, RevokeForm
 from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus, RenderState
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
-from certify.core.forms import confirmation_page, confirmed, page_number, show_service_error
+from certify.core.forms import confirmation_page, confirmed, int_arg, page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language, date_text, translated
@@ -195,10 +195,10 @@ def application_pdf(application_id: int):
 def _admin_filters() -> dict:
     kind = request.args.get("kind", "")
     status = request.args.get("status", "")
-    year = request.args.get("year", "")
+    year = int_arg("year", low=1, high=9999)
     return {"kind": kind if is_kind(kind) else "",
             "status": status if status in {s.value for s in CertificateStatus} else "",
-            "year": year if year.isdigit() else "",
+            "year": str(year) if year else "",
             "q": (request.args.get("q") or "").strip()[:100]}
 
 

@@ -3,8 +3,9 @@
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from certify.core.urls import AddressUnknown
 from certify.exceptions import PermissionDenied
 from certify.extensions import db
 
@@ -16,6 +17,7 @@ MESSAGES = {
     413: (_l("File too large"), _l("The file is larger than the upload limit. Please send a smaller file.")),
     429: (_l("Too many requests"), _l("You have sent too many requests. Please wait a moment and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been recorded; please try again later.")),
+    503: (_l("Not available"), _l("This cannot be done at the moment. Please try again later.")),
 }
 
 
@@ -55,6 +57,18 @@ def register_error_handlers(app: Flask) -> None:
     def permission_denied(error: PermissionDenied):
         db.session.rollback()
         return _render(403, error.message)
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host header outside CERTIFY_ALLOWED_HOSTS: no address of ours can be built for the
+        # page (its links would point at that host), so the answer is plain text.
+        return "400 Bad Request: unknown host\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(AddressUnknown)
+    def address_unknown(error: AddressUnknown):
+        # A deployment without its public address: nothing that would mail a link is saved.
+        db.session.rollback()
+        return _render(503, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

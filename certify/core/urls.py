@@ -4,17 +4,31 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+
+from certify.exceptions import ServiceError
+
+
+class AddressUnknown(ServiceError):
+    """No address may be built for a link sent out: ``CERTIFY_BASE_URL`` is not set, and the
+    request's host is not one of the allowed hosts."""
 
 
 def absolute_url(endpoint: str, **values) -> str:
     """``endpoint``'s address with scheme and host: under ``CERTIFY_BASE_URL`` when configured
     (the public address behind a proxy, and the only one known outside a request, e.g. in a
-    job), else the current request's."""
+    job), else the current request's — but only when its host is one of the allowed hosts
+    (``CERTIFY_ALLOWED_HOSTS``, enforced by Flask as ``TRUSTED_HOSTS``): a link built from a Host
+    header anyone can send would mail a password link pointing at their site."""
     base = current_app.config.get("CERTIFY_BASE_URL")
     if not base:
         if not has_request_context():
             raise RuntimeError("CERTIFY_BASE_URL must be set to build addresses outside a request "
                                "(e-mails and PDFs made by jobs), e.g. https://certify.example.gov.cn")
+        if not current_app.config.get("TRUSTED_HOSTS"):
+            current_app.logger.error("No link sent: set CERTIFY_BASE_URL (or CERTIFY_ALLOWED_HOSTS)")
+            raise AddressUnknown(_l("The site's address is not configured, so no message with a link can "
+                                    "be sent. Please tell the department."))
         return url_for(endpoint, _external=True, **values)
     parts = urlsplit(base)
     adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/",

@@ -21,6 +21,13 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
+from certify.certificates.signing import (
+    DEVELOPMENT_COMMON_NAME,
+    read_certificates,
+    timestamp_authority_problem,
+    trust_roots_folder,
+    tsa_trust_roots_folder,
+)
 from certify.config import DEVELOPMENT_SECRET_KEYS
 from certify.extensions import db
 from certify.pdf.health import pdf_health
@@ -131,12 +138,15 @@ def check_storage(app: Flask) -> list[Finding]:
 
 
 def check_signing_key(app: Flask) -> list[Finding]:
-    """If PDFs are to be signed: both files exist, the key parses, matches the certificate, and
-    the certificate is valid today."""
+    """Certificate PDFs must be signed with the department's key: both files exist, the key
+    parses and matches the certificate, which is valid today and not the development one."""
     key_path = _setting(app, "CERTIFY_SIGNING_KEY")
     cert_path = _setting(app, "CERTIFY_SIGNING_CERT")
     if not key_path and not cert_path:
-        return [Finding("signing key", OK, "not configured: certificate PDFs are not signed")]
+        return [Finding("signing key", PROBLEM, "no signing key: certificate PDFs are issued "
+                        "unsigned, so a forged copy cannot be told from a genuine one",
+                        "set CERTIFY_SIGNING_KEY and CERTIFY_SIGNING_CERT to the department's "
+                        "key and certificate (PEM files)")]
     fix_pair = ("set both CERTIFY_SIGNING_KEY and CERTIFY_SIGNING_CERT to PEM files "
                 "(a development pair: flask keys init)")
     if not key_path or not cert_path:
@@ -168,6 +178,12 @@ def check_signing_key(app: Flask) -> list[Finding]:
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         return [Finding("signing key", PROBLEM, "the key does not belong to the certificate",
                         "configure the key and certificate of the same pair")]
+    common_names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    if any(name.value == DEVELOPMENT_COMMON_NAME for name in common_names):
+        return [Finding("signing key", PROBLEM, "the development key made by flask keys init "
+                        "signs the certificates: its certificate is self-signed and says "
+                        "\"development\"", "flask keys rotate --key KEY.pem --cert CERT.pem with "
+                        "the department's pair (certificates signed so far stay valid)")]
     now = utcnow()
     if certificate.not_valid_after_utc < now:
         return [Finding("signing key", PROBLEM, "the certificate expired on "
@@ -183,6 +199,44 @@ def check_signing_key(app: Flask) -> list[Finding]:
                         "renew the signing certificate soon")]
     return [Finding("signing key", OK, "key matches the certificate, valid until "
                     f"{certificate.not_valid_after_utc:%Y-%m-%d}")]
+
+
+def check_trust_roots(app: Flask) -> list[Finding]:
+    """Every file in the trust-roots folders must be a certificate: an unreadable one is a
+    signing key whose certificates would stop verifying."""
+    findings = []
+    for check, folder in (("trust roots", trust_roots_folder()),
+                          ("timestamp roots", tsa_trust_roots_folder())):
+        certificates, problems = read_certificates(folder)
+        if problems:
+            findings.append(Finding(check, PROBLEM, "; ".join(problems),
+                                    f"replace each file in {folder} by a PEM or DER certificate, "
+                                    "or remove it"))
+        else:
+            findings.append(Finding(check, OK, f"{len(certificates)} certificate(s) in {folder}"))
+    return findings
+
+
+def check_timestamp_authority(app: Flask) -> list[Finding]:
+    """Without a timestamp authority a signature verifies only while the signing certificate is
+    valid; with one, it must answer and chain to a root kept here (or signing fails)."""
+    url = app.config.get("CERTIFY_TSA_URL")
+    folder = tsa_trust_roots_folder()
+    if not url:
+        return [Finding("timestamp authority", WARNING, "CERTIFY_TSA_URL is unset: a signature "
+                        "stops verifying once its signing certificate expires",
+                        "set CERTIFY_TSA_URL to an RFC 3161 timestamp service and put its root "
+                        f"certificate in {folder}")]
+    roots, _ = read_certificates(folder)
+    if not roots:
+        return [Finding("timestamp authority", PROBLEM, f"no root certificate for {url} in "
+                        f"{folder}: every signature would fail",
+                        f"copy the timestamp authority's root certificate (PEM) into {folder}")]
+    problem = timestamp_authority_problem(url, roots)
+    if problem:
+        return [Finding("timestamp authority", PROBLEM, problem,
+                        f"check CERTIFY_TSA_URL, and that {folder} holds the authority's root")]
+    return [Finding("timestamp authority", OK, f"{url} answers with a trusted timestamp")]
 
 
 def check_base_url(app: Flask) -> list[Finding]:
@@ -222,7 +276,8 @@ def check_redis(app: Flask) -> list[Finding]:
 
 
 CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_pdf,
-          check_signing_key, check_base_url, check_mail, check_redis)
+          check_signing_key, check_trust_roots, check_timestamp_authority, check_base_url,
+          check_mail, check_redis)
 
 
 def run_checks(app: Flask) -> list[Finding]:

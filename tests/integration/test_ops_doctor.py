@@ -1,5 +1,6 @@
 """`flask doctor` names every unsafe or broken setting with its fix and exits 1; a healthy
-deployment passes with exit 0."""
+deployment (signing with the department's key, timestamped by a timestamp authority) passes with
+exit 0."""
 
 import socket
 import threading
@@ -11,8 +12,10 @@ from flask_migrate import upgrade
 
 import certify
 from certify import ops
+from certify.certificates.signing import create_development_key
 from certify.extensions import db as _db
 from certify.timeutil import utcnow
+from tests.integration.test_signatures_long_term import timestamp_authority
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -48,6 +51,22 @@ def write_pair(folder: Path, *, days: int = 365, expired: bool = False, name: st
     return str(key_path), str(cert_path)
 
 
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory):
+    with timestamp_authority(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority
+
+
+@pytest.fixture()
+def healthy(tmp_path, tsa) -> dict:
+    """Settings that pass every check: the ones above, the department's signing pair, and a
+    timestamp authority whose root is kept."""
+    key, cert = write_pair(tmp_path / "department")
+    return HEALTHY | {"CERTIFY_SIGNING_KEY": key, "CERTIFY_SIGNING_CERT": cert,
+                      "CERTIFY_TRUST_ROOTS": str(tmp_path / "trusted"),
+                      "CERTIFY_TSA_URL": tsa.url, "CERTIFY_TSA_TRUST_ROOTS": str(tsa.roots)}
+
+
 @pytest.fixture()
 def fake_redis():
     """A server on 127.0.0.1 that answers every command with +PONG; yields its URL."""
@@ -72,17 +91,17 @@ def fake_redis():
     thread.join(timeout=5)
 
 
-def test_a_healthy_deployment_passes(app, make_app, tmp_path, fake_redis):
-    key, cert = write_pair(tmp_path / "keys")
-    result = doctor(make_app(**HEALTHY, CERTIFY_SIGNING_KEY=key, CERTIFY_SIGNING_CERT=cert,
-                             REDIS_URL=fake_redis, RATELIMIT_STORAGE_URI="memory://"))
+def test_a_healthy_deployment_passes(app, make_app, healthy, fake_redis):
+    result = doctor(make_app(**healthy, REDIS_URL=fake_redis, RATELIMIT_STORAGE_URI="memory://"))
     assert result.exit_code == 0, result.output
     assert "PROBLEM" not in result.output and "WARNING" not in result.output
     for check in ("secret key", "debug mode", "database", "migrations", "storage",
-                  "PDF rendering", "signing key", "base URL", "mail", "redis"):
+                  "PDF rendering", "signing key", "trust roots", "timestamp roots",
+                  "timestamp authority", "base URL", "mail", "redis"):
         assert any(line.startswith("ok") and f" {check} " in line
                    for line in result.output.splitlines()), check
     assert "key matches the certificate" in result.output and "answers" in result.output
+    assert "answers with a trusted timestamp" in result.output
 
 
 def _unmigrated(tmp_path):
@@ -104,14 +123,34 @@ def _signing(tmp_path, kind):
     _, expired_cert = write_pair(tmp_path / "keys", name="expired", expired=True)
     garbage = tmp_path / "keys" / "garbage.pem"
     garbage.write_text("not a key")
+    development_key, development_cert = create_development_key(tmp_path / "development")
     return {
         "missing": {"CERTIFY_SIGNING_KEY": str(tmp_path / "nowhere.pem"), "CERTIFY_SIGNING_CERT": cert},
-        "half": {"CERTIFY_SIGNING_KEY": key},
+        "half": {"CERTIFY_SIGNING_KEY": key, "CERTIFY_SIGNING_CERT": None},
         "mismatch": {"CERTIFY_SIGNING_KEY": other_key, "CERTIFY_SIGNING_CERT": cert},
         "expired": {"CERTIFY_SIGNING_KEY": key.replace("signing", "expired"),
                     "CERTIFY_SIGNING_CERT": expired_cert},
         "garbage": {"CERTIFY_SIGNING_KEY": str(garbage), "CERTIFY_SIGNING_CERT": cert},
+        "none": {"CERTIFY_SIGNING_KEY": None, "CERTIFY_SIGNING_CERT": None},
+        "development": {"CERTIFY_SIGNING_KEY": str(development_key),
+                        "CERTIFY_SIGNING_CERT": str(development_cert)},
     }[kind]
+
+
+def _untrusted_tsa(tmp_path):
+    """A timestamp-roots folder holding only an unrelated certificate."""
+    _, cert = write_pair(tmp_path / "unrelated")
+    folder = tmp_path / "tsa-roots"
+    folder.mkdir()
+    Path(cert).rename(folder / "unrelated.pem")
+    return {"CERTIFY_TSA_TRUST_ROOTS": str(folder)}
+
+
+def _unreadable_trust_root(tmp_path):
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    (folder / "old-signing-cert.pem").write_text("not a certificate")
+    return {"CERTIFY_TRUST_ROOTS": str(folder)}
 
 
 # (what is wrong, settings, patch, the check's line must mention, the fix must mention)
@@ -144,6 +183,18 @@ PLANTED = [
      "certificate expired on", "renew"),
     ("signing key unreadable", lambda t, m: _signing(t, "garbage"), None,
      "cannot be read as a PEM private key", "CERTIFY_SIGNING_KEY_PASSPHRASE"),
+    ("no signing key in production", lambda t, m: _signing(t, "none"), None,
+     "certificate PDFs are issued unsigned", "CERTIFY_SIGNING_KEY"),
+    ("the development signing key in production", lambda t, m: _signing(t, "development"), None,
+     "development key made by flask keys init", "flask keys rotate --key"),
+    ("an unreadable trust root", lambda t, m: _unreadable_trust_root(t), None,
+     "old-signing-cert.pem", "PEM or DER certificate"),
+    ("timestamp authority unreachable", lambda t, m: {"CERTIFY_TSA_URL": "http://127.0.0.1:1/"},
+     None, "no timestamp from http://127.0.0.1:1/", "CERTIFY_TSA_URL"),
+    ("timestamp authority without its root", lambda t, m: {"CERTIFY_TSA_TRUST_ROOTS": str(t)},
+     None, "no root certificate for", "copy the timestamp authority's root certificate"),
+    ("timestamp authority not trusted", lambda t, m: _untrusted_tsa(t), None,
+     "does not chain to a timestamp authority root", "CERTIFY_TSA_URL"),
     ("database unreachable",
      lambda t, m: {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{t / 'no' / 'such' / 'folder.sqlite3'}"},
      None, "cannot connect", "DATABASE_URL"),
@@ -155,7 +206,8 @@ PLANTED = [
 ]
 
 
-def test_every_planted_problem_is_reported_with_its_fix(app, make_app, tmp_path, monkeypatch):
+def test_every_planted_problem_is_reported_with_its_fix(app, make_app, tmp_path, monkeypatch,
+                                                         healthy):
     failures = []
     for number, (name, settings, patch, detail, fix) in enumerate(PLANTED):
         folder = tmp_path / str(number)
@@ -163,7 +215,7 @@ def test_every_planted_problem_is_reported_with_its_fix(app, make_app, tmp_path,
         with monkeypatch.context() as patched:
             if patch:
                 patched.setattr(*patch)
-            result = doctor(make_app(**(HEALTHY | settings(folder, make_app))))
+            result = doctor(make_app(**(healthy | settings(folder, make_app))))
         lines = result.output.splitlines()
         problem_at = [i for i, line in enumerate(lines) if line.startswith("PROBLEM") and detail in line]
         if result.exit_code != 1 or not problem_at or fix not in lines[problem_at[0] + 1]:
@@ -173,8 +225,8 @@ def test_every_planted_problem_is_reported_with_its_fix(app, make_app, tmp_path,
     assert failures == []
 
 
-def test_a_missing_smtp_server_is_a_warning_not_a_failure(app, make_app):
-    result = doctor(make_app(**(HEALTHY | {"MAIL_SERVER": None})))
+def test_a_missing_smtp_server_is_a_warning_not_a_failure(app, make_app, healthy):
+    result = doctor(make_app(**(healthy | {"MAIL_SERVER": None})))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     [at] = [i for i, line in enumerate(lines) if line.startswith("WARNING") and " mail " in line]
@@ -182,8 +234,19 @@ def test_a_missing_smtp_server_is_a_warning_not_a_failure(app, make_app):
     assert "1 warning(s)" in result.output
 
 
-def test_strict_mode_fails_on_warnings(app, make_app):
-    application = make_app(**(HEALTHY | {"MAIL_SERVER": None}))
+def test_without_a_timestamp_authority_signatures_expire_with_their_certificate(
+        app, make_app, healthy):
+    result = doctor(make_app(**(healthy | {"CERTIFY_TSA_URL": None})))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    [at] = [i for i, line in enumerate(lines)
+            if line.startswith("WARNING") and " timestamp authority " in line]
+    assert "stops verifying once its signing certificate expires" in lines[at]
+    assert "CERTIFY_TSA_URL" in lines[at + 1]
+
+
+def test_strict_mode_fails_on_warnings(app, make_app, healthy):
+    application = make_app(**(healthy | {"MAIL_SERVER": None}))
     ops.init_app(application)
     with application.app_context():
         result = application.test_cli_runner().invoke(args=["doctor", "--strict"])
