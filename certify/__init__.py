@@ -8,7 +8,9 @@ from pathlib import Path
 from flask import Flask
 
 from certify import config as settings
-from certify.extensions import csrf, db, limiter, migrate
+from certify import ratelimit
+from certify.core.ids import RowIdConverter
+from certify.extensions import csrf, db, migrate
 
 
 class ConfigurationError(RuntimeError):
@@ -22,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(settings.PROJECT_ROOT / "templates"),
     )
+    # ``<int:…>`` in every address: ids a row can have (a longer number matches no page).
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(settings.DEFAULTS)
     app.config.update(settings.from_environment(Path(app.instance_path)))
     app.config.update(config or {})
@@ -35,8 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    limiter.init_app(app)
+    ratelimit.init_app(app)  # counters shared by every process: Redis, else this database
 
     from certify import i18n, models, security  # noqa: F401  (models: every table registered)
     from certify.auth import login

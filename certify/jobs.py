@@ -8,8 +8,14 @@ queues it for after the commit (never if the transaction rolls back); ``run_job`
 - inline, in the current process, when ``REDIS_URL`` is not set (the default);
 - on RQ workers (``flask worker``) when ``REDIS_URL`` is set: the job is enqueued by its
   import path, and the worker runs it in an application context of its own.
+
+A job marked ``@retried(30, 120, …)`` that raises (``RetryLater`` when it has recorded a failure
+that may pass) runs again on the workers after each of those intervals (RQ's ``Retry``; a worker
+killed in the middle of it counts as a failure too, once RQ notices). Inline, nothing runs it
+again by itself: a sweep does (see ``certify.certificates.services.sweep_unrendered``).
 """
 
+import logging
 import os
 
 from flask import current_app, has_app_context
@@ -22,6 +28,31 @@ JOB_TIMEOUT = 600
 _PENDING_KEY = "certify.after_commit"
 # The application a worker process runs jobs in (set by ``flask worker`` before forking).
 _worker_app = None
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Raised by a job whose work is not done for a reason that may pass; the job has recorded
+    what failed. On the workers a ``@retried`` job then runs again after its next interval."""
+
+
+def retried(*intervals: int):
+    """Mark a job to run again on the workers after each of ``intervals`` seconds when it
+    raises."""
+    def mark(func):
+        func.retry_intervals = tuple(intervals)
+        return func
+    return mark
+
+
+def _retry(func):
+    intervals = getattr(func, "retry_intervals", ())
+    if not intervals:
+        return None
+    from rq import Retry
+
+    return Retry(max=len(intervals), interval=list(intervals))
 
 
 def call_after_commit(func, *args) -> None:
@@ -77,9 +108,13 @@ def run_job(func, *args):
         # An application context of its own, as on a worker: its own session, never the
         # caller's (which may be in the middle of committing).
         with current_app.app_context():
-            func(*args)
+            try:
+                func(*args)
+            except RetryLater as incomplete:
+                log.warning("Job %s left work undone: %s", job_path(func), incomplete)
         return None
-    return queue.enqueue(execute, job_path(func), *args, description=job_path(func))
+    return queue.enqueue(execute, job_path(func), *args, description=job_path(func),
+                         retry=_retry(func))
 
 
 def run_jobs(calls) -> None:
@@ -94,7 +129,8 @@ def run_jobs(calls) -> None:
     from rq import Queue
 
     for start in range(0, len(calls), ENQUEUE_CHUNK):
-        queue.enqueue_many([Queue.prepare_data(execute, (job_path(func), *args), description=job_path(func))
+        queue.enqueue_many([Queue.prepare_data(execute, (job_path(func), *args),
+                                               description=job_path(func), retry=_retry(func))
                             for func, args in calls[start:start + ENQUEUE_CHUNK]])
 
 
@@ -145,15 +181,34 @@ def start_worker(app, *, burst: bool = False, max_jobs: int | None = None) -> in
     process after ``max_jobs`` jobs.
     """
     global _worker_app
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     _worker_app = app
     _warm_up(app)
     connection = redis_connection(app.config["REDIS_URL"])
     queue = Queue(queue_name(app), connection=connection, default_timeout=JOB_TIMEOUT)
-    worker = SimpleWorker([queue], connection=connection)
-    worker.work(burst=burst, max_jobs=max_jobs)
+    worker = _worker_class()([queue], connection=connection)
+    # The scheduler puts jobs waiting for a retry back on the queue when they are due.
+    worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=True)
     return worker.successful_job_count + worker.failed_job_count
+
+
+def _worker_class():
+    from rq import SimpleWorker
+
+    class Worker(SimpleWorker):
+        def unsubscribe(self):
+            # RQ's own order (unsubscribe, then stop the listening thread) leaves that thread
+            # asleep for up to a minute with redis-py 8, which now waits for it: every worker
+            # stopping or recycled waited that long. The thread is told to stop first, so the
+            # answer to the unsubscribe wakes it to end.
+            if self.pubsub_thread:
+                self.pubsub_thread.stop(timeout=0)
+                self.pubsub.unsubscribe()
+                self.pubsub_thread.join(timeout=1)
+                self.pubsub.close()
+
+    return Worker
 
 
 _RECYCLE = 3  # exit code of a worker process that ran its share of jobs

@@ -73,7 +73,7 @@ def refuse_nul_bytes():
     """A NUL character has no place in any field or query; PostgreSQL would refuse it deep in a
     query, so it is refused at the door with a plain 400."""
     for values in (request.args, request.form):
-        for value in values.values():
+        for _name, value in values.items(multi=True):  # a repeated parameter's every value
             if "\x00" in value:
                 abort(400)
 

@@ -8,6 +8,10 @@ page, a PDF with something before its header) and zip bombs are refused.
 
 The original name is kept for display and download only; storage uses the sha256. Every refusal
 is one ``UploadRefused`` whose message is shown to the user in their language.
+
+Giving evidence out goes through one place too (``servable_evidence``, ``send_evidence``): a file
+the applicant removed is served to no one, unless a submission listed it before its removal — it
+is then part of that submission's record.
 """
 
 import io
@@ -19,13 +23,17 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
+import flask
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.utils import send_file
 
 from certify import storage
+from certify.applications.models import Evidence, Submission
 from certify.exceptions import ServiceError
+from certify.extensions import db
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_NAME_LENGTH = 200
@@ -180,6 +188,42 @@ def clean_filename(name: str | None, extension: str = "") -> str:
     suffix = "." + suffix if suffix else ""
     stem = stem[:max(MAX_NAME_LENGTH - len(suffix), 0)].rstrip(" .") or "file"
     return (stem + suffix)[:MAX_NAME_LENGTH]
+
+
+def servable_evidence(application_id: int, evidence_id: int) -> Evidence | None:
+    """The evidence file ``evidence_id`` of the application, when it may be given out (the
+    caller has checked that the user may see the application): a file still attached, or one
+    removed since that a submission listed (part of that submission's record). ``None`` for a
+    file removed before any submission listed it, another application's file, or one not in
+    storage."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.application_id != application_id:
+        return None
+    if evidence.deleted_at is not None and not _listed_by_a_submission(evidence):
+        return None
+    if not storage.exists(evidence.sha256):
+        return None
+    return evidence
+
+
+def _listed_by_a_submission(evidence: Evidence) -> bool:
+    listings = db.session.execute(
+        select(Submission.evidence).where(Submission.application_id == evidence.application_id)).scalars()
+    return any(isinstance(entry, dict) and entry.get("id") == evidence.id
+               for listing in listings for entry in listing or ())
+
+
+def send_evidence(evidence: Evidence, *, inline: bool = False):
+    """The response giving out ``evidence``: downloaded under its original name (Werkzeug
+    writes an RFC 5987 name, so Chinese names survive), or with ``inline`` shown in the browser
+    — sandboxed, so that nothing in it runs as a page of this site."""
+    response = flask.send_file(storage.path_of(evidence.sha256), mimetype=evidence.content_type,
+                               as_attachment=not inline, download_name=evidence.original_name,
+                               conditional=True, etag=evidence.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
+    return response
 
 
 def content_disposition(filename: str, as_attachment: bool = True) -> str:

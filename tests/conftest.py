@@ -6,6 +6,8 @@ starts with empty tables.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -63,6 +65,9 @@ def drop_schema(engine: sa.Engine) -> None:
             connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
+AUDIT_DIR = Path(tempfile.mkdtemp(prefix="certify-test-audit-"))
+
+
 def test_config(database_url: str, storage_dir) -> dict:
     return {
         "TESTING": True,
@@ -71,6 +76,10 @@ def test_config(database_url: str, storage_dir) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "WTF_CSRF_ENABLED": False,
         "CERTIFY_STORAGE_DIR": str(storage_dir),
+        # The audit key and anchors live outside the database: one pair for the whole run, so
+        # that every application made on the test database chains with the same key.
+        "CERTIFY_AUDIT_KEY_FILE": str(AUDIT_DIR / "audit_key"),
+        "CERTIFY_AUDIT_ANCHOR_FILE": str(AUDIT_DIR / "audit-anchors.log"),
         "MAIL_SERVER": None,
         "CERTIFY_BASE_URL": "http://certify.test",
     }
@@ -155,3 +164,21 @@ def login_as(client, db):
         return user
 
     return login
+
+
+@pytest.fixture()
+def outbox():
+    """The messages delivered while the test runs, with their whole text (the mail log keeps
+    them without their personal links): objects with ``recipient``, ``subject`` and ``body``."""
+    from types import SimpleNamespace
+
+    from certify.mail.services import message_delivered
+
+    delivered = []
+
+    def record(_app, message, body):
+        delivered.append(SimpleNamespace(recipient=message.recipient, subject=message.subject, body=body))
+
+    message_delivered.connect(record)
+    yield delivered
+    message_delivered.disconnect(record)

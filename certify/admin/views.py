@@ -1,6 +1,6 @@
 """Admin console pages."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +17,7 @@ from certify.audit.services import latest_verification, request_verification
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change, page_number, show_service_error
+from certify.core.forms import commit_change, date_arg, int_arg, page_number, show_service_error
 from certify.core.paging import paginate, paginate_list
 from certify.core.spreadsheets import MEDIA_TYPES, to_csv, to_xlsx
 from certify.core.urls import url_builder
@@ -114,6 +114,17 @@ def set_active(user_id: int):
             flash(_("%(email)s has been activated.", email=user.email) if active
                   else _("%(email)s has been deactivated.", email=user.email), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/second-factor", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_second_factor(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if ActionForm().validate_on_submit():
+        commit_change(lambda: auth_services.reset_second_factor(current_user, user),
+                      _("The second factor of %(email)s is switched off; they have been told by e-mail.",
+                        email=user.email))
+    return redirect(url_for("admin.users", q=user.email))
 
 
 @bp.route("/mail")
@@ -273,7 +284,7 @@ def audit_log():
         actor_ids = select(User.id).where(User.email == args["actor"].strip().lower())
         query = query.where(AuditEvent.actor_id.in_(actor_ids))
     for name, compare in (("since", AuditEvent.created_at.__ge__), ("until", AuditEvent.created_at.__lt__)):
-        day = _date_arg(name)
+        day = date_arg(name)
         if day is not None:
             moment = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time.min,
                                       tzinfo=LOCAL_TIMEZONE)
@@ -294,13 +305,6 @@ def verify_audit_chain():
         commit_change(lambda: request_verification(current_user),
                       _("The chain is being verified; the result appears here when it is done."))
     return redirect(url_for("admin.audit_log"))
-
-
-def _date_arg(name: str):
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 # ---- applications ----------------------------------------------------------------------------
@@ -368,7 +372,7 @@ def applications():
     from certify.workflow import Status
 
     query, filters = application_list_query(request.args)
-    per_page = min(max(request.args.get("per_page", APPLICATION_PAGE_SIZE, type=int) or 1, 1), 1000)
+    per_page = int_arg("per_page", low=1, high=1000) or APPLICATION_PAGE_SIZE
     page = paginate(query, count=lambda: application_count(filters), per_page=per_page, rows=True)
     return render_template("admin/applications.html", page=page, filters=filters,
                            application_url=url_builder("applications.show", "application_id"),

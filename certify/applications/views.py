@@ -9,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -17,7 +16,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from certify import storage
 from certify.applications import services
 from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
 from certify.applications.kinds import kinds_for
@@ -49,7 +47,7 @@ from certify.rulesets.forms import (
     reason_field,
     remark_field,
 )
-from certify.uploads import UploadRefused
+from certify.uploads import UploadRefused, send_evidence, servable_evidence
 from certify.workflow import available_actions
 
 bp = Blueprint("applications", __name__)
@@ -334,16 +332,10 @@ def _load_evidence(application: Application, evidence_id: int) -> Evidence:
 @login_required
 def download_evidence(application_id: int, evidence_id: int):
     application = load_application(application_id)
-    evidence = _load_evidence(application, evidence_id)
-    if not storage.exists(evidence.sha256):
+    evidence = servable_evidence(application.id, evidence_id)
+    if evidence is None:
         abort(404)
-    # Werkzeug writes the Content-Disposition with an RFC 5987 name, so Chinese names survive.
-    response = send_file(storage.path_of(evidence.sha256), mimetype=evidence.content_type,
-                         as_attachment=True, download_name=evidence.original_name,
-                         conditional=True, etag=evidence.sha256)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_evidence(evidence)
 
 
 @bp.route("/applications/<int:application_id>/evidence/<int:evidence_id>/delete", methods=["POST"])

@@ -27,6 +27,7 @@ from certify.assessment.models import (
     Recommendation,
 )
 from certify.auth.forms import OrganisationFieldsMixin, city_choices
+from certify.core.forms import DateInRange, RowIdsField
 from certify.i18n import current_language
 from certify.organisations.reference import INDUSTRIES
 
@@ -75,8 +76,8 @@ class ConflictForm(FlaskForm):
         _l("Organisation name"), validators=[Optional(), Length(max=200)],
         description=_l("May be left empty for an organisation registered here."))
     relation = SelectField(_l("Relation"), validators=[_required])
-    starts_on = DateField(_l("From"), validators=[_required])
-    ends_on = DateField(_l("Until"), validators=[Optional()],
+    starts_on = DateField(_l("From"), validators=[_required, DateInRange()])
+    ends_on = DateField(_l("Until"), validators=[Optional(), DateInRange()],
                         description=_l("Leave empty while the relation continues."))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
@@ -88,7 +89,7 @@ class AssignForm(FlaskForm):
     lead_id = SelectField(_l("Lead assessor"), coerce=int, validators=[_required],
                           validate_choice=False)
     second_id = SelectField(_l("Second assessor (optional)"), coerce=int, validate_choice=False)
-    due_on = DateField(_l("Due date"), validators=[Optional()],
+    due_on = DateField(_l("Due date"), validators=[Optional(), DateInRange()],
                        description=_l("Leave empty for the default period."))
 
     def fill_choices(self, assessors):
@@ -100,7 +101,7 @@ class AssignForm(FlaskForm):
 class SecondAssessorForm(FlaskForm):
     second_id = SelectField(_l("Second assessor"), coerce=int, validators=[_required],
                             validate_choice=False)
-    due_on = DateField(_l("Due date"), validators=[Optional()],
+    due_on = DateField(_l("Due date"), validators=[Optional(), DateInRange()],
                        description=_l("Leave empty for the default period."))
 
     def fill_choices(self, assessors):
@@ -109,7 +110,7 @@ class SecondAssessorForm(FlaskForm):
 
 
 class BulkAssignForm(AssignForm):
-    application_ids = CheckboxesField(_l("Applications"), coerce=int, validate_choice=False)
+    application_ids = RowIdsField(_l("Applications"))
     confirm = HiddenField()
 
 
@@ -132,7 +133,7 @@ class DeclineForm(FlaskForm):
 
 class SheetDetailsForm(FlaskForm):
     version = HiddenField()
-    site_visit_on = DateField(_l("Date of the on-site visit"), validators=[Optional()])
+    site_visit_on = DateField(_l("Date of the on-site visit"), validators=[Optional(), DateInRange()])
     site_visit_participants = TextAreaField(
         _l("Participants"), validators=[Optional(), Length(max=4000)],
         description=_l("Assessors and the applicant's staff present, with their roles."))

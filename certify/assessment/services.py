@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from certify.applications.kinds import kind_of
+from certify.applications.kinds import is_kind, kind_of
 from certify.applications.models import Application, Submission
 from certify.assessment import mails
 from certify.assessment.compare import needs_comment
@@ -192,6 +192,8 @@ def save_assessor_profile(admin, assessor: User, *, kinds, industries, city_code
     _require_admin(admin)
     if assessor.role != Role.ASSESSOR:
         raise ServiceError(_l("This account is not an assessor."))
+    if any(not is_kind(kind) for kind in kinds or ()):
+        raise ServiceError(_l("Choose kinds of recognition from the list."), field="kinds")
     kinds = sorted({kind_of(kind).key for kind in kinds or ()})
     industries = sorted(set(industries or ()))
     unknown = [code for code in industries if code not in INDUSTRIES_BY_CODE]

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certify import storage
 from certify.admin.forms import ActionForm
-from certify.applications.models import Application, Evidence
+from certify.applications.models import Application
 
 # One transaction per change, with the refusal flashed; the version the page was opened at.
 from certify.assessment import services
@@ -67,6 +67,7 @@ from certify.core.forms import (
     seen_version,
     show_service_error,
 )
+from certify.core.ids import is_row_id
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
@@ -82,6 +83,7 @@ from certify.rulesets.applied import (
 )
 from certify.rulesets.forms import answer_error_message, answer_field, form_value, parse_page
 from certify.rulesets.services import can_rescore, rescore_application, rescores_of
+from certify.uploads import send_evidence, servable_evidence
 from certify.workflow import Status
 
 bp = Blueprint("assessment", __name__)
@@ -131,8 +133,8 @@ def _load_application(application_id: int) -> Application:
     return application
 
 
-def _person(user_id: int) -> User | None:
-    return db.session.get(User, user_id) if user_id else None
+def _person(user_id: int | None) -> User | None:
+    return db.session.get(User, user_id) if user_id and is_row_id(user_id) else None
 
 
 # ---- administrators: queue, assignment, bulk ----------------------------------------------------
@@ -184,8 +186,11 @@ def bulk_assign():
     transaction."""
     form = BulkAssignForm()
     form.fill_choices(services.active_assessors())
-    ids = [int(value) for value in request.form.getlist("application_ids") if value.isdigit()]
     lead = _person(form.lead_id.data) if form.validate_on_submit() else None
+    ids = form.application_ids.data
+    if form.application_ids.errors:
+        flash(form.application_ids.errors[0], "error")
+        return redirect(url_for("assessment.index"))
     if lead is None or not ids:
         flash(_("Choose at least one application and a lead assessor."), "error")
         return redirect(url_for("assessment.index"))
@@ -766,17 +771,10 @@ def evidence(assignment_id: int, evidence_id: int):
     assignment = load_assignment(assignment_id)
     if assignment.assessor_id != current_user.id:
         abort(404)
-    found = db.session.get(Evidence, evidence_id)
-    if found is None or found.application_id != assignment.application_id or not storage.exists(found.sha256):
+    found = servable_evidence(assignment.application_id, evidence_id)
+    if found is None:
         abort(404)
-    inline = found.content_type in INLINE_TYPES
-    response = send_file(storage.path_of(found.sha256), mimetype=found.content_type,
-                         as_attachment=not inline, download_name=found.original_name,
-                         conditional=True, etag=found.sha256)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
-    return response
+    return send_evidence(found, inline=found.content_type in INLINE_TYPES)
 
 
 # ---- applicants --------------------------------------------------------------------------------

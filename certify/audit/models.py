@@ -1,5 +1,9 @@
 """The audit log: one row per change, each hashed together with the previous row's hash, so that
-editing, deleting or inserting a row afterwards breaks the chain at that row."""
+editing, deleting or inserting a row afterwards breaks the chain at that row.
+
+Rows written since the audit key exists carry its id (``key_id``) and an HMAC-SHA256 made with
+it; rows written before carry no key id and a plain SHA-256, and can only come before the first
+keyed row (see ``certify.audit.services``)."""
 
 from datetime import datetime
 
@@ -24,6 +28,8 @@ class AuditEvent(db.Model):
     # Unique: two events can never follow the same row, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The id of the audit key the hash was made with; NULL for the plain SHA-256 of earlier rows.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     actor = relationship("User", lazy="joined")
 

@@ -116,3 +116,7 @@ class TotpCodeForm(FlaskForm):
 
 class TotpDisableForm(FlaskForm):
     password = PasswordField(_l("Current password"), validators=[_required])
+
+
+class ConfirmRegistrationForm(FlaskForm):
+    """Only the button (and the CSRF token): the link's token names the registration."""

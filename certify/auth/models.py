@@ -5,9 +5,10 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certify.auth.sealed import Sealed
 from certify.extensions import db
 from certify.organisations.models import Organisation, enum_column
 from certify.timeutil import utcnow
@@ -40,8 +41,16 @@ class User(UserMixin, db.Model):
     # stop working on the server side.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     # Time-based one-time passwords (second factor), when the user has switched them on.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed at rest: a dump of the database gives no one the seeds of the codes.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The time step of the last code accepted: a code is good for one login only.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # When the person proved the address is theirs. Empty only for a self-registration whose
+    # mailed link has not been followed yet: such an account cannot log in, and is removed when
+    # the link expires. Accounts made by an administrator or an invitation count as proven.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                                index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -49,6 +58,10 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_admin(self) -> bool:

@@ -4,6 +4,8 @@ Service functions flush and leave the commit to their caller (one transaction pe
 every change writes an audit event.
 """
 
+import hmac
+import time
 from functools import cache
 from importlib import resources
 
@@ -14,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import null, or_, select, update
 
 from certify.audit.services import record_event
 from certify.auth.models import Role, User, new_session_token
@@ -24,6 +26,7 @@ from certify.extensions import db
 from certify.mail.services import send_mail
 from certify.organisations.models import APPLICANT_KINDS, Organisation, OrganisationKind
 from certify.organisations.services import create_organisation
+from certify.ratelimit import take
 from certify.timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 8
@@ -103,12 +106,29 @@ def _require_new_email(email: str) -> None:
         )
 
 
-def _new_user(*, email: str, name: str, role: Role, organisation: Organisation,
-              password: str | None = None, language: str | None = None) -> User:
-    email = normalise_email(email)
+def clean_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
         raise ServiceError(_l("Enter the person's name."), field="name")
+    return name
+
+
+def applicant_kind(value) -> OrganisationKind:
+    """The organisation kind of a self-registration, or ``ServiceError``."""
+    kind = OrganisationKind(value)
+    if kind not in APPLICANT_KINDS:
+        raise ServiceError(_l("Only enterprises and park management committees can register."),
+                           field="kind")
+    return kind
+
+
+def new_user(*, email: str, name: str, role: Role, organisation: Organisation,
+             password: str | None = None, language: str | None = None,
+             confirmed: bool = True) -> User:
+    """A new account (flushed, no audit event: the caller records what happened). Without
+    ``confirmed`` it waits for its address to be proven before it may log in."""
+    email = normalise_email(email)
+    name = clean_name(name)
     if organisation.kind not in ROLE_ORGANISATION_KINDS[role]:
         raise ServiceError(_l("This organisation cannot hold accounts of that role."),
                            field="organisation")
@@ -118,7 +138,8 @@ def _new_user(*, email: str, name: str, role: Role, organisation: Organisation,
     user = User(
         email=email, name=name, role=role, organisation=organisation,
         password_hash=hash_password(password) if password is not None else None,
-        preferred_language=language,
+        # null(): the column's default (confirmed now) must not fill in a deliberate blank.
+        preferred_language=language, email_confirmed_at=utcnow() if confirmed else null(),
     )
     db.session.add(user)
     db.session.flush()
@@ -127,28 +148,33 @@ def _new_user(*, email: str, name: str, role: Role, organisation: Organisation,
 
 def register_applicant(*, organisation: dict, email: str, name: str, password: str,
                        language: str | None = None) -> User:
-    """Self-registration: a new applicant organisation and its first user."""
-    kind = OrganisationKind(organisation["kind"])
-    if kind not in APPLICANT_KINDS:
-        raise ServiceError(_l("Only enterprises and park management committees can register."),
-                           field="kind")
+    """A new applicant organisation and its first user, able to log in at once: for the
+    demonstration data. People registering themselves go through
+    ``registration.request_registration``, which proves the address first."""
+    kind = applicant_kind(organisation["kind"])
     email = normalise_email(email)
     _require_new_email(email)
     check_password_rules(password, email=email)
     new_org = create_organisation(actor=None, **{**organisation, "kind": kind})
-    user = _new_user(email=email, name=name, role=Role.APPLICANT, organisation=new_org,
-                     password=password, language=language)
+    user = new_user(email=email, name=name, role=Role.APPLICANT, organisation=new_org,
+                    password=password, language=language)
     record_event("user.registered", actor=user, obj=user,
                  details={"email": user.email, "organisation_id": new_org.id})
     return user
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or ``None`` (never saying which part was wrong)."""
+    """The active user with these credentials, or ``None`` (never saying which part was wrong).
+    A registration not yet confirmed gets ``ServiceError`` saying so: only someone who knows
+    its password learns that it exists."""
     user = find_user_by_email(email)
     if not password_matches(user, password) or not user.is_active or not user.organisation.is_active:
         record_event("user.login_failed", details={"email": (email or "")[:254]})
         return None
+    if not user.is_confirmed:
+        record_event("user.login_failed", details={"email": user.email, "unconfirmed": True})
+        raise ServiceError(_l("Finish the registration first: follow the link in the e-mail sent to "
+                              "this address. If it has expired, register again."))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -206,13 +232,22 @@ def _password_link(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists; the caller says the same thing either way."""
+    """Mail a reset link if the account exists, at most ``CERTIFY_RESET_MAILS_PER_HOUR`` an hour
+    to one account; the caller says the same thing whatever happened."""
+    # Whether the site may build a link at all, asked before the account is looked up, so that the
+    # answer is the same for an unknown address.
+    absolute_url("auth.forgot_password")
     user = find_user_by_email(email)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not user.is_confirmed:
         record_event("user.password_reset_unknown", details={"email": (email or "")[:254]})
         return
+    # Counted before anything is written: the shared counter may live in this same database.
+    if not take(f"{current_app.config['CERTIFY_RESET_MAILS_PER_HOUR']} per hour", "reset-mail", str(user.id)):
+        record_event("user.password_reset_throttled", obj=user)
+        return
+    link = _password_link(user)
     send_mail(user.email, "password_reset", language=user.preferred_language,
-              user=user, link=_password_link(user))
+              user=user, link=link, secret=link)
     record_event("user.password_reset_requested", actor=user, obj=user)
 
 
@@ -229,10 +264,11 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
     through the link sent by e-mail."""
     if inviter.role != Role.APPLICANT:
         raise PermissionDenied(_l("Only applicant users can invite colleagues."))
-    user = _new_user(email=email, name=name, role=Role.APPLICANT,
-                     organisation=inviter.organisation, language=inviter.preferred_language)
+    user = new_user(email=email, name=name, role=Role.APPLICANT,
+                    organisation=inviter.organisation, language=inviter.preferred_language)
+    link = _password_link(user)
     send_mail(user.email, "invitation", language=user.preferred_language,
-              user=user, inviter=inviter, link=_password_link(user))
+              user=user, inviter=inviter, link=link, secret=link)
     record_event("user.invited", actor=inviter, obj=user, details={"email": user.email})
     return user
 
@@ -245,10 +281,11 @@ def create_staff_user(admin: User | None, *, email: str, name: str, role: Role,
         raise PermissionDenied(_l("Only administrators can create staff accounts."))
     if role not in (Role.ASSESSOR, Role.ADMIN):
         raise ServiceError(_l("Staff accounts are assessors or administrators."), field="role")
-    user = _new_user(email=email, name=name, role=role, organisation=organisation,
-                     password=password)
+    user = new_user(email=email, name=name, role=role, organisation=organisation,
+                    password=password)
     if password is None:
-        send_mail(user.email, "invitation", user=user, inviter=admin, link=_password_link(user))
+        link = _password_link(user)
+        send_mail(user.email, "invitation", user=user, inviter=admin, link=link, secret=link)
     record_event("user.created", actor=admin, obj=user,
                  details={"email": user.email, "role": role.value})
     return user
@@ -301,21 +338,73 @@ def totp_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
 
 
-def totp_code_matches(secret: str | None, code: str) -> bool:
+WRONG_CODE = _l("The code is not correct. Check the time on your phone and try the newest code.")
+
+
+def totp_step(secret: str | None, code: str, at: float | None = None) -> int | None:
+    """The time step whose code ``code`` is, or ``None`` if it is not a current code of
+    ``secret``. One step of tolerance either way for clocks that drift."""
     code = "".join((code or "").split())
-    # One step of tolerance either way for clocks that drift.
-    return bool(secret) and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not secret or not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now = time.time() if at is None else at
+    current = int(now // totp.interval)
+    matches = [step for step in (current - 1, current, current + 1)
+               if hmac.compare_digest(totp.generate_otp(step), code)]
+    return matches[0] if matches else None
+
+
+def use_totp_code(user: User, code: str) -> None:
+    """Accept ``code`` as the second factor of a login, once: a code of a time step no later
+    than the last one accepted is refused, so a code seen over someone's shoulder or taken
+    from a login that just happened is worthless. ``ServiceError`` if refused."""
+    step = totp_step(user.totp_secret, code)
+    if step is None:
+        raise ServiceError(WRONG_CODE, field="code")
+    # One conditional update, so that two logins racing with the same code cannot both win.
+    claimed = db.session.execute(
+        update(User).where(User.id == user.id,
+                           or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        record_event("user.totp_code_reused", obj=user, details={"step": step})
+        raise ServiceError(_l("This code has already been used. Wait for the next code in your "
+                              "authenticator app and enter that one."), field="code")
+    db.session.refresh(user, ["totp_last_step"])
 
 
 def enable_totp(user: User, secret: str, code: str) -> None:
-    """Switch the second factor on, after proving the authenticator app holds ``secret``."""
-    if not totp_code_matches(secret, code):
-        raise ServiceError(_l("The code is not correct. Check the time on your phone and try the "
-                              "newest code."), field="code")
+    """Switch the second factor on, after proving the authenticator app holds ``secret``. The
+    code given here counts as used."""
+    step = totp_step(secret, code)
+    if step is None:
+        raise ServiceError(WRONG_CODE, field="code")
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
+    user.totp_last_step = step
     user.session_token = new_session_token()
     record_event("user.totp_enabled", actor=user, obj=user)
+
+
+def reset_second_factor(admin: User, user: User) -> None:
+    """An administrator switches off the second factor of someone who lost their authenticator
+    (or whose seed could not be opened after a restore): they log in with the password alone and
+    set it up again — at once, when it is required of staff. Their sessions end; they are told."""
+    if admin.role != Role.ADMIN:
+        raise PermissionDenied(_l("Only administrators can do this."))
+    if user.id == admin.id:
+        raise ServiceError(_l("Switch your own second factor off in your account settings."))
+    if user.totp_enabled_at is None:
+        raise ServiceError(_l("This account has no second factor switched on."))
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.session_token = new_session_token()
+    record_event("user.totp_reset", actor=admin, obj=user)
+    send_mail(user.email, "second_factor_reset", language=user.preferred_language, user=user,
+              link=absolute_url("auth.two_factor_settings"))
 
 
 def disable_totp(user: User, password: str) -> None:
@@ -325,6 +414,7 @@ def disable_totp(user: User, password: str) -> None:
         raise ServiceError(_l("The current password is not correct."), field="password")
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     record_event("user.totp_disabled", actor=user, obj=user)
 
 

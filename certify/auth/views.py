@@ -7,8 +7,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from certify.auth import services
+from certify.auth import registration, services, settings
 from certify.auth.forms import (
+    ConfirmRegistrationForm,
     ForgotPasswordForm,
     InviteForm,
     LoginForm,
@@ -27,6 +28,7 @@ from certify.i18n import SESSION_KEY, current_language
 from certify.security import start_login_clock
 
 bp = Blueprint("auth", __name__)
+bp.record_once(lambda state: settings.init_app(state.app))
 
 
 def _start_session(user: User) -> None:
@@ -39,34 +41,67 @@ def _start_session(user: User) -> None:
     start_login_clock()
 
 
+def _typed_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
 def _login_account_key() -> str:
-    # Failed attempts count per e-mail address typed, whether or not an account has it, so that
-    # the lockout reveals nothing about which accounts exist.
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+    # Attempts count per e-mail address typed, whether or not an account has it, so that the
+    # lockout reveals nothing about which accounts exist.
+    return "login:" + _typed_email()
+
+
+def _forget_failed_attempts() -> None:
+    """The right password ends a run of failures: the address's count starts again. Every
+    attempt is counted before its password is checked (one atomic step in the shared store),
+    so that attempts sent at the same moment to several workers cannot pass the limit."""
+    account = _login_account_key()
+    for limit in limiter.current_limits:
+        if account in limit.request_args:
+            limiter.storage.clear(limit.key)
+
+
+def _registration_address_key() -> str:
+    # Registrations (each sends a mail) count per address typed, new or not: the limit tells
+    # nothing about which addresses have accounts, and nobody can flood one mailbox.
+    return "register:" + _typed_email()
+
+
+def _pending_login_key() -> str:
+    # Codes count per account as well as per client address, so that guessing from many
+    # addresses gains nothing.
+    return f"second-factor:{(session.get(PENDING_LOGIN) or {}).get('user')}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_account_key,
-               deduct_when=lambda response: response.status_code != 302)
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("workbench.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except ServiceError as error:
+            db.session.commit()  # keeps the audit record of the attempt
+            flash(error.message, "error")
+            return render_template("auth/login.html", form=form)
         if user is None:
             db.session.commit()  # keeps the audit record of the failed attempt
             flash(_("The e-mail address or the password is not correct."), "error")
-        elif user.totp_secret:
+            return render_template("auth/login.html", form=form)
+        if user.totp_secret:
             db.session.commit()
+            _forget_failed_attempts()  # after the commit: the count may live in this database
             # The password is right; the second factor decides (the pending login is bound
             # to the current session token, so a logout elsewhere cancels it).
             session[PENDING_LOGIN] = {"user": user.id, "token": user.session_token,
                                       "next": safe_next_url(form.next.data)}
             return redirect(url_for("auth.second_factor"))
-        else:
-            return _complete_login(user, form.next.data)
+        response = _complete_login(user, form.next.data)
+        _forget_failed_attempts()
+        return response
     return render_template("auth/login.html", form=form)
 
 
@@ -82,6 +117,7 @@ def _complete_login(user: User, next_url: str | None):
 
 @bp.route("/login/two-factor", methods=["GET", "POST"])
 @limiter.limit("10 per 15 minutes", methods=["POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=_pending_login_key)
 def second_factor():
     pending = session.get(PENDING_LOGIN) or {}
     user = db.session.get(User, pending.get("user") or 0)
@@ -90,10 +126,14 @@ def second_factor():
         return redirect(url_for("auth.login"))
     form = TotpCodeForm()
     if form.validate_on_submit():
-        if services.totp_code_matches(user.totp_secret, form.code.data):
+        try:
+            services.use_totp_code(user, form.code.data)
+        except ServiceError as error:
+            db.session.commit()  # keeps the audit record of a code used twice
+            show_service_error(form, error)
+        else:
             session.pop(PENDING_LOGIN, None)
             return _complete_login(user, pending.get("next"))
-        form.code.errors = [_("The code is not correct. Check the time on your phone and try the newest code.")]
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -148,31 +188,67 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_registration_address_key,
+               deduct_when=lambda response: response.status_code == 302)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("workbench.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            user = services.register_applicant(
-                organisation=form.organisation_data(form.kind.data),
-                email=form.email.data, name=form.name.data, password=form.password.data,
-                language=current_language(),
-            )
-            db.session.commit()
+            _register(form)
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
         except IntegrityError:
-            # Someone registered the same e-mail or credit code a moment ago.
+            # The same credit code (or address) was registered a moment ago.
             db.session.rollback()
-            flash(_("This e-mail address or credit code has just been registered. "
-                    "Log in or check the details."), "error")
+            flash(_("These details have just been registered by someone else. Check them and "
+                    "try again."), "error")
         else:
-            _start_session(user)
-            flash(_("Your organisation is registered. Welcome!"), "success")
-            return redirect(url_for("workbench.index"))
+            return redirect(url_for("auth.registration_sent"))
     return render_template("auth/register.html", form=form)
+
+
+def _register(form: RegistrationForm) -> None:
+    """A new registration waiting for its link; or, when the address has an account, nothing
+    kept but a mail to its holder. The visitor sees the same page either way."""
+    try:
+        registration.request_registration(
+            organisation=form.organisation_data(form.kind.data),
+            email=form.email.data, name=form.name.data, password=form.password.data,
+            language=current_language(),
+        )
+    except registration.AddressTaken as taken:
+        db.session.rollback()
+        registration.report_registration_attempt(taken.email)
+    db.session.commit()
+
+
+@bp.route("/register/sent")
+def registration_sent():
+    return render_template("auth/registration_sent.html", hours=registration.confirm_hours())
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str):
+    """The mailed link opens a page whose button confirms (a GET changes nothing, so a mail
+    scanner that opens links confirms nothing); confirming logs the new user in."""
+    try:
+        user = registration.user_from_registration_token(token)
+    except ServiceError as error:
+        return render_template("auth/link_invalid.html", message=error.message,
+                               links=[(url_for("auth.login"), _("Log in")),
+                                      (url_for("auth.register"), _("Register again"))]), 400
+    form = ConfirmRegistrationForm()
+    if form.validate_on_submit():
+        registration.confirm_registration(user)
+        db.session.commit()
+        _start_session(user)
+        flash(_("Your registration is confirmed. Welcome!"), "success")
+        return redirect(url_for("workbench.index"))
+    return render_template("auth/confirm_registration.html", form=form, user=user)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -195,6 +271,7 @@ def change_password():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -1,4 +1,4 @@
-"""``flask certificates expire|render`` and ``flask keys init|rotate``."""
+"""``flask certificates expire|render|sweep`` and ``flask keys init|rotate``."""
 
 from pathlib import Path
 
@@ -46,6 +46,42 @@ def render() -> None:
     for certificate in failed:
         click.echo(f"  {certificate.number}: {certificate.render_error}", err=True)
     if failed:
+        raise SystemExit(1)
+
+
+@certificates_cli.command("sweep")
+@click.option("--after", "minutes", type=click.IntRange(min=0), default=None,
+              help="Queue again what has waited this many minutes "
+                   "(default: CERTIFY_RENDER_SWEEP_MINUTES, 15).")
+def sweep(minutes: int | None) -> None:
+    """Queue again every certificate PDF still pending (or failed, with attempts left) long
+    after it was queued: its rendering was lost (a process or worker killed). Safe to run
+    often, e.g. every 10 minutes from cron."""
+    from datetime import timedelta
+
+    from certify.certificates.services import MAX_SWEEPS, sweep_minutes, sweep_unrendered
+
+    after = timedelta(minutes=sweep_minutes() if minutes is None else minutes)
+    result = sweep_unrendered(after=after)
+    db.session.commit()  # without REDIS_URL the PDFs are made here, now
+    click.echo(f"{len(result.requeued)} certificate PDF(s) waiting longer than "
+               f"{int(after.total_seconds() // 60)} minute(s) queued again.")
+    for number in result.requeued:
+        click.echo(f"  {number}")
+    if result.requeued and not current_app.config.get("REDIS_URL"):
+        from sqlalchemy import func, select
+
+        from certify.certificates.models import Certificate, RenderState
+
+        made = db.session.execute(
+            select(func.count()).where(Certificate.number.in_(result.requeued),
+                                       Certificate.render_state == RenderState.RENDERED)).scalar_one()
+        click.echo(f"{made} of {len(result.requeued)} rendered now.")
+    if result.given_up:
+        click.echo(f"{len(result.given_up)} certificate PDF(s) marked failed after "
+                   f"{MAX_SWEEPS + 1} attempts (render them again once the cause is fixed):", err=True)
+        for number in result.given_up:
+            click.echo(f"  {number}", err=True)
         raise SystemExit(1)
 
 

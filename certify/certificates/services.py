@@ -4,9 +4,18 @@ replacing the key that signs them.
 Each use case runs in the caller's transaction and writes an audit event; the caller commits
 once. Rendering happens only after that commit (``call_after_commit``), in a job that opens its
 own session, so a rolled-back announcement renders nothing.
+
+A rendering that fails is tried again on the workers (``RENDER_RETRY_INTERVALS``). One that never
+finishes — its process killed, a worker lost — is found by ``sweep_unrendered`` (run by
+``flask certificates sweep`` and ``flask reminders send``) and queued again, a few times at most.
+The PDF a certificate names is trusted only when its ``certificate.rendered`` audit event (kept
+with the audit key) records the same sha256 and the stored bytes have it
+(``issued_pdf``, ``certificate_file_problems``).
 """
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +26,8 @@ from sqlalchemy import func, select, update
 
 from certify import storage
 from certify.applications.models import Application
-from certify.audit.services import record_event
+from certify.audit.models import AuditEvent
+from certify.audit.services import event_is_authentic, record_event
 from certify.auth.models import Role
 from certify.certificates.models import (
     REASON_TEXTS,
@@ -29,9 +39,9 @@ from certify.certificates.models import (
 from certify.certificates.numbers import allocate_sequences, format_number, number_prefix
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
-from certify.jobs import call_after_commit
+from certify.jobs import RetryLater, call_after_commit, retried
 from certify.public.exports import refresh_batch_exports
-from certify.timeutil import LOCAL_TIMEZONE, local_today, utcnow
+from certify.timeutil import LOCAL_TIMEZONE, as_utc, local_today, utcnow
 from certify.workflow import Action, Status, transition
 
 log = logging.getLogger(__name__)
@@ -40,8 +50,23 @@ DEFAULT_VALIDITY_YEARS = 3
 # Certificates rendered by one job: a batch's jobs still spread over every worker, and the
 # queue's own cost per job (~4 ms) is paid once per ten PDFs instead of once per PDF.
 RENDER_JOB_SIZE = 10
+# On the workers a rendering that failed runs again after 30 s, 2 min and 10 min.
+RENDER_RETRY_INTERVALS = (30, 120, 600)
+# A certificate without its PDF this long after it was last queued (or last failed) is queued
+# again by the sweep (``CERTIFY_RENDER_SWEEP_MINUTES``): longer than the retries above and than
+# a large batch waits in the queue.
+DEFAULT_SWEEP_MINUTES = 15
+# Times in a row the sweep queues one certificate again; then it is left (marked failed) for the
+# department to render again once the cause is fixed.
+MAX_SWEEPS = 3
+RENDERED = "certificate.rendered"
+RENDER_FAILED = "certificate.render_failed"
+RENDER_REQUEUED = "certificate.render_requeued"
+# Events after which a certificate's PDF is (again) awaited: the sweep counts from the last one.
+_RENDER_REQUESTS = ("certificate.issued", "certificate.render_requested")
 _MAX_NOTE = 2000
 _MAX_ERROR = 2000
+_HASH_CHUNK = 1024 * 1024
 
 
 def _require_admin(user) -> None:
@@ -196,33 +221,42 @@ def unrendered_certificate_ids() -> list[int]:
         .order_by(Certificate.id)).scalars())
 
 
+@retried(*RENDER_RETRY_INTERVALS)
 def render_certificates(certificate_ids: list[int]) -> None:
-    """Job: ``render_certificate`` for each id in turn (each stored and committed on its own)."""
-    for certificate_id in certificate_ids:
-        render_certificate(certificate_id)
+    """Job: ``render_certificate`` for each id in turn (each stored and committed on its own).
+    When one failed, ``RetryLater`` has the workers run the job again later (the certificates
+    made meanwhile are skipped)."""
+    failed = [certificate_id for certificate_id in certificate_ids
+              if not render_certificate(certificate_id)]
+    if failed:
+        raise RetryLater(f"{len(failed)} of {len(certificate_ids)} certificate PDF(s) failed: "
+                         f"ids {failed}")
 
 
-def render_certificate(certificate_id: int) -> None:
-    """Job: render, sign (when a key is configured) and store one certificate's PDF, once.
+def render_certificate(certificate_id: int) -> bool:
+    """Job: render, sign (when a key is configured) and store one certificate's PDF, once;
+    return ``False`` when it failed.
 
     Runs in an application context of its own (see ``certify.jobs``), so ``db.session`` here is
     the job's own. A certificate already rendered is left alone, and of two runs at once only
-    the first to record its file wins. Failures are recorded on the certificate (the admin sees
-    them and can render again); they are never raised into the transaction that queued it.
+    the first to record its file wins. Failures are recorded on the certificate and audited
+    (the admin sees them and can render again); they are never raised into the transaction
+    that queued it.
     """
     from certify.certificates.rendering import certificate_pdf
 
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.render_state == RenderState.RENDERED:
-        return
+        return True
     try:
         pdf, signer = certificate_pdf(certificate)
         stored = storage.store_bytes(pdf)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the admin to see
         log.exception("Rendering certificate %s failed", certificate_id)
+        number = certificate.number
         db.session.rollback()
-        _record_render_failure(certificate_id, exc)
-        return
+        _record_render_failure(certificate_id, number, exc)
+        return False
     claimed = db.session.execute(
         update(Certificate)
         .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
@@ -232,20 +266,281 @@ def render_certificate(certificate_id: int) -> None:
                 signer_fingerprint=signer.fingerprint if signer else None)
     ).rowcount
     if claimed:
-        # In the hash-chained log, so that a changed sha256 in the table can be noticed.
-        record_event("certificate.rendered", object_type="certificates", object_id=certificate_id,
+        # In the keyed audit log: the sha256 in the table is trusted only when this agrees.
+        record_event(RENDERED, object_type="certificates", object_id=certificate_id,
                      details={"number": certificate.number, "sha256": stored.sha256,
                               "size": stored.size, "signed": signer is not None})
     db.session.commit()
+    return True
 
 
-def _record_render_failure(certificate_id: int, error: Exception) -> None:
+def _record_render_failure(certificate_id: int, number: str, error: Exception) -> None:
     message = f"{type(error).__name__}: {error}"[:_MAX_ERROR]
-    db.session.execute(
+    failed = db.session.execute(
         update(Certificate)
         .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
-        .values(render_state=RenderState.FAILED, render_error=message))
+        .values(render_state=RenderState.FAILED, render_error=message)).rowcount
+    if failed:
+        record_event(RENDER_FAILED, object_type="certificates", object_id=certificate_id,
+                     details={"number": number, "error": message})
     db.session.commit()
+
+
+def sweep_minutes() -> int:
+    """``CERTIFY_RENDER_SWEEP_MINUTES`` (default 15): how long a certificate may wait for its
+    PDF before the sweep queues it again and ``flask doctor`` reports it."""
+    value = (current_app.config.get("CERTIFY_RENDER_SWEEP_MINUTES")
+             or os.environ.get("CERTIFY_RENDER_SWEEP_MINUTES"))
+    return int(value) if value else DEFAULT_SWEEP_MINUTES
+
+
+@dataclass(frozen=True)
+class WaitingRender:
+    """A certificate still without its PDF: since when it waits (its last request, re-queueing
+    or failure) and how many times the sweep has queued it again since it was last requested."""
+
+    certificate_id: int
+    number: str
+    state: RenderState
+    since: datetime
+    sweeps: int
+    error: str | None
+
+
+def waiting_renders() -> list[WaitingRender]:
+    """Every certificate whose PDF is pending or failed, oldest first."""
+    rows = db.session.execute(
+        select(Certificate.id, Certificate.number, Certificate.render_state, Certificate.issued_at,
+               Certificate.render_error)
+        .where(Certificate.render_state != RenderState.RENDERED).order_by(Certificate.id)).all()
+    history = _render_history([row.id for row in rows])
+    waiting = []
+    for row in rows:
+        since, sweeps = as_utc(row.issued_at), 0
+        for action, at in history.get(row.id, ()):
+            since = max(since, as_utc(at))
+            sweeps = 0 if action in _RENDER_REQUESTS else sweeps + (action == RENDER_REQUEUED)
+        waiting.append(WaitingRender(row.id, row.number, RenderState(row.render_state), since,
+                                     sweeps, row.render_error))
+    return waiting
+
+
+def _render_history(certificate_ids: list[int]) -> dict[int, list[tuple[str, datetime]]]:
+    """Certificate id -> its rendering events (requests, re-queueings, failures), in order."""
+    history: dict[int, list] = {}
+    keys = [str(certificate_id) for certificate_id in certificate_ids]
+    for start in range(0, len(keys), 500):
+        rows = db.session.execute(
+            select(AuditEvent.object_id, AuditEvent.action, AuditEvent.created_at)
+            .where(AuditEvent.object_type == "certificates",
+                   AuditEvent.object_id.in_(keys[start:start + 500]),
+                   AuditEvent.action.in_((*_RENDER_REQUESTS, RENDER_REQUEUED, RENDER_FAILED)))
+            .order_by(AuditEvent.id))
+        for object_id, action, created_at in rows:
+            history.setdefault(int(object_id), []).append((action, created_at))
+    return history
+
+
+def overdue_renders(now: datetime | None = None, after: timedelta | None = None) -> list[WaitingRender]:
+    """The waiting certificates nothing has happened to for ``after`` (default
+    ``sweep_minutes()``)."""
+    now = now or utcnow()
+    after = timedelta(minutes=sweep_minutes()) if after is None else after
+    return [waiting for waiting in waiting_renders() if now - waiting.since >= after]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a sweep did: the numbers queued again, and those given up (now marked failed)."""
+
+    requeued: list[str]
+    given_up: list[str]
+
+
+def sweep_unrendered(now: datetime | None = None, after: timedelta | None = None) -> Sweep:
+    """Queue again the PDF of every certificate pending (its rendering lost: a process killed,
+    a worker gone) or failed for ``after`` (default ``sweep_minutes()``), at most ``MAX_SWEEPS``
+    times since it was last requested; a pending one past that is marked failed, for the
+    department to render again. Each step is audited; renders run after the caller commits."""
+    requeued, given_up = [], []
+    for waiting in overdue_renders(now, after):
+        if waiting.sweeps < MAX_SWEEPS:
+            if _requeue(waiting):
+                requeued.append(waiting)
+        elif waiting.state == RenderState.PENDING and _give_up(waiting):
+            given_up.append(waiting)
+    for start in range(0, len(requeued), RENDER_JOB_SIZE):
+        call_after_commit(render_certificates,
+                          [waiting.certificate_id for waiting in requeued[start:start + RENDER_JOB_SIZE]])
+    return Sweep([waiting.number for waiting in requeued], [waiting.number for waiting in given_up])
+
+
+def _requeue(waiting: WaitingRender) -> bool:
+    # Conditional, never over a PDF that a worker recorded meanwhile.
+    changed = db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == waiting.certificate_id, Certificate.render_state == waiting.state)
+        .values(render_state=RenderState.PENDING, render_error=None)).rowcount
+    if changed:
+        record_event(RENDER_REQUEUED, object_type="certificates", object_id=waiting.certificate_id,
+                     details={"number": waiting.number, "was": waiting.state.value,
+                              "attempt": waiting.sweeps + 1, "error": waiting.error})
+    return bool(changed)
+
+
+def _give_up(waiting: WaitingRender) -> bool:
+    message = (f"The PDF was not made after being queued {MAX_SWEEPS + 1} times (the process "
+               "making it stopped each time); render it again once the cause is found.")
+    changed = db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == waiting.certificate_id,
+               Certificate.render_state == RenderState.PENDING)
+        .values(render_state=RenderState.FAILED, render_error=message)).rowcount
+    if changed:
+        record_event(RENDER_FAILED, object_type="certificates", object_id=waiting.certificate_id,
+                     details={"number": waiting.number, "error": message})
+    return bool(changed)
+
+
+class PdfWithheld(Exception):
+    """The stored PDF does not agree with the record of the certificate it was made for."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def rendered_event(certificate_id: int) -> AuditEvent | None:
+    """The ``certificate.rendered`` event of a certificate (the last, if ever more than one)."""
+    return db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == RENDERED,
+                                 AuditEvent.object_type == "certificates",
+                                 AuditEvent.object_id == str(certificate_id))
+        .order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def recorded_pdf_sha256(certificate: Certificate) -> str | None:
+    """The sha256 of the certificate's PDF as the audit log records it, when that event's own
+    hash checks; ``None`` otherwise."""
+    event = rendered_event(certificate.id)
+    if event is None or not event_is_authentic(event):
+        return None
+    return (event.details or {}).get("sha256")
+
+
+def issued_pdf(certificate: Certificate) -> bytes | None:
+    """The certificate's PDF as issued, or ``None`` while it has none. Raises ``PdfWithheld``
+    unless the certificate's sha256, its ``certificate.rendered`` event and the stored bytes
+    all agree (a swapped or replaced file is never served)."""
+    if certificate.render_state != RenderState.RENDERED:
+        return None
+    try:
+        if not storage.exists(certificate.pdf_sha256):
+            return None
+    except storage.InvalidDigest:
+        raise PdfWithheld(f"{certificate.pdf_sha256!r} is not a sha256") from None
+    event = rendered_event(certificate.id)
+    with storage.open_file(certificate.pdf_sha256) as handle:
+        data = handle.read()
+    problem = _pdf_problem(certificate.pdf_sha256, event,
+                           event is not None and event_is_authentic(event),
+                           hashlib.sha256(data).hexdigest())
+    if problem:
+        log.error("Certificate %s: PDF withheld: %s", certificate.number, problem)
+        raise PdfWithheld(problem)
+    return data
+
+
+def _pdf_problem(named: str, event, authentic: bool, stored: str | None) -> str | None:
+    """Why a rendered certificate's PDF cannot be trusted: ``named`` is the sha256 the
+    certificate names, ``event`` its rendered event, ``stored`` the sha256 of the stored bytes
+    (``None`` when the file is missing)."""
+    if event is None:
+        return "no certificate.rendered event records its PDF"
+    if not authentic:
+        return f"its certificate.rendered event {event.id} does not check against the audit log's key"
+    recorded = (event.details or {}).get("sha256")
+    if named != recorded:
+        return (f"it names the PDF {named[:12]}…, but its certificate.rendered event {event.id} "
+                f"records {str(recorded)[:12]}…")
+    if stored is None:
+        return f"the PDF {named[:12]}… is missing from storage"
+    if stored != named:
+        return f"the stored bytes of {named[:12]}… have the sha256 {stored[:12]}…"
+    return None
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A certificate whose PDF or its record does not agree."""
+
+    certificate_id: int
+    number: str
+    reason: str
+
+
+def certificate_file_problems(batch_size: int = 500) -> tuple[int, list[FileProblem]]:
+    """Check every certificate against its ``certificate.rendered`` event and the bytes in
+    storage; return how many were checked and every disagreement (a PDF named by the wrong
+    certificate says whose it is)."""
+    events = _rendered_events()
+    owners = {(event.details or {}).get("sha256"): certificate_id
+              for certificate_id, (event, authentic) in events.items() if authentic}
+    stored_hashes: dict[str, str | None] = {}
+    checked, problems, last_id = 0, [], 0
+    while True:
+        rows = db.session.execute(
+            select(Certificate.id, Certificate.number, Certificate.render_state, Certificate.pdf_sha256)
+            .where(Certificate.id > last_id).order_by(Certificate.id).limit(batch_size)).all()
+        if not rows:
+            break
+        for row in rows:
+            checked += 1
+            last_id = row.id
+            event, authentic = events.get(row.id, (None, False))
+            if row.render_state != RenderState.RENDERED:
+                if event is not None:
+                    problems.append(FileProblem(row.id, row.number, (
+                        f"marked {RenderState(row.render_state).value}, but its PDF was recorded as "
+                        f"made (event {event.id})")))
+                continue
+            if row.pdf_sha256 not in stored_hashes:
+                stored_hashes[row.pdf_sha256] = _stored_sha256(row.pdf_sha256)
+            problem = _pdf_problem(row.pdf_sha256, event, authentic, stored_hashes[row.pdf_sha256])
+            if problem and row.pdf_sha256 in owners and owners[row.pdf_sha256] != row.id:
+                problem += f"; the PDF it names is that of {_number_of(owners[row.pdf_sha256])}"
+            if problem:
+                problems.append(FileProblem(row.id, row.number, problem))
+    return checked, problems
+
+
+def _rendered_events() -> dict[int, tuple[AuditEvent, bool]]:
+    """Certificate id -> its last rendered event and whether that event's hash checks."""
+    found = {}
+    query = (select(AuditEvent).where(AuditEvent.action == RENDERED,
+                                      AuditEvent.object_type == "certificates")
+             .order_by(AuditEvent.id).execution_options(yield_per=1000))
+    for event in db.session.execute(query).scalars():
+        found[int(event.object_id)] = (event, event_is_authentic(event))
+    return found
+
+
+def _stored_sha256(sha256: str) -> str | None:
+    try:
+        if not sha256 or not storage.exists(sha256):
+            return None
+    except storage.InvalidDigest:
+        return None
+    digest = hashlib.sha256()
+    with storage.open_file(sha256) as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _number_of(certificate_id: int) -> str:
+    return db.session.execute(
+        select(Certificate.number).where(Certificate.id == certificate_id)).scalar_one()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ reader is to conclude, before any detail.
 """
 
 import hashlib
+import io
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -15,7 +16,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from certify import storage
 from certify.admin.forms import ActionForm
 from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
@@ -24,12 +24,12 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.certificates import services
 from certify.certificates.forms import CheckFileForm, RevokeForm
-from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus, RenderState
+from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
 from certify.core.forms import confirmation_page, confirmed, int_arg, page_number, show_service_error
 from certify.exceptions import ServiceError
-from certify.extensions import db
+from certify.extensions import db, limiter
 from certify.i18n import current_language, date_text, translated
 from certify.rulesets.applied import rule_set_of
 from certify.timeutil import local_today
@@ -41,26 +41,26 @@ PAGE_SIZE = 50
 MAX_CHECKED_PDF = 5 * 1024 * 1024
 
 
-def _has_pdf(certificate: Certificate) -> bool:
-    return (certificate.render_state == RenderState.RENDERED
-            and storage.exists(certificate.pdf_sha256))
+@dataclass(frozen=True)
+class IssuedPdf:
+    """The certificate's PDF as the verification page shows it: withheld when its bytes disagree
+    with the department's record (``services.issued_pdf``), else its signature checked now
+    (``None`` while there is no PDF yet)."""
+
+    withheld: bool = False
+    signature: SignatureCheck | None = None
 
 
-def _stored_pdf(certificate: Certificate) -> bytes | None:
-    if not _has_pdf(certificate):
-        return None
-    with storage.open_file(certificate.pdf_sha256) as handle:
-        return handle.read()
-
-
-def _issued_signature(certificate: Certificate) -> SignatureCheck | None:
-    """The signature of the PDF as issued, checked now (``None`` when there is no PDF yet)."""
-    pdf = _stored_pdf(certificate)
+def _issued(certificate: Certificate) -> IssuedPdf:
+    try:
+        pdf = services.issued_pdf(certificate)
+    except services.PdfWithheld:
+        return IssuedPdf(withheld=True)
     if pdf is None:
-        return None
+        return IssuedPdf()
     if not certificate.is_signed:
-        return SignatureCheck(SignatureState.UNSIGNED)
-    return check_signature(pdf)
+        return IssuedPdf(signature=SignatureCheck(SignatureState.UNSIGNED))
+    return IssuedPdf(signature=check_signature(pdf))
 
 
 def _check_upload(form: CheckFileForm, certificate: Certificate | None) -> dict | None:
@@ -76,12 +76,14 @@ def _check_upload(form: CheckFileForm, certificate: Certificate | None) -> dict 
         "sha256": sha256,
         "size": len(data),
         "matched": matched,
-        "identical": matched is not None and matched.pdf_sha256 == sha256,
+        # Against the sha256 the audit log records, not the one in the table alone.
+        "identical": matched is not None and services.recorded_pdf_sha256(matched) == sha256,
         "signature": check_signature(data),
     }
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit("30 per minute;300 per hour")  # per client address: numbers are not to be tried by the thousand
 def verify():
     """Anyone checks a certificate by its number (typed, or from the QR code), and may upload a
     PDF to see whether it is the one issued. An unknown number gets a plain answer (200)."""
@@ -102,7 +104,7 @@ def verify():
         "certificates/verify.html", form=form, typed=typed.strip(), number=number,
         certificate=certificate, upload=upload, status=status,
         verdict=verdict(certificate, status, upload, number, form),
-        signature=_issued_signature(certificate) if certificate else None,
+        issued=_issued(certificate) if certificate else None,
     )
 
 
@@ -161,9 +163,17 @@ def revoked():
 
 
 def _send_pdf(certificate: Certificate, *, public: bool):
-    if not _has_pdf(certificate):
+    try:
+        pdf = services.issued_pdf(certificate)
+    except services.PdfWithheld:
+        return render_template(
+            "errors/error.html", code=409, title=_("PDF withheld"),
+            message=_("The stored PDF of certificate %(number)s does not match the department's "
+                      "record of it, so it is not given out. Check the certificate by its number "
+                      "on the verification page.", number=certificate.number), back=None), 409
+    if pdf is None:
         abort(404)
-    response = send_file(storage.path_of(certificate.pdf_sha256), mimetype="application/pdf",
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf",
                          as_attachment=not public, download_name=certificate.filename,
                          conditional=True, etag=certificate.pdf_sha256)
     # A certificate's file never changes once rendered; its status is on the verification page.

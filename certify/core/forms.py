@@ -1,13 +1,20 @@
 """Helpers shared by every area's forms and views."""
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import flash, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectMultipleField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from certify.core.ids import row_ids
 from certify.exceptions import ServiceError
 from certify.extensions import db
+from certify.i18n import date_text
 
 
 def show_service_error(form, error: ServiceError) -> None:
@@ -51,10 +58,56 @@ def page_number() -> int:
     return int_arg("page", low=1, high=MAX_PAGE) or 1
 
 
+# The days a form or a filter may name: wider than any real record, and far enough from the
+# calendar's ends (1 and 9999) that a period or a notice added to one is still a day.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def date_arg(name: str) -> date | None:
+    """The query parameter ``name`` as a day (``2026-12-06``) from ``EARLIEST_DATE`` to
+    ``LATEST_DATE``; ``None`` when it is missing, not a day, or out of that range."""
+    try:
+        value = date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+    return value if EARLIEST_DATE <= value <= LATEST_DATE else None
+
+
+class DateInRange:
+    """A form validator: the day given lies from ``EARLIEST_DATE`` to ``LATEST_DATE``."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+            raise ValidationError(_("Enter a date from %(earliest)s to %(latest)s.",
+                                    earliest=date_text(EARLIEST_DATE), latest=date_text(LATEST_DATE)))
+
+
+class RowIdsField(SelectMultipleField):
+    """Check boxes that each choose a row of a list by its id (``application_ids``): the ids of
+    the rows ticked. A value that is no id a row can have refuses the whole choice with a
+    message, instead of reaching the database."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, coerce=int, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist):
+        ids = row_ids(valuelist)
+        if ids is None:
+            self.data = []
+            raise ValueError(_l("The choice sent could not be read. Please choose again in the list."))
+        self.data = ids
+
+
 def seen_version() -> int | None:
     """The version of the object the user had on screen (a hidden ``version`` field), if sent."""
     value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+    # ASCII digits only ("²".isdigit() is true, yet int() refuses it), and no longer than a
+    # version can grow.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def concurrent_change_message():

@@ -25,7 +25,7 @@ TITLES = {
 def send(today) -> None:
     """Send every reminder due today and print what was sent; safe to run again (a reminder
     goes once in its window)."""
-    from certify.management.reminders import send_reminders
+    from certify.management.reminders import daily_upkeep, send_reminders
 
     if not current_app.config.get("CERTIFY_BASE_URL"):
         raise click.ClickException("Set CERTIFY_BASE_URL first: the reminders link to the site.")
@@ -35,3 +35,10 @@ def send(today) -> None:
         click.echo(f"{TITLES[sent.kind.value]}: {len(sent.lines)} reminder(s) sent.")
         for line in sent.lines:
             click.echo(f"  {line}")
+    upkeep = daily_upkeep(db.session.commit)
+    click.echo(f"Certificate PDFs queued again: {len(upkeep.requeued)}; given up (marked failed): "
+               f"{len(upkeep.given_up)}.")
+    for number in upkeep.requeued + upkeep.given_up:
+        click.echo(f"  {number}")
+    if upkeep.anchored is not None:
+        click.echo(f"Audit log anchored at event {upkeep.anchored.id}.")

@@ -20,6 +20,9 @@ the command again in the same window sends nothing more:
   date, to the assessor, and one list to the administrators;
 - objections: at most once a day per open objection older than ``CERTIFY_OBJECTION_REMINDER_DAYS``
   (default 7) or whose notice period has ended, one list to the administrators.
+
+The daily run also queues again the certificate PDFs whose rendering was lost, and writes the
+audit log's newest event to the anchor file (``certify.audit.anchors``).
 """
 
 from dataclasses import dataclass, field
@@ -296,3 +299,30 @@ def send_reminders(config, today: date | None = None, *, commit=None) -> list[Se
         if commit is not None:
             commit()
     return results
+
+
+@dataclass
+class Upkeep:
+    """What the daily run did besides reminding: certificate PDFs queued again or given up, and
+    the audit event anchored (``None`` when nothing was committed)."""
+
+    requeued: list[str]
+    given_up: list[str]
+    anchored: object = None
+
+
+def daily_upkeep(commit) -> Upkeep:
+    """Queue again the certificate PDFs whose rendering was lost, and — once that is committed —
+    anchor the audit log's newest event in the file kept outside the database."""
+    from certify.audit.anchors import record_anchor, write_anchor
+    from certify.certificates.services import sweep_unrendered
+
+    sweep = sweep_unrendered()
+    done = Upkeep(list(sweep.requeued), list(sweep.given_up))
+    if commit is None:
+        return done
+    commit()
+    done.anchored = record_anchor()
+    commit()
+    write_anchor(done.anchored)
+    return done

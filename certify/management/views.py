@@ -18,7 +18,7 @@ from certify.applications.models import Application
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change, page_number, refusal_message, seen_version
+from certify.core.forms import commit_change, date_arg, page_number, refusal_message, seen_version
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import date_text
@@ -104,14 +104,10 @@ def _statement_text(value: bool | None) -> str | None:
 
 def _requested_period() -> date | None:
     """The period asked for (``?period=`` names a closed period missed, declared late); the
-    current one when none is named; ``None`` when the value is not a date."""
-    text = request.args.get("period", "")
-    if not text:
+    current one when none is named; ``None`` when the value is not a day a period can start on."""
+    if not request.args.get("period"):
         return services.current_period()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    return date_arg("period")
 
 
 def _declare_url(application, period: date) -> str:

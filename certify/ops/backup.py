@@ -15,6 +15,10 @@ path, size and sha256 of the database copy and of every stored file.
 The database is copied first, then the files: stored files are never changed once written, so
 every file the copied database refers to is already on disk and goes into the archive.
 
+The audit key (``instance/audit_key``) and the anchor file are never in an archive: they are what
+proves the database's audit log untouched, so whoever holds an archive must not hold them too.
+They are backed up on their own (see docs/operations.md).
+
 Restoring reads the whole archive into a staging folder and checks it against the manifest
 (every file's sha256 and size, nothing missing, nothing extra, a known format, the same kind of
 database, a revision this code knows) before it replaces anything. It refuses to overwrite a
@@ -382,7 +386,8 @@ def backup_restore(archive: Path, yes: bool) -> None:
         click.echo(f"PROBLEM: row counts differ from the manifest in {report.mismatched_tables}")
     if report.audit_breaks:
         failed = True
-        click.echo(f"PROBLEM: the audit chain is broken at event {report.audit_breaks[0].event_id} "
+        first = report.audit_breaks[0]
+        click.echo(f"PROBLEM: the audit chain is broken at event {first.event_id}: {first.reason} "
                    "(run `flask audit verify` for every break)")
     else:
         click.echo(f"Audit chain verified: {report.audit_checked} events.")

@@ -10,7 +10,7 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +19,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from certify.certificates.signing import (
     DEVELOPMENT_COMMON_NAME,
@@ -32,11 +33,13 @@ from certify.config import DEVELOPMENT_SECRET_KEYS
 from certify.extensions import db
 from certify.pdf.health import pdf_health
 from certify.storage import storage_location_problem
-from certify.timeutil import utcnow
+from certify.timeutil import as_utc, utcnow
 
 OK, WARNING, PROBLEM, SKIPPED = "ok", "WARNING", "PROBLEM", "skipped"
 MIN_SECRET_KEY_LENGTH = 32
 CERTIFICATE_EXPIRY_WARNING = timedelta(days=30)
+# Anchors are written daily; two days without one means the daily run stopped.
+ANCHOR_AGE = timedelta(days=2)
 _INSTALL_HINT = re.compile(r"^(?P<detail>.*?):? (?P<fix>(?:apt-get|pip) .*)$", re.DOTALL)
 
 
@@ -266,7 +269,7 @@ def check_redis(app: Flask) -> list[Finding]:
     """If ``REDIS_URL`` is set, jobs and rate limits depend on it: it must answer."""
     url = app.config.get("REDIS_URL")
     if not url:
-        return [Finding("redis", OK, "not used: jobs run inline, rate limits are kept in memory")]
+        return [Finding("redis", OK, "not used: jobs run inline, rate limits are counted in the database")]
     shown = _hide_password(url)
     error = redis_ping_error(url)
     if error:
@@ -275,9 +278,134 @@ def check_redis(app: Flask) -> list[Finding]:
     return [Finding("redis", OK, f"{shown} answers")]
 
 
+def check_rate_limits(app: Flask) -> list[Finding]:
+    """Rate limits must be counted in a store that every process shares: counted in each
+    process, every gunicorn worker grants the whole limit again."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    scheme = urlsplit(uri).scheme
+    if scheme.endswith("memory"):
+        return [Finding("rate limits", PROBLEM, f"counted in each process ({uri}): with several "
+                        "workers each grants the whole limit again (5 wrong passwords become 5 per worker)",
+                        "unset RATELIMIT_STORAGE_URI (the database then keeps the counts), or set REDIS_URL")]
+    where = "the database" if scheme == "database" else _hide_password(uri)
+    return [Finding("rate limits", OK, f"shared by every process, in {where}")]
+
+
+def check_audit_log(app: Flask) -> list[Finding]:
+    """The audit key that keeps the log's hashes is there and is the log's own, and the anchor
+    file is written daily and still agrees with the log."""
+    from certify.audit.anchors import check_anchors
+    from certify.audit.keys import AuditKeyError, key_path, load_key
+    from certify.audit.models import AuditEvent
+
+    path = key_path(app)
+    try:
+        keyed = db.session.execute(select(AuditEvent.key_id).where(AuditEvent.key_id.is_not(None))
+                                   .order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
+        keyed_since = db.session.execute(select(AuditEvent.created_at).where(
+            AuditEvent.key_id.is_not(None)).order_by(AuditEvent.id).limit(1)).scalar_one_or_none()
+        anchors = check_anchors()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return [Finding("audit log", SKIPPED, "not checked: the database is unreachable or not migrated")]
+    restore = (f"put back the audit key file at {path} from its own backup (set "
+               "CERTIFY_AUDIT_KEY_FILE if it is kept elsewhere); never make a new one")
+    try:
+        key = load_key(app)
+    except AuditKeyError as error:
+        return [Finding("audit key", PROBLEM, str(error), restore)]
+    findings = []
+    if key is None and keyed is not None:
+        findings.append(Finding("audit key", PROBLEM, f"the log is kept with audit key {keyed}, but "
+                                f"{path} does not exist: no change can be recorded", restore))
+    elif key is not None and keyed is not None and key.id != keyed:
+        findings.append(Finding("audit key", PROBLEM, f"the log is kept with audit key {keyed}, but "
+                                f"{path} holds key {key.id}: no change can be recorded", restore))
+    elif key is None:
+        findings.append(Finding("audit key", OK, f"{path} is made with the first event recorded"))
+    elif path.stat().st_mode & 0o077:
+        findings.append(Finding("audit key", WARNING, f"{path} can be read by other users",
+                                f"chmod 600 {path}"))
+    else:
+        findings.append(Finding("audit key", OK, f"key {key.id} in {path}; keep a copy apart from "
+                                "the database backups"))
+    if anchors.problems or anchors.unreadable_lines:
+        reasons = [problem.reason for problem in anchors.problems[:3]]
+        reasons += [f"line {number} is not an anchor" for number in anchors.unreadable_lines[:3]]
+        findings.append(Finding("audit anchors", PROBLEM, "; ".join(reasons),
+                                "flask audit verify lists every problem; find out who changed the "
+                                "audit log (or the anchor file)"))
+    elif (keyed_since is not None and utcnow() - as_utc(keyed_since) > ANCHOR_AGE
+          and (anchors.newest is None or _older_than(anchors.newest.at, ANCHOR_AGE))):
+        when = f"the newest is from {anchors.newest.at}" if anchors.newest else "there is none"
+        findings.append(Finding("audit anchors", WARNING, f"no anchor of this log written in "
+                                f"{anchors.path} for {ANCHOR_AGE.days} days ({when})",
+                                "run flask reminders send daily from cron (or flask audit anchor)"))
+    else:
+        findings.append(Finding("audit anchors", OK, f"{anchors.checked} anchor(s) in "
+                                f"{anchors.path} agree with the log"))
+    return findings
+
+
+def check_certificates(app: Flask) -> list[Finding]:
+    """No certificate waits for its PDF long after it was queued (its rendering was lost), and
+    every certificate's PDF agrees with its ``certificate.rendered`` event and the stored bytes."""
+    from certify.certificates.models import RenderState
+    from certify.certificates.services import (
+        certificate_file_problems,
+        overdue_renders,
+        sweep_minutes,
+    )
+
+    try:
+        overdue = overdue_renders()
+        checked, problems = certificate_file_problems()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return [Finding("certificate PDFs", SKIPPED, "not checked: the database is unreachable or not migrated")]
+    minutes = sweep_minutes()
+    pending = [waiting for waiting in overdue if waiting.state == RenderState.PENDING]
+    failed = [waiting for waiting in overdue if waiting.state == RenderState.FAILED]
+    findings = []
+    if pending:
+        findings.append(Finding("certificate PDFs", PROBLEM, f"{len(pending)} certificate(s) pending "
+                                f"for more than {minutes} minutes: {_numbers(pending)}",
+                                "flask certificates sweep (from cron, every 10 minutes), and check "
+                                "that a worker runs when REDIS_URL is set"))
+    if failed:
+        findings.append(Finding("certificate PDFs", WARNING, f"{len(failed)} certificate(s) failed: "
+                                f"{_numbers(failed)} ({failed[0].error})",
+                                "fix the cause, then flask certificates render"))
+    if not pending and not failed:
+        findings.append(Finding("certificate PDFs", OK, f"none waiting longer than {minutes} minutes"))
+    if problems:
+        findings.append(Finding("certificate files", PROBLEM, f"{len(problems)} of {checked} "
+                                "certificate(s) disagree with their recorded PDF: " + "; ".join(
+                                    f"{problem.number}: {problem.reason}" for problem in problems[:3]),
+                                "their downloads are refused; flask audit verify lists them all"))
+    else:
+        findings.append(Finding("certificate files", OK, f"{checked} certificate(s) agree with their "
+                                "recorded PDF and the stored bytes"))
+    return findings
+
+
+def _numbers(waiting, shown: int = 5) -> str:
+    more = f" and {len(waiting) - shown} more" if len(waiting) > shown else ""
+    return ", ".join(item.number for item in waiting[:shown]) + more
+
+
+def _older_than(moment: str, age: timedelta) -> bool:
+    try:
+        written = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return utcnow() - written > age
+
+
 CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_pdf,
+          check_audit_log, check_certificates,
           check_signing_key, check_trust_roots, check_timestamp_authority, check_base_url,
-          check_mail, check_redis)
+          check_mail, check_redis, check_rate_limits)
 
 
 def run_checks(app: Flask) -> list[Finding]:

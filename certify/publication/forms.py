@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from certify.applications.kinds import all_kinds, kind_label
+from certify.core.forms import DateInRange, RowIdsField
 from certify.publication.models import DecisionOutcome
 
 _required = DataRequired(message=_l("This field is required."))
@@ -33,15 +34,15 @@ class DecisionForm(FlaskForm):
 
 
 class BulkDecisionForm(DecisionForm):
-    application_ids = MultiCheckboxField(_l("Applications"), coerce=int, validate_choice=False)
+    application_ids = RowIdsField(_l("Applications"))
 
 
 class BatchForm(FlaskForm):
     title = StringField(_l("Title"), validators=[_required, Length(max=200)],
                         description=_l("For example: 2026 Sichuan green manufacturing list, first batch"))
     kinds = MultiCheckboxField(_l("Kinds of recognition"), validators=[_required], choices=[])
-    notice_starts_on = DateField(_l("Notice starts on"), validators=[Optional()])
-    notice_ends_on = DateField(_l("Notice ends on (inclusive)"), validators=[Optional()],
+    notice_starts_on = DateField(_l("Notice starts on"), validators=[Optional(), DateInRange()])
+    notice_ends_on = DateField(_l("Notice ends on (inclusive)"), validators=[Optional(), DateInRange()],
                                description=_l("Left empty: 15 calendar days from the start."))
 
 
@@ -51,7 +52,7 @@ class BatchForm(FlaskForm):
 
 
 class BatchEntriesForm(FlaskForm):
-    application_ids = MultiCheckboxField(_l("Approved applications"), coerce=int, validate_choice=False)
+    application_ids = RowIdsField(_l("Approved applications"))
 
 
 class ObjectionForm(FlaskForm):

@@ -64,7 +64,8 @@ def decision_queue():
 def bulk_decision():
     form = BulkDecisionForm()
     if not form.validate_on_submit() or not form.application_ids.data:
-        flash(_("Choose the applications and the decision."), "error")
+        flash(form.application_ids.errors[0] if form.application_ids.errors
+              else _("Choose the applications and the decision."), "error")
         return redirect(url_for("publication.decision_queue"))
     applications = db.session.execute(
         select(Application).where(Application.id.in_(form.application_ids.data)).order_by(Application.id)
@@ -207,6 +208,8 @@ def add_entries(batch_id: int):
         ).scalars().all()
         commit_change(lambda: services.add_to_batch(current_user, batch, applications),
                 _("%(count)d applications added.", count=len(applications)))
+    elif form.application_ids.errors:
+        flash(form.application_ids.errors[0], "error")
     return redirect(url_for("publication.batch", batch_id=batch_id, q=_search() or None))
 
 

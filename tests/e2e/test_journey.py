@@ -82,7 +82,7 @@ def answer_every_page(journey, *, pdf_path=None) -> None:
         page.wait_for_load_state()
 
 
-def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
+def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path, outbox):
     with live_app.app_context():
         load_demo()
         _db.session.commit()
@@ -104,6 +104,15 @@ def test_the_whole_journey_in_chinese_then_english(journey, live_app, tmp_path):
     page.fill("input[name=confirm_password]", "tianfu green factory")
     check_page(zh)
     zh.shot("registration form")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/register/sent")
+    zh.shot("registration sent")
+    # The confirmation link arrives by e-mail (without an SMTP server: in the server's log).
+    [body] = [message.body for message in outbox if message.recipient == "liu.min@example.com"]
+    page.goto(re.search(r"http://\S+/register/confirm/\S+", body).group(0))
+    assert "成都天府绿色制造有限公司" in page.content()
+    zh.shot("registration confirmation")
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     assert "刘敏" in page.content() and "从这里开始" in page.content()  # the workbench says where to start

@@ -25,7 +25,6 @@ from tests import factories
 
 MATRIX = yaml.safe_load((Path(__file__).parents[1] / "access_matrix.yaml").read_text(encoding="utf-8"))
 ACTORS = ("visitor", "applicant_a", "applicant_b", "assessor_assigned", "assessor_other", "admin")
-FIGURES = {"cases": 0, "violations": []}
 
 
 def build_world(db):
@@ -157,7 +156,7 @@ def enter_world(db, client, actor: str):
 @pytest.mark.parametrize("actor", ACTORS)
 def test_each_actor_reaches_exactly_what_the_table_allows(app, client, db, actor):
     _user, values, special = enter_world(db, client, actor)
-    violations = []
+    violations, cases = [], 0
     changes_before = _recorded_changes(db)
     for rule in routes(app):
         path = url_for_rule(rule, values, special)
@@ -168,7 +167,7 @@ def test_each_actor_reaches_exactly_what_the_table_allows(app, client, db, actor
             continue
         else:
             response = client.post(path, data={})
-        FIGURES["cases"] += 1
+        cases += 1
         refused = _is_refusal(response, actor)
         if response.status_code >= 500 or allowed == refused:
             violations.append(f"{actor} {rule.endpoint} {path}: {response.status_code} "
@@ -176,11 +175,6 @@ def test_each_actor_reaches_exactly_what_the_table_allows(app, client, db, actor
     # Neither a GET nor a refused request changes anything: no audit event, no e-mail.
     if _recorded_changes(db) != changes_before:
         violations.append(f"{actor}: the GET and refused requests changed recorded state")
-    FIGURES["violations"] += violations
+    print(f"\naccess matrix, {actor}: {cases} cases checked, {len(violations)} violations")
+    assert cases >= len(routes(app)) // 2, "the world reached too few routes to say anything"
     assert violations == [], "\n".join(violations)
-
-
-def test_zz_report_the_access_matrix_figures(capsys):
-    with capsys.disabled():
-        print(f"\naccess matrix: {FIGURES['cases']} cases checked, {len(FIGURES['violations'])} violations")
-    assert FIGURES["violations"] == []

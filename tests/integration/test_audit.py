@@ -2,6 +2,7 @@
 
 from sqlalchemy import select, update
 
+from certify.audit.keys import load_key
 from certify.audit.models import AuditEvent
 from certify.audit.services import GENESIS_HASH, record_event, verify_chain
 from tests import factories
@@ -17,6 +18,8 @@ def test_each_event_links_to_the_one_before(db):
     assert events[0].prev_hash == GENESIS_HASH
     for before, after in zip(events, events[1:], strict=False):
         assert after.prev_hash == before.hash
+    # Each hash is an HMAC with the audit key kept outside the database (see test_audit_keyed).
+    assert {event.key_id for event in events} == {load_key().id}
     assert verify_chain() == (5, [])
 
 

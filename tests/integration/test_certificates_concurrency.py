@@ -28,7 +28,9 @@ def listed_applications(count: int) -> list[int]:
 
 def issue_concurrently(app, admin_id: int, application_ids: list[int], threads: int) -> list[BaseException]:
     """Issue the certificates from ``threads`` threads, each with its own application context
-    and session, one transaction per certificate; return the errors raised."""
+    and session, one transaction per certificate; return the errors raised. A thread still
+    running after two minutes fails the test (its certificates would be missing from the count
+    for a reason the count cannot tell)."""
     errors: list[BaseException] = []
     start = threading.Barrier(threads)
 
@@ -48,6 +50,8 @@ def issue_concurrently(app, admin_id: int, application_ids: list[int], threads: 
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
+    still_running = sum(worker.is_alive() for worker in workers)
+    assert still_running == 0, f"{still_running} of {threads} threads still issuing after two minutes"
     return errors
 
 

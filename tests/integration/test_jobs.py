@@ -1,10 +1,13 @@
 """Background jobs: inline by default, on a real RQ worker with Redis when REDIS_URL is set."""
 
 import os
+import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certify import jobs
 from certify.audit.models import AuditEvent
@@ -46,10 +49,14 @@ def test_with_redis_a_real_worker_runs_the_queued_job(make_app, db, redis_queue)
         job = jobs.run_job(write_marker, "from the worker")
         assert job is not None and job.get_status() == "queued"
         assert _db.session.execute(select(AuditEvent)).first() is None
+        started = time.monotonic()
         jobs.start_worker(app, burst=True)
+        stopped_after = time.monotonic() - started
         assert job.get_status(refresh=True) == "finished"
         texts = _db.session.execute(select(AuditEvent.details)).scalars().all()
     assert texts == [{"text": "from the worker"}]
+    # A worker that has nothing left stops at once (it waited a minute for its listener).
+    assert stopped_after < 15, stopped_after
 
 
 def test_with_redis_an_announced_batch_is_rendered_and_its_lists_stored_by_a_burst_worker(make_app, db, redis_queue):
@@ -84,3 +91,46 @@ def test_with_redis_an_announced_batch_is_rendered_and_its_lists_stored_by_a_bur
         assert batch_progress(application_ids) == {"pending": 0, "rendered": 3, "failed": 0,
                                                     "not_issued": 0}
         assert set(_db.session.get(Batch, batch.id).exports) == {"csv", "xlsx", "json"}
+
+
+def test_with_redis_a_failed_rendering_is_tried_again_after_30_seconds_then_2_and_10_minutes(
+        make_app, db, redis_queue):
+    from rq.job import Job
+
+    from certify.auth.models import Role
+    from certify.certificates.models import RenderState
+    from tests import factories
+
+    app = make_app(REDIS_URL=REDIS_URL, CERTIFY_QUEUE=f"certify-test-{uuid.uuid4().hex[:12]}")
+    try:
+        with app.app_context():
+            certificate = factories.issued_certificate(admin=factories.make_user(Role.ADMIN))
+            _db.session.commit()
+            queue = jobs.job_queue()
+            # Without the public address a certificate cannot be rendered (its QR code would
+            # lead nowhere).
+            app.config["CERTIFY_BASE_URL"] = None
+            jobs.start_worker(app, burst=True)
+            [job_id] = queue.scheduled_job_registry.get_job_ids()
+            job = Job.fetch(job_id, connection=queue.connection)
+            due_in = (queue.scheduled_job_registry.get_scheduled_time(job)
+                      - datetime.now(timezone.utc)).total_seconds()
+            _db.session.refresh(certificate)
+            failures = _db.session.execute(select(func.count()).where(
+                AuditEvent.action == "certificate.render_failed")).scalar_one()
+
+            assert certificate.render_state == RenderState.FAILED
+            assert "CERTIFY_BASE_URL" in certificate.render_error and failures == 1
+            assert job.get_status() == "scheduled" and job.retries_left == 2
+            assert job.retry_intervals == [30, 120, 600] and 20 < due_in <= 30
+
+            # The address is set, and 30 seconds later the scheduler puts the job back.
+            app.config["CERTIFY_BASE_URL"] = "https://lvse.example.gov.cn"
+            queue.connection.zadd(queue.scheduled_job_registry.key, {job.id: int(time.time()) - 1})
+            jobs.start_worker(app, burst=True)
+            _db.session.refresh(certificate)
+            assert job.get_status(refresh=True) == "finished"
+            assert certificate.render_state == RenderState.RENDERED
+    finally:
+        for key in redis_queue.scan_iter(f"*{app.config['CERTIFY_QUEUE']}*"):
+            redis_queue.delete(key)

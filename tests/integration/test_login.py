@@ -82,3 +82,18 @@ def test_pages_that_need_a_login_send_visitors_to_it(client):
 def test_logout_needs_a_post(client, login_as):
     login_as("applicant")
     assert client.get("/logout").status_code == 405
+
+
+def test_a_registration_not_yet_confirmed_is_told_so_only_with_its_password(client, db):
+    from tests.integration.test_registration import registration
+
+    data = registration(email="pending@example.com")
+    client.post("/register", data=data)
+    right = client.post("/login", data={"email": "pending@example.com", "password": data["password"]},
+                        headers=EN).get_data(as_text=True)
+    wrong = client.post("/login", data={"email": "pending@example.com", "password": "not the password"},
+                        headers=EN).get_data(as_text=True)
+    assert "Finish the registration first" in right
+    assert "Finish the registration first" not in wrong
+    assert "The e-mail address or the password is not correct." in wrong
+    assert client.get("/account/password").status_code == 302

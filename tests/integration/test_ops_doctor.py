@@ -92,12 +92,13 @@ def fake_redis():
 
 
 def test_a_healthy_deployment_passes(app, make_app, healthy, fake_redis):
-    result = doctor(make_app(**healthy, REDIS_URL=fake_redis, RATELIMIT_STORAGE_URI="memory://"))
+    result = doctor(make_app(**healthy, REDIS_URL=fake_redis, RATELIMIT_STORAGE_URI="database://"))
     assert result.exit_code == 0, result.output
     assert "PROBLEM" not in result.output and "WARNING" not in result.output
     for check in ("secret key", "debug mode", "database", "migrations", "storage",
                   "PDF rendering", "signing key", "trust roots", "timestamp roots",
-                  "timestamp authority", "base URL", "mail", "redis"):
+                  "timestamp authority", "base URL", "mail", "redis", "audit key",
+                  "audit anchors", "certificate PDFs", "certificate files"):
         assert any(line.startswith("ok") and f" {check} " in line
                    for line in result.output.splitlines()), check
     assert "key matches the certificate" in result.output and "answers" in result.output
@@ -203,6 +204,8 @@ PLANTED = [
     ("Redis unreachable",
      lambda t, m: {"REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_STORAGE_URI": "memory://"},
      None, "does not answer", "start Redis"),
+    ("rate limits counted per process", lambda t, m: {"RATELIMIT_STORAGE_URI": "memory://"}, None,
+     "counted in each process", "unset RATELIMIT_STORAGE_URI"),
 ]
 
 

@@ -4,21 +4,20 @@ import re
 
 from sqlalchemy import select
 
+from certify.audit.models import AuditEvent
 from certify.auth.models import User
-from certify.mail.models import MailMessage, MailStatus
+from certify.mail.models import MailMessage
 from tests import factories
 
 EN = {"Accept-Language": "en"}
 CSRF_TOKEN = re.compile(r'name="csrf_token" value="[^"]*"')
 
 
-def _link_in_last_mail(db, recipient: str) -> str:
-    message = db.session.execute(
-        select(MailMessage).where(MailMessage.recipient == recipient).order_by(MailMessage.id.desc())
-    ).scalars().first()
-    assert message is not None, f"no mail to {recipient}"
-    assert message.status == MailStatus.LOGGED
-    return re.search(r"https?://\S+", message.body).group(0)
+def _link_in_last_mail(outbox, recipient: str) -> str:
+    """The link in the newest message delivered to ``recipient`` (the mail log keeps it hidden)."""
+    messages = [message for message in outbox if message.recipient == recipient]
+    assert messages, f"no mail to {recipient}"
+    return re.search(r"https?://\S+", messages[-1].body).group(0)
 
 
 def _path(link: str) -> str:
@@ -52,12 +51,12 @@ def test_a_wrong_current_password_changes_nothing(client, login_as, db):
     assert user.password_hash == before
 
 
-def test_a_reset_link_sets_a_new_password_once(client, db):
+def test_a_reset_link_sets_a_new_password_once(client, db, outbox):
     user = factories.make_user(email="reset.me@example.com")
     db.session.commit()
     response = client.post("/password/forgot", data={"email": "Reset.Me@example.com"})
     assert response.status_code == 302
-    link = _link_in_last_mail(db, "reset.me@example.com")
+    link = _link_in_last_mail(outbox, "reset.me@example.com")
 
     form = client.get(_path(link))
     assert form.status_code == 200
@@ -99,11 +98,11 @@ def test_a_forged_or_expired_link_is_refused(app, client, db):
     assert "expired" in response.get_data(as_text=True)
 
 
-def test_an_applicant_invites_a_colleague_who_joins_the_same_organisation(client, login_as, db):
+def test_an_applicant_invites_a_colleague_who_joins_the_same_organisation(client, login_as, db, outbox):
     inviter = login_as("applicant")
     response = client.post("/account/colleagues", data={"name": "王强", "email": "wang.qiang@example.com"})
     assert response.status_code == 302
-    link = _link_in_last_mail(db, "wang.qiang@example.com")
+    link = _link_in_last_mail(outbox, "wang.qiang@example.com")
     client.post("/logout")
 
     client.post(_path(link), data={"new_password": "colleague password",
@@ -119,3 +118,37 @@ def test_an_applicant_invites_a_colleague_who_joins_the_same_organisation(client
 def test_assessors_cannot_invite_colleagues(client, login_as):
     login_as("assessor")
     assert client.get("/account/colleagues").status_code == 403
+
+
+def test_one_account_receives_at_most_three_reset_mails_an_hour_and_the_page_stays_the_same(client, db):
+    factories.make_user(email="known@example.com")
+    db.session.commit()
+    pages = [client.post("/password/forgot", data={"email": "known@example.com"}, follow_redirects=True)
+             for _ in range(5)]
+    assert [page.status_code for page in pages] == [200] * 5
+    strip = lambda page: CSRF_TOKEN.sub("", page.get_data(as_text=True))  # noqa: E731
+    assert len({strip(page) for page in pages}) == 1
+    recipients = db.session.execute(select(MailMessage.recipient)).scalars().all()
+    assert recipients == ["known@example.com"] * 3
+    held_back = db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "user.password_reset_throttled")).scalars().all()
+    assert len(held_back) == 2
+
+
+def test_one_client_address_asks_for_at_most_ten_resets_an_hour(client, db):
+    statuses = [client.post("/password/forgot", data={"email": f"person{n}@example.com"}).status_code
+                for n in range(11)]
+    assert statuses == [302] * 10 + [429]
+    # Another address is not held back.
+    other = client.post("/password/forgot", data={"email": "x@example.com"},
+                        environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert other.status_code == 302
+
+
+def test_a_registration_not_yet_confirmed_gets_no_reset_mail(client, db):
+    from tests.integration.test_registration import registration
+
+    client.post("/register", data=registration(email="pending@example.com"))
+    client.post("/password/forgot", data={"email": "pending@example.com"})
+    subjects = db.session.execute(select(MailMessage.subject)).scalars().all()
+    assert len(subjects) == 1  # the confirmation only

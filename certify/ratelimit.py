@@ -1,0 +1,150 @@
+"""Rate limits that hold across processes.
+
+Flask-Limiter keeps its counters in the store that ``RATELIMIT_STORAGE_URI`` names. The
+in-memory store (``memory://``) counts in each process, so every gunicorn worker would grant the
+whole limit again. Here the counters are shared by every process: in Redis when ``REDIS_URL`` is
+set, else in the application's own database (``database://``, SQLite or PostgreSQL), on the table
+``rate_limit_counters``.
+
+The database store keeps fixed windows: a key's window starts at its first hit and lasts the
+limit's period; the first hit after it starts a new one. A hit is one atomic statement (INSERT …
+ON CONFLICT DO UPDATE … RETURNING, SQLite ≥ 3.35 and PostgreSQL), so two processes can never both
+take the last unit. Rows of windows that have ended are deleted now and then.
+"""
+
+import hashlib
+import os
+import time
+
+from flask import Flask
+from limits import parse
+from limits.errors import ConfigurationError
+from limits.storage import Storage
+from sqlalchemy import Float, Integer, String, case, delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certify.extensions import db, limiter
+
+DATABASE_SCHEME = "database"
+# Keys name the limit and what it counts (an address, an e-mail typed); longer ones are shortened
+# with a digest of the whole, so that two keys never share a row.
+MAX_KEY_LENGTH = 255
+# How often one process deletes the rows of ended windows.
+CLEANING_INTERVAL_SECONDS = 60
+
+
+class RateLimitCounter(db.Model):
+    """One rate limit key's hits in its current window."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    # Seconds since the epoch at which the window ends.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+def _stored_key(key: str) -> str:
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[:MAX_KEY_LENGTH - len(digest) - 1]}#{digest}"
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class DatabaseStorage(Storage):
+    """A ``limits`` storage on the ``rate_limit_counters`` table of the current application's
+    database (Flask-SQLAlchemy's engine, so it needs an application context, as every request
+    has). Each call runs in a short transaction of its own: a hit counts even when the request
+    that made it is rolled back."""
+
+    STORAGE_SCHEME = [DATABASE_SCHEME]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._cleaned_at = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add ``amount`` hits to ``key``'s window (a new one if none is running); the total."""
+        engine = db.engine
+        insert = _INSERTS.get(engine.dialect.name)
+        if insert is None:
+            raise ConfigurationError(f"database:// rate limits need SQLite or PostgreSQL, not {engine.dialect.name}")
+        table = RateLimitCounter.__table__
+        now = time.time()
+        ended = table.c.expires_at <= now
+        statement = (
+            insert(table).values(key=_stored_key(key), hits=amount, expires_at=now + expiry)
+            .on_conflict_do_update(index_elements=[table.c.key], set_={
+                "hits": case((ended, amount), else_=table.c.hits + amount),
+                "expires_at": case((ended, now + expiry), else_=table.c.expires_at),
+            })
+            .returning(table.c.hits)
+        )
+        with engine.begin() as connection:
+            hits = connection.execute(statement).scalar_one()
+            if now - self._cleaned_at > CLEANING_INTERVAL_SECONDS:
+                self._cleaned_at = now
+                connection.execute(delete(table).where(table.c.expires_at < now))
+        return hits
+
+    def get(self, key: str) -> int:
+        table = RateLimitCounter.__table__
+        with db.engine.connect() as connection:
+            hits = connection.execute(select(table.c.hits).where(
+                table.c.key == _stored_key(key), table.c.expires_at > time.time())).scalar()
+        return hits or 0
+
+    def get_expiry(self, key: str) -> float:
+        table = RateLimitCounter.__table__
+        now = time.time()
+        with db.engine.connect() as connection:
+            expires_at = connection.execute(select(table.c.expires_at).where(
+                table.c.key == _stored_key(key), table.c.expires_at > now)).scalar()
+        return expires_at or now
+
+    def check(self) -> bool:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with db.engine.begin() as connection:
+            return connection.execute(delete(RateLimitCounter.__table__)).rowcount
+
+    def clear(self, key: str) -> None:
+        table = RateLimitCounter.__table__
+        with db.engine.begin() as connection:
+            connection.execute(delete(table).where(table.c.key == _stored_key(key)))
+
+
+def storage_uri(app: Flask) -> str:
+    """Where rate limits are counted: ``RATELIMIT_STORAGE_URI`` (a setting or the environment)
+    when given, else Redis when ``REDIS_URL`` is set, else the application's database."""
+    return (app.config.get("RATELIMIT_STORAGE_URI") or os.environ.get("RATELIMIT_STORAGE_URI")
+            or app.config.get("REDIS_URL") or f"{DATABASE_SCHEME}://")
+
+
+def init_app(app: Flask) -> None:
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app)
+    limiter.init_app(app)
+
+
+def take(limit: str, *identifiers: str) -> bool:
+    """Count one hit of ``limit`` (e.g. "3 per hour") for ``identifiers`` in the shared store;
+    ``False`` once the limit is spent. For limits that change what a service does rather than
+    refuse the request (a mail not sent, the page the same)."""
+    if not limiter.enabled:
+        return True
+    return limiter.limiter.hit(parse(limit), "certify", *identifiers)
