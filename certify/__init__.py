@@ -74,11 +74,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_handlers(app)
 
-    from certify import assessment, certificates, cli, management, ops, rulesets
+    from certify import assessment, certificates, cli, management, notifications, ops, rulesets
     from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
+    from certify.assessment import reports
     from certify.i18n import Labels, badge
     from certify.organisations.models import ORGANISATION_KIND_LABELS
+    from certify.public import exports
     from certify.publication.models import BATCH_STATUS_LABELS, OBJECTION_STATUS_LABELS
     from certify.uploads import file_input_attributes, upload_limit
     from certify.workbench import step_bar
@@ -103,6 +105,10 @@ def create_app(config: dict | None = None) -> Flask:
     assessment.init_app(app)
     certificates.init_app(app)
     management.init_app(app)
+    # Receivers of the signals (``certify.signals``) that other areas send.
+    notifications.init_app(app)
+    exports.init_app(app)
+    reports.init_app(app)
     return app
 
 

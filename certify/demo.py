@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from certify.assessment import services as assessment_services
+from certify.assessment import agencies
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.extensions import db
@@ -68,8 +68,8 @@ def load_demo() -> list[tuple[str, str]]:
     admin = _user(ADMIN_EMAIL)
     for agency_data in AGENCIES:
         agency = _organisation(OrganisationKind.AGENCY, agency_data)
-        if not assessment_services.agency_profile(agency).legal_representative:
-            assessment_services.save_agency_profile(
+        if not agencies.agency_profile(agency).legal_representative:
+            agencies.save_agency_profile(
                 admin, agency, legal_representative=agency_data["legal_representative"],
                 qualification=agency_data["qualification"])
         for email, name in agency_data["assessors"]:

@@ -64,7 +64,7 @@ from certify.rulesets.applied import freeze
 from certify.rulesets.forms import for_engine
 from certify.scoring import applicable_indicators, score
 from certify.timeutil import LOCAL_TIMEZONE, local_today, utcnow
-from certify.workflow import Status
+from certify.workflow import ANNOUNCED, DECIDED, Status
 
 CHUNK = 2000
 APPLICATIONS_PER_ORGANISATION = 5
@@ -85,10 +85,7 @@ WORDS = ("绿源", "天府", "蜀能", "川江", "青峰", "锦城", "嘉陵", "
 TRADES = {"3120": "钢铁", "2612": "化工", "3011": "建材", "3413": "机械", "3811": "电气", "2221": "纸业",
           "1311": "食品", "1512": "酒业", "3911": "电子", "3311": "金属制品"}
 AFTER_SUBMISSION = frozenset(STATUS_SHARES) - {Status.DRAFT, Status.WITHDRAWN}
-ASSESSED_OR_LATER = frozenset({Status.ASSESSED, Status.APPROVED, Status.REJECTED, Status.IN_NOTICE,
-                               Status.LISTED, Status.REVOKED, Status.EXPIRED})
-DECIDED = ASSESSED_OR_LATER - {Status.ASSESSED}
-ON_ANNOUNCED_BATCH = frozenset({Status.LISTED, Status.REVOKED, Status.EXPIRED})
+ASSESSED_OR_LATER = DECIDED | {Status.ASSESSED}
 # A one-page PDF that stands in for every scale certificate and evaluation report.
 PLACEHOLDER_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -262,7 +259,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
         answered, total, passed, self_score = answers.pick(rule_set, industry)
         created = now - timedelta(days=rnd.randint(0 if status == Status.DRAFT else 60, 1500),
                                   minutes=rnd.randint(0, 1440))
-        if status in ON_ANNOUNCED_BATCH:
+        if status in ANNOUNCED:
             # Announced lists run back four years; expired ones are the oldest.
             age = rnd.randint(3 * 365 + 40, 4 * 365) if status == Status.EXPIRED else rnd.randint(30, 3 * 365 - 30)
             created = now - timedelta(days=age + 120)
@@ -340,7 +337,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
             "outcome": DecisionOutcome.REJECTED if rejected else DecisionOutcome.APPROVED,
             "reason": "评价得分未达到要求。" if rejected else "评价报告结论为符合要求。",
             "decided_by_id": admin.id, "decided_at": decided_at})
-        if status in ON_ANNOUNCED_BATCH:
+        if status in ANNOUNCED:
             listed.append((rows[Application][-1], decided_at, organisation, status))
         elif status == Status.IN_NOTICE:
             in_notice.append(rows[Application][-1])

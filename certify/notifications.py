@@ -1,5 +1,7 @@
 """Telling people what happened to an application: one e-mail per person concerned, in their
-own language, queued in the same transaction as the change."""
+own language, queued in the same transaction as the change. The workflow does not call this
+module: it announces each move (``signals.application_transitioned``) and ``init_app`` connects
+:func:`notify_transition` to it."""
 
 from sqlalchemy import select
 
@@ -7,6 +9,7 @@ from certify.auth.models import Role, User
 from certify.core.urls import absolute_url
 from certify.extensions import db
 from certify.mail.services import send_mail
+from certify.signals import application_transitioned, connect_once
 from certify.workflow import Action, Transition
 
 # Who hears of each action: the applicant's users, the administrators, or both.
@@ -18,6 +21,10 @@ APPLICANT_ACTIONS = {Action.RETURN, Action.APPROVE, Action.REJECT, Action.OPEN_N
 ADMIN_ACTIONS = {Action.SUBMIT, Action.WITHDRAW, Action.REPORT}
 # The template of each action that has its own; the others say the new status.
 TEMPLATES = {Action.RETURN: "questions_returned", Action.WITHDRAW_ASSIGNMENT: "assessors_changed"}
+
+
+def init_app(app) -> None:
+    connect_once(application_transitioned, notify_transition)
 
 
 def _active(query):

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from certify.audit.services import record_event
 from certify.auth.models import Role
 from certify.exceptions import ServiceError
+from certify.signals import application_transitioned
 
 
 class Status(enum.StrEnum):
@@ -35,6 +37,25 @@ class Status(enum.StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+
+
+# The applicant may still change answers and evidence.
+EDITABLE = frozenset({Status.DRAFT})
+# Submitted and not yet decided: with the department or its assessors.
+AWAITING_DECISION = frozenset({Status.SUBMITTED, Status.ASSIGNED, Status.UNDER_ASSESSMENT, Status.ASSESSED})
+# Assessors are assigned and have not reported yet.
+ASSESSMENT_UNDER_WAY = frozenset({Status.ASSIGNED, Status.UNDER_ASSESSMENT})
+# The department has approved or rejected, whatever came of it since.
+DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.IN_NOTICE, Status.LISTED,
+                     Status.REVOKED, Status.EXPIRED})
+# Approved, and the approval still stands: waiting for the notice, under notice, or listed.
+APPROVED_STANDING = frozenset({Status.APPROVED, Status.IN_NOTICE, Status.LISTED})
+# Announced on a list (公告): listed, or listed and since revoked or expired.
+ANNOUNCED = frozenset({Status.LISTED, Status.REVOKED, Status.EXPIRED})
+# Listed, or listed until the validity ran out: a re-evaluation may renew it.
+RENEWABLE = frozenset({Status.LISTED, Status.EXPIRED})
+# The application's life is over: nothing leads out of these.
+FINAL = frozenset({Status.REJECTED, Status.REVOKED, Status.EXPIRED, Status.WITHDRAWN})
 
 
 class Action(enum.StrEnum):
@@ -92,11 +113,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Status.LISTED, Action.EXPIRE, {SYSTEM}, Status.EXPIRED),
 )
 _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
-
-# States in which the applicant may still change answers and evidence.
-EDITABLE = frozenset({Status.DRAFT})
-# States that end an application's life.
-FINAL = frozenset({Status.REJECTED, Status.REVOKED, Status.EXPIRED, Status.WITHDRAWN})
 
 STATUS_LABELS = {
     Status.DRAFT: _l("Draft"),
@@ -183,10 +199,8 @@ def check(application, action: Action, actor) -> Transition:
 
 def transition(application, action: Action, actor, *, reason: str | None = None,
                details: dict | None = None) -> Transition:
-    """Move ``application`` along the table; audit it and notify, in the current transaction."""
-    from certify.audit.services import record_event
-    from certify.notifications import notify_transition
-
+    """Move ``application`` along the table and audit it, then announce the move
+    (``signals.application_transitioned``: the notifications listen), in the current transaction."""
     step = check(application, action, actor)
     application.status = step.target
     record_event(
@@ -195,5 +209,5 @@ def transition(application, action: Action, actor, *, reason: str | None = None,
         details={"from": step.source.value, "to": step.target.value, "reason": reason or ""}
         | (details or {}),
     )
-    notify_transition(application, step, actor, reason=reason)
+    application_transitioned.send(application, step=step, actor=actor, reason=reason)
     return step

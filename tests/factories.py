@@ -216,12 +216,12 @@ def assign(application, lead, second=None, *, admin=None, due_on=None):
     """Assign assessors through the service, as an administrator would."""
     from flask import current_app
 
-    from certify.assessment import services
+    from certify.assessment.assignment import assign_assessors
 
     admin = admin or make_user(Role.ADMIN)
     with current_app.test_request_context():  # the e-mails to the assessors hold links
-        assignments = services.assign_assessors(admin, application, lead=lead, second=second,
-                                                due_on=due_on)
+        assignments = assign_assessors(admin, application, lead=lead, second=second,
+                                       due_on=due_on)
     db.session.flush()
     return assignments
 

@@ -27,9 +27,6 @@ class StaffUserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[_required, Length(max=254)])
 
 
-class ActionForm(FlaskForm):
-    """A form with nothing but the CSRF token, for buttons that change state."""
-
 
 class OrganisationEditForm(FlaskForm):
     name = StringField(_l("Organisation name"), validators=[_required, Length(max=200)])

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
-from certify.admin.forms import ActionForm, OrganisationEditForm, StaffUserForm
+from certify.admin.forms import OrganisationEditForm, StaffUserForm
 from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
 from certify.audit import labels as audit_labels
@@ -17,7 +17,7 @@ from certify.audit.services import latest_verification, request_verification
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change, date_arg, int_arg, page_number, show_service_error
+from certify.core.forms import ActionForm, commit_change, date_arg, int_arg, page_number, show_service_error
 from certify.core.paging import paginate, paginate_list
 from certify.core.spreadsheets import MEDIA_TYPES, to_csv, to_xlsx
 from certify.core.urls import url_builder

@@ -7,7 +7,12 @@ them, names none of them."""
 
 from collections.abc import Callable
 
+from flask import abort
+from flask_login import current_user
+
+from certify.applications.models import Application
 from certify.auth.models import Role
+from certify.extensions import db
 from certify.organisations.models import APPLICANT_KINDS
 from certify.workflow import EDITABLE
 
@@ -42,3 +47,12 @@ def can_edit_application(user, application) -> bool:
 def can_open_application(user) -> bool:
     return (user.is_authenticated and user.role == Role.APPLICANT
             and user.organisation.kind in APPLICANT_KINDS)
+
+
+def load_application(application_id: int) -> Application:
+    """The application, if the current user may see it; 404 otherwise (never revealing that an
+    application of another organisation exists)."""
+    application = db.session.get(Application, application_id)
+    if application is None or not can_view_application(current_user, application):
+        abort(404)
+    return application

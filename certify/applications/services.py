@@ -29,7 +29,7 @@ from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engi
 from certify.scoring import AnswerError, Result, RuleSet, score
 from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
-from certify.workflow import Action, Status, transition
+from certify.workflow import FINAL, Action, transition
 
 # Which kinds each kind of organisation may apply for.
 MAX_SUBJECT_LENGTH = 200
@@ -252,7 +252,6 @@ def withdraw_application(user, application: Application, *, reason: str = "") ->
 
 
 # An application in one of these is over: another for the same subject is no repetition.
-ENDED = (Status.REJECTED, Status.WITHDRAWN, Status.REVOKED, Status.EXPIRED)
 
 
 def same_subject_in_progress(organisation, kind: str, subject: str) -> Application | None:
@@ -261,7 +260,7 @@ def same_subject_in_progress(organisation, kind: str, subject: str) -> Applicati
     wanted = "".join((subject or "").split()).casefold()
     candidates = db.session.execute(
         select(Application).where(Application.organisation_id == organisation.id, Application.kind == kind,
-                                  Application.status.not_in(ENDED))).scalars()
+                                  Application.status.not_in(FINAL))).scalars()
     return next((a for a in candidates if "".join(a.subject.split()).casefold() == wanted), None)
 
 

@@ -23,8 +23,8 @@ from certify.applications.models import Application, Evidence, Submission
 from certify.applications.permissions import (
     can_edit_application,
     can_open_application,
-    can_view_application,
     is_own_application,
+    load_application,
 )
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
@@ -55,15 +55,6 @@ bp = Blueprint("applications", __name__)
 # Rows a page of an organisation's applications shows: products and re-evaluations add up over the
 # years.
 PAGE_SIZE = 50
-
-
-def load_application(application_id: int) -> Application:
-    """The application, if the current user may see it; 404 otherwise (never revealing that an
-    application of another organisation exists)."""
-    application = db.session.get(Application, application_id)
-    if application is None or not can_view_application(current_user, application):
-        abort(404)
-    return application
 
 
 def _commit_change(change, success, *, form=None) -> bool:

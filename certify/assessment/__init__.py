@@ -1,27 +1,36 @@
 """Third-party assessment: agencies and assessors, conflict-of-interest checks, assignment,
 scoring against the pinned rule file, and the evaluation report PDF.
 
-``init_app(app)`` settles the area's settings (see ``services.DEFAULTS``) and gives templates the
-labels and the application-page panel they use.
+The use cases live by concern: ``agencies`` (profiles and the yearly cap), ``conflicts``,
+``assignment`` (checks, suggestions, bulk assignment, the assessors' answers, withdrawal) and
+``scoring`` (score sheets, submission, reporting). Each public function there that changes
+something is one use case: it checks, changes, writes an audit event and flushes; the caller
+commits once.
+
+``init_app(app)`` settles the area's settings (see ``settings.DEFAULTS``) and gives templates the
+labels they use, and adds the assessment's panel to the application page (a template hook).
 """
 
 from flask import Flask
 
+from certify.assessment import settings
+from certify.assessment.models import (
+    ASSIGNMENT_STATUS_LABELS,
+    RECOMMENDATION_LABELS,
+    RELATION_LABELS,
+    ROLE_LABELS,
+)
+from certify.assessment.views.applicants import panel
+from certify.core.hooks import register_template_hook
+from certify.rulesets.forms import form_value
+
 
 def init_app(app: Flask) -> None:
-    from certify.assessment import services
-    from certify.assessment.models import (
-        ASSIGNMENT_STATUS_LABELS,
-        RECOMMENDATION_LABELS,
-        RELATION_LABELS,
-        ROLE_LABELS,
-    )
-    from certify.assessment.views import panel
-    from certify.rulesets.forms import form_value
-
-    services.init_app(app)
+    settings.init_app(app)
+    register_template_hook(app, "application-assessment", "assessment/_panel.html",
+                           context=lambda application: {"assessment": panel(application)})
     app.jinja_env.globals.update(
         role_labels=ROLE_LABELS, assignment_status_labels=ASSIGNMENT_STATUS_LABELS,
         recommendation_labels=RECOMMENDATION_LABELS, relation_labels=RELATION_LABELS,
-        assessment_panel=panel, form_value=form_value,
+        form_value=form_value,
     )

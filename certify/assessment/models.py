@@ -122,8 +122,9 @@ class AssignmentStatus(enum.StrEnum):
 
 
 # Assignments that hold the assessor's place on the application (and count against the cap).
-ACTIVE_ASSIGNMENT = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED, AssignmentStatus.SUBMITTED)
-OPEN_ASSIGNMENT = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
+ACTIVE_ASSIGNMENT = frozenset({AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED, AssignmentStatus.SUBMITTED})
+# Assignments still waiting for the assessor: to accept or decline, or to submit the score sheet.
+OPEN_ASSIGNMENT = frozenset({AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED})
 
 ROLE_LABELS = {AssessorRole.LEAD: _l("Lead assessor"), AssessorRole.SECOND: _l("Second assessor")}
 ASSIGNMENT_STATUS_LABELS = {
@@ -147,9 +148,12 @@ class Assignment(db.Model):
         Index("ix_assignments_agency_assigned_on", "agency_id", "assigned_on"),
         Index("ix_assignments_assessor_due", "assessor_id", "due_on"),  # an assessor's list
         Index("ix_assignments_status_due", "status", "due_on", "id"),  # assessments under way
-        CheckConstraint("status != 'declined' OR decline_reason IS NOT NULL", name="declined_with_reason"),
-        CheckConstraint("status != 'submitted' OR submitted_at IS NOT NULL", name="submitted_at_set"),
-        CheckConstraint("status != 'withdrawn' OR withdrawal_reason IS NOT NULL", name="withdrawn_with_reason"),
+        CheckConstraint(f"status != '{AssignmentStatus.DECLINED}' OR decline_reason IS NOT NULL",
+                        name="declined_with_reason"),
+        CheckConstraint(f"status != '{AssignmentStatus.SUBMITTED}' OR submitted_at IS NOT NULL",
+                        name="submitted_at_set"),
+        CheckConstraint(f"status != '{AssignmentStatus.WITHDRAWN}' OR withdrawal_reason IS NOT NULL",
+                        name="withdrawn_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,11 +17,7 @@ from certify.assessment.models import (
 )
 from certify.auth.models import Role
 from certify.extensions import db
-from certify.workflow import Status
-
-# Statuses in which the department has decided (or later): the applicant may read the report.
-DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.IN_NOTICE, Status.LISTED,
-                     Status.REVOKED, Status.EXPIRED})
+from certify.workflow import DECIDED, Status
 
 
 def _is_admin(user) -> bool:

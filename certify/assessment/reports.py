@@ -1,10 +1,11 @@
 """The third-party evaluation report (第三方评价报告) as a PDF.
 
 The report is rendered when the application is reported (the last standing score sheet is
-submitted), by a job that runs after that transaction commits (``jobs.call_after_commit``): a
-failure to render never undoes the assessment, and an administrator can have the report rendered
-again from the application's assessment page (``request_report``: by the same job, never in the
-request). The PDF is stored once in the content-addressed storage and recorded with its sha256.
+submitted: ``signals.assessment_reported``, connected by ``init_app``), by a job that runs after
+that transaction commits (``jobs.call_after_commit``): a failure to render never undoes the
+assessment, and an administrator can have the report rendered again from the application's
+assessment page (``request_report``: by the same job, never in the request). The PDF is stored
+once in the content-addressed storage and recorded with its sha256.
 
 Contents, after the standard's report outline: cover (applicant, credit code, kind, rule set and
 standard, agency, assessors, dates); conclusion (basic requirements met or not, total, pass or
@@ -23,20 +24,20 @@ from sqlalchemy import select
 from certify import storage
 from certify.applications.kinds import kind_of
 from certify.applications.models import Application
+from certify.assessment.agencies import agency_profile
 from certify.assessment.models import AssessorRole, EvaluationReport
 from certify.assessment.permissions import can_manage_assessment
-from certify.assessment.services import (
-    agency_profile,
-    current_assignments,
-    local_date,
-)
+from certify.assessment.rounds import current_assignments
+from certify.assessment.util import local_date
 from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code, industry_label
+from certify.pdf import render_pdf
 from certify.rulesets.applied import pages, rule_set_of, self_result, sheet_result, terms_of
 from certify.rulesets.forms import form_value
+from certify.signals import assessment_reported, connect_once
 from certify.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,14 @@ RECOMMENDATION_TITLES = {
     "reject": ("建议不予通过", "Reject"),
     "return": ("建议退回补充材料", "Return with questions"),
 }
+
+
+def reports_of(application: Application) -> list[EvaluationReport]:
+    """Every report rendered for the application, the latest first."""
+    return db.session.execute(
+        select(EvaluationReport).where(EvaluationReport.application_id == application.id)
+        .order_by(EvaluationReport.generated_at.desc(), EvaluationReport.id.desc())
+    ).scalars().all()
 
 
 def latest_report(application: Application) -> EvaluationReport | None:
@@ -121,8 +130,6 @@ def report_context(application: Application) -> dict:
 
 def generate_report(application: Application, *, actor=None) -> EvaluationReport:
     """Render the report of the current round, store it and record it (flush only)."""
-    from certify.pdf import render_pdf
-
     pdf = render_pdf("assessment/report.html", **report_context(application))
     stored = storage.store_bytes(pdf)
     report = EvaluationReport(application_id=application.id, sha256=stored.sha256,
@@ -150,6 +157,15 @@ def request_report(application: Application, actor) -> None:
         raise ServiceError(_l("The report can be generated once the lead assessor has submitted "
                               "the score sheet."))
     record_event("evaluation_report.requested", actor=actor, obj=application)
+    call_after_commit(generate_report_job, application.id)
+
+
+def init_app(app) -> None:
+    connect_once(assessment_reported, queue_report)
+
+
+def queue_report(application: Application, **_) -> None:
+    """Have the report of the reported ``application`` rendered once the report has committed."""
     call_after_commit(generate_report_job, application.id)
 
 

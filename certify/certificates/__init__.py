@@ -16,6 +16,8 @@ import os
 
 from flask import Flask
 
+from certify.core.hooks import register_template_hook
+
 SETTINGS = {
     "CERTIFY_CERTIFICATE_PREFIX": "SC",
     "CERTIFY_CERTIFICATE_VALIDITY_YEARS": "3",
@@ -25,11 +27,20 @@ SETTINGS = {
 }
 
 
+def _certificate_part(application) -> dict | None:
+    """The application page's certificate block: the certificate and how the public sees it."""
+    from certify.certificates.views import application_certificate, certificate_public_status
+
+    certificate = application_certificate(application)
+    if certificate is None:
+        return None
+    return {"certificate": certificate, "public_status": certificate_public_status(certificate)}
+
+
 def init_app(app: Flask) -> None:
     from certify.certificates.cli import certificates_cli, keys_cli
     from certify.certificates.models import REASON_TEXTS, RENDER_STATE_TEXTS, STATUS_TEXTS
     from certify.certificates.numbers import check_prefix
-    from certify.certificates.views import application_certificate, certificate_public_status
 
     for key, default in SETTINGS.items():
         if key not in app.config:
@@ -38,8 +49,9 @@ def init_app(app: Flask) -> None:
     years = app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"]
     app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"] = int(years)
     app.jinja_env.globals.update(
-        application_certificate=application_certificate,
-        certificate_public_status=certificate_public_status, certificate_status_texts=STATUS_TEXTS,
-        revocation_reason_texts=REASON_TEXTS, render_state_texts=RENDER_STATE_TEXTS)
+        certificate_status_texts=STATUS_TEXTS, revocation_reason_texts=REASON_TEXTS,
+        render_state_texts=RENDER_STATE_TEXTS)
+    register_template_hook(app, "application-top", "certificates/_application.html",
+                           context=_certificate_part, order=10)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(keys_cli)

@@ -94,12 +94,13 @@ class Certificate(db.Model):
         Index("ix_certificates_render_state", "render_state"),  # the workbench's count of PDFs pending
         # Revocation fields are set exactly when the certificate is revoked.
         CheckConstraint(
-            "(status = 'revoked' AND revoked_at IS NOT NULL AND revocation_reason IS NOT NULL) OR "
-            "(status <> 'revoked' AND revoked_at IS NULL AND revocation_reason IS NULL "
+            f"(status = '{CertificateStatus.REVOKED}' AND revoked_at IS NOT NULL "
+            "AND revocation_reason IS NOT NULL) OR "
+            f"(status <> '{CertificateStatus.REVOKED}' AND revoked_at IS NULL AND revocation_reason IS NULL "
             "AND revoked_by_id IS NULL)",
             name="revocation_fields"),
         # A rendered certificate names its stored file.
-        CheckConstraint("(render_state = 'rendered') = (pdf_sha256 IS NOT NULL)",
+        CheckConstraint(f"(render_state = '{RenderState.RENDERED}') = (pdf_sha256 IS NOT NULL)",
                         name="rendered_has_file"),
         CheckConstraint("valid_until >= valid_from", name="validity_order"),
         CheckConstraint("sequence > 0", name="sequence_positive"),

@@ -16,10 +16,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from certify.admin.forms import ActionForm
 from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
-from certify.applications.views import load_application
+from certify.applications.permissions import load_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.certificates import services
@@ -27,7 +26,7 @@ from certify.certificates.forms import CheckFileForm, RevokeForm
 from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
-from certify.core.forms import confirmation_page, confirmed, int_arg, page_number, show_service_error
+from certify.core.forms import ActionForm, confirmation_page, confirmed, int_arg, page_number, show_service_error
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
 from certify.i18n import current_language, date_text, translated

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
@@ -17,13 +18,22 @@ from certify.extensions import db
 from certify.i18n import date_text
 
 
+class ActionForm(FlaskForm):
+    """A form with nothing but the CSRF token, for buttons that change state."""
+
+
+
 def show_service_error(form, error: ServiceError) -> None:
-    """Attach a refused request's message to the field it concerns, or flash it."""
-    field = form._fields.get(error.field) if error.field else None
+    """Attach a refused request's message to the field it concerns, or flash it (always, when
+    there is no ``form``). A refusal that gives several reasons (``reasons``, as an assignment's
+    checks do) shows every one of them."""
+    messages = list(getattr(error, "reasons", None) or [error.message])
+    field = form._fields.get(error.field) if form is not None and error.field else None
     if field is not None:
-        field.errors = list(field.errors) + [error.message]
+        field.errors = list(field.errors) + messages
     else:
-        flash(error.message, "error")
+        for message in messages:
+            flash(message, "error")
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -132,7 +142,7 @@ def commit_change(change, success=None, *, form=None, stale_message=None) -> boo
         db.session.commit()
     except (ServiceError, StaleDataError) as error:
         db.session.rollback()
-        if form is not None and isinstance(error, ServiceError):
+        if isinstance(error, ServiceError):
             show_service_error(form, error)
         else:
             flash(refusal_message(error, stale_message), "error")

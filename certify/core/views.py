@@ -7,12 +7,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from certify.auth.services import set_preferred_language
 from certify.core.forms import safe_next_url
+from certify.core.hooks import template_hook
 from certify.extensions import csrf, db
 from certify.i18n import SESSION_KEY
 
 bp = Blueprint("core", __name__)
-# This blueprint is registered first, so that every address declared after it reads ``<int:…>``
-# as a row id: an id no row can have finds no page instead of failing in the database.
+# Every page may offer a place for other areas' parts (see ``certify.core.hooks``).
+bp.add_app_template_global(template_hook, "template_hook")
 
 
 @bp.route("/")

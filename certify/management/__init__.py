@@ -18,6 +18,8 @@ import os
 
 from flask import Flask
 
+from certify.core.hooks import register_template_hook
+
 SETTINGS = {
     "CERTIFY_DECLARATION_DUE_DATES": "01-15,07-15",
     "CERTIFY_DECLARATION_REMINDER_DAYS": 30,
@@ -53,6 +55,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, type(default)(value) if value is not None else default)
     parse_due_dates(app.config["CERTIFY_DECLARATION_DUE_DATES"])  # refuse a bad setting at start
     _check_missed_thresholds(app.config)
+    register_template_hook(app, "application-top", "management/_application_links.html", order=20)
     app.jinja_env.globals.update(declaration_status_labels=DECLARATION_STATUS_LABELS,
                                  declaration_flag_labels=FLAG_LABELS,
                                  missed_step_labels=MISSED_STEP_LABELS,

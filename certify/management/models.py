@@ -52,8 +52,10 @@ class Declaration(db.Model):
     __table_args__ = (
         UniqueConstraint("application_id", "period", name="uq_declarations_application_period"),
         Index("ix_declarations_status_flagged", "status", "is_flagged"),
-        CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL", name="submitted_at_set"),
-        CheckConstraint("status != 'reviewed' OR reviewed_at IS NOT NULL", name="reviewed_at_set"),
+        CheckConstraint(f"status = '{DeclarationStatus.DRAFT}' OR submitted_at IS NOT NULL",
+                        name="submitted_at_set"),
+        CheckConstraint(f"status != '{DeclarationStatus.REVIEWED}' OR reviewed_at IS NOT NULL",
+                        name="reviewed_at_set"),
         CheckConstraint("NOT is_late OR submitted_at IS NOT NULL", name="late_only_when_submitted"),
     )
 

@@ -3,7 +3,7 @@ for every object they touch; templates use them to show only what the user may d
 
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
-from certify.workflow import Status
+from certify.workflow import RENEWABLE, Status
 
 
 def can_file_declaration(user, application) -> bool:
@@ -27,4 +27,4 @@ def can_review_declaration(user, declaration) -> bool:
 
 def can_open_re_evaluation(user, application) -> bool:
     return (is_own_application(user, application)
-            and application.status in (Status.LISTED, Status.EXPIRED))
+            and application.status in RENEWABLE)

@@ -5,6 +5,8 @@ The three files are made once, by a job queued when the batch is announced, and 
 list as announced is a document of record, and a public download then costs a file read rather
 than building a spreadsheet of a thousand rows for each visitor. Until the job has run (or for a
 batch announced before files were kept) a download is built on the spot.
+
+The job is queued by a receiver of ``signals.batch_announced``, connected by ``init_app``.
 """
 
 import json
@@ -13,14 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from certify import storage
+from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.audit.services import record_event
+from certify.certificates.models import STATUS_TEXTS
 from certify.core import spreadsheets
 from certify.core.spreadsheets import to_csv, to_xlsx
 from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
+from certify.signals import batch_announced, connect_once
 from certify.timeutil import local_date, local_isoformat, local_today
 
 MEDIA_TYPES = spreadsheets.MEDIA_TYPES | {"json": "application/json"}
@@ -36,6 +41,15 @@ COLUMNS = (
     ("status", "证书状态 Certificate status"),
     ("revoked_on", "撤销日期 Revoked on"),
 )
+
+
+def init_app(app) -> None:
+    connect_once(batch_announced, queue_batch_exports)
+
+
+def queue_batch_exports(batch: Batch, **_) -> None:
+    """Have the files of the announced ``batch`` made once the announcement has committed."""
+    call_after_commit(build_batch_exports, batch.id)
 
 
 def to_json(rows: list[dict], batch: dict) -> bytes:
@@ -58,7 +72,6 @@ def entries_query(batch_ids_query):
 
 def batch_rows(batch: Batch) -> list[dict]:
     """One row per entry of ``batch``, in the order they were added."""
-    from certify.applications.kinds import kind_of
     from certify.certificates.services import certificates_by_application
 
     entries = db.session.execute(entries_query(select(Batch.id).where(Batch.id == batch.id))
@@ -88,8 +101,6 @@ def batch_rows(batch: Batch) -> list[dict]:
 
 
 def _status_text(certificate, today) -> str | None:
-    from certify.certificates.models import STATUS_TEXTS
-
     if certificate is None:
         return None
     text = STATUS_TEXTS[certificate.public_status(today)]

@@ -18,7 +18,7 @@ from certify.organisations.reference import cities, cities_by_code
 from certify.public import exports
 from certify.publication import services
 from certify.publication.forms import ObjectionForm
-from certify.publication.models import Batch, BatchEntry, BatchStatus, Objection
+from certify.publication.models import PUBLIC_BATCH, Batch, BatchEntry, BatchStatus, Objection
 from certify.timeutil import local_today
 
 bp = Blueprint("public", __name__)
@@ -49,7 +49,7 @@ PAST_NOTICES_SHOWN = 20
 
 def _notice_batch(batch_id: int) -> Batch:
     batch = db.session.get(Batch, batch_id)
-    if batch is None or batch.status == BatchStatus.DRAFT:
+    if batch is None or batch.status not in PUBLIC_BATCH:
         abort(404)
     return batch
 

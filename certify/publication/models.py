@@ -43,6 +43,12 @@ class BatchStatus(enum.StrEnum):
     ANNOUNCED = "announced"
 
 
+# Batches not announced yet: an application on one of them is on no other.
+ACTIVE_BATCH = frozenset({BatchStatus.DRAFT, BatchStatus.IN_NOTICE})
+# Batches the public reads: under notice, or announced.
+PUBLIC_BATCH = frozenset({BatchStatus.IN_NOTICE, BatchStatus.ANNOUNCED})
+
+
 class Batch(db.Model):
     """A list of approved applications published together: first for public notice (公示),
     then announced (公告)."""
@@ -99,6 +105,10 @@ class ObjectionStatus(enum.StrEnum):
     OPEN = "open"
     UPHELD = "upheld"
     DISMISSED = "dismissed"
+
+
+# Objections examined, with a resolution the objector reads.
+RESOLVED_OBJECTION = frozenset({ObjectionStatus.UPHELD, ObjectionStatus.DISMISSED})
 
 
 def new_objection_token() -> str:

@@ -16,12 +16,13 @@ from certify.applications.services import return_application
 from certify.audit.models import AuditEvent
 from certify.audit.services import record_event
 from certify.auth.models import Role
+from certify.certificates.services import issue_certificates
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.i18n import date_text
-from certify.jobs import call_after_commit
 from certify.organisations.models import Organisation
 from certify.publication.models import (
+    ACTIVE_BATCH,
     Batch,
     BatchEntry,
     BatchStatus,
@@ -30,6 +31,7 @@ from certify.publication.models import (
     Objection,
     ObjectionStatus,
 )
+from certify.signals import batch_announced
 from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
 from certify.workflow import Action, Status, TransitionNotAllowed, check, transition
@@ -163,7 +165,7 @@ def on_active_batch(application: Application) -> Batch | None:
     return db.session.execute(
         select(Batch).join(BatchEntry).where(
             BatchEntry.application_id == application.id, BatchEntry.removed_at.is_(None),
-            Batch.status != BatchStatus.ANNOUNCED)
+            Batch.status.in_(ACTIVE_BATCH))
     ).scalars().first()
 
 
@@ -177,7 +179,7 @@ def _addable_conditions(batch: Batch, search: str) -> list:
     approved, of the batch's kinds, on no other batch, its organisation's name or its subject
     containing ``search`` when one is given."""
     on_batches = select(BatchEntry.application_id).join(Batch).where(
-        BatchEntry.removed_at.is_(None), Batch.status != BatchStatus.ANNOUNCED)
+        BatchEntry.removed_at.is_(None), Batch.status.in_(ACTIVE_BATCH))
     conditions = [Application.status == Status.APPROVED,
                   Application.kind.in_(list(batch.kinds)),
                   Application.id.not_in(on_batches)]
@@ -358,18 +360,17 @@ def announce(admin, batch: Batch) -> list:
     refusal = announcement_refusal(batch)
     if refusal is not None:
         raise ServiceError(refusal)
-    from certify.certificates.services import issue_certificates
-    from certify.public.exports import build_batch_exports
-
-    call_after_commit(build_batch_exports, batch.id)  # queued first: quick, and public
     applications = [entry.application for entry in batch.current_entries]
-    for application in applications:
-        transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
-    certificates = issue_certificates(applications, admin)
     batch.status = BatchStatus.ANNOUNCED
     batch.kind_counts = dict(Counter(application.kind for application in applications))
     batch.announced_at = utcnow()
     batch.announced_by_id = admin.id
+    # Before the entries: what receivers queue (the public files: quick) runs after the commit
+    # ahead of the certificates' rendering.
+    batch_announced.send(batch, actor=admin)
+    for application in applications:
+        transition(application, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
+    certificates = issue_certificates(applications, admin)
     record_event("batch.announced", actor=admin, obj=batch,
                  details={"applications": [entry.application_id for entry in batch.current_entries]})
     return certificates

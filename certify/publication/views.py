@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from certify import storage
-from certify.admin.forms import ActionForm
 from certify.applications.models import Application
-from certify.assessment.services import assessed_scores
-from certify.assessment.views import submitted_comparison
+from certify.assessment.comparison import submitted_comparison
+from certify.assessment.scoring import assessed_scores
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import (
+    ActionForm,
     commit_change,
     confirmation_page,
     confirmed,

@@ -37,9 +37,9 @@ from certify.scoring import AnswerError, RuleSet, applicable_indicators, score
 from certify.scoring.answers import best_answer
 from certify.scoring.engine import check_answer
 from certify.scoring.mapping import Translation
-from certify.workflow import STATUS_LABELS, Status
+from certify.workflow import APPROVED_STANDING, STATUS_LABELS, Status
 
-RESCORED = (Status.APPROVED, Status.IN_NOTICE, Status.LISTED)
+RESCORED = APPROVED_STANDING
 PASS, FAIL, LACKS_DATA = "pass", "fail", "lacks_data"
 OUTCOMES = (PASS, FAIL, LACKS_DATA)
 

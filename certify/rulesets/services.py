@@ -21,16 +21,14 @@ from certify.rulesets.forms import for_engine
 from certify.rulesets.models import Rescore
 from certify.scoring import score
 from certify.timeutil import utcnow
-from certify.workflow import Status
+from certify.workflow import AWAITING_DECISION
 
 # Before the department decides: a decision, a notice or a certificate rests on the result frozen
-# when it was made.
-RESCORABLE = frozenset({Status.SUBMITTED, Status.ASSIGNED, Status.UNDER_ASSESSMENT, Status.ASSESSED})
 MAX_REASON_LENGTH = 2000
 
 
 def can_rescore(user, application) -> bool:
-    return user.is_authenticated and user.role == Role.ADMIN and application.status in RESCORABLE
+    return user.is_authenticated and user.role == Role.ADMIN and application.status in AWAITING_DECISION
 
 
 def rescore_application(admin, application, *, reason: str, sheets=()) -> list[Rescore]:
@@ -38,7 +36,7 @@ def rescore_application(admin, application, *, reason: str, sheets=()) -> list[R
     force today; keep each earlier result beside the new one. Returns the re-scores recorded."""
     if admin.role != Role.ADMIN:
         raise PermissionDenied(_l("Only administrators can do this."))
-    if application.status not in RESCORABLE:
+    if application.status not in AWAITING_DECISION:
         raise ServiceError(_l("Only an application not yet decided can be re-scored."))
     reason = (reason or "").strip()[:MAX_REASON_LENGTH]
     if not reason:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from certify.applications.kinds import all_kinds, kind_label
 from certify.applications.models import Application
-from certify.assessment.models import Assignment, AssignmentStatus, ScoreSheet
+from certify.assessment.models import OPEN_ASSIGNMENT, Assignment, AssignmentStatus, ScoreSheet
 from certify.certificates.models import Certificate, CertificateStatus
 from certify.extensions import db
 from certify.organisations.models import Organisation
@@ -135,13 +135,12 @@ def _section_titles(language: str) -> dict[tuple[str, str], str]:
 def assessor_workload(language: str) -> Table:
     from certify.auth.models import User
 
-    open_statuses = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
     rows = []
     query = (select(User.name, Assignment.status, func.count()).join(Assignment.assessor)
              .group_by(User.name, Assignment.status))
     counts = Counter()
     for name, status, count in db.session.execute(query):
-        counts[(name, "open" if status in open_statuses else status.value)] += count
+        counts[(name, "open" if status in OPEN_ASSIGNMENT else status.value)] += count
     names = sorted({name for name, _ in counts})
     for name in names:
         rows.append([name, counts[(name, "open")], counts[(name, AssignmentStatus.SUBMITTED.value)],

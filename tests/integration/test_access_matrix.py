@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
-from certify.assessment import services as assessment_services
+from certify.assessment.assignment import accept_assignment
 from certify.assessment.models import ConflictDeclaration
 from certify.mail.models import MailMessage
 from certify.publication import services as publication
@@ -37,7 +37,7 @@ def build_world(db):
     other_assessor = factories.make_assessor(factories.make_agency())
     application = factories.make_submitted_application(applicant_a)
     [assignment] = factories.assign(application, assessor, admin=admin)
-    assessment_services.accept_assignment(assessor, assignment)
+    accept_assignment(assessor, assignment)
     evidence = application.evidence[0]
     draft = factories.complete_application(applicant_a)
     announced_batch, certificate = _announced(db, admin, applicant_a)

@@ -7,7 +7,9 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from certify.assessment import services
+from certify.assessment.agencies import assessor_profile
+from certify.assessment.assignment import preview_bulk_assignment, refusals, suggestions
+from certify.assessment.conflicts import withdraw_conflict
 from certify.assessment.models import (
     AssessorRole,
     Assignment,
@@ -15,6 +17,7 @@ from certify.assessment.models import (
     ConflictDeclaration,
     ConflictRelation,
 )
+from certify.assessment.util import local_today
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage
 from certify.workflow import Status
@@ -65,7 +68,7 @@ def test_an_admin_assigns_a_lead_and_a_second_assessor(client, login_as, db):
         (lead.id, AssessorRole.LEAD, AssignmentStatus.PENDING),
         (second.id, AssessorRole.SECOND, AssignmentStatus.PENDING)]
     # The default due date, and each assessor told by e-mail.
-    assert assignments[0].due_on == services.local_today() + timedelta(days=30)
+    assert assignments[0].due_on == local_today() + timedelta(days=30)
     recipients = set(db.session.execute(select(MailMessage.recipient)).scalars())
     assert {lead.email, second.email} <= recipients
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "application.assign")).scalar_one()
@@ -106,7 +109,7 @@ def test_a_withdrawn_declaration_no_longer_refuses(client, login_as, db):
     application = factories.make_submitted_application()
     assessor = factories.make_assessor()
     declaration = declare(assessor, application, starts_on=years_ago(1))
-    services.withdraw_conflict(admin, declaration)
+    withdraw_conflict(admin, declaration)
     db.session.commit()
     assert post_assignment(client, application, assessor).status_code == 302
     assert application.status == Status.ASSIGNED
@@ -116,7 +119,7 @@ def _fill_agency(agency, count, *, on=None, status=AssignmentStatus.ACCEPTED):
     """``count`` evaluations of ``agency`` (one application each), assigned ``on``."""
     admin = factories.make_user("admin")
     assessor = factories.make_assessor(agency)
-    on = on or services.local_today()
+    on = on or local_today()
     for _ in range(count):
         application = factories.make_application()
         factories.db.session.add(Assignment(
@@ -135,7 +138,7 @@ def test_an_agency_at_its_yearly_cap_of_15_is_refused(client, login_as, db):
     assessor = factories.make_assessor(agency)
     db.session.commit()
     page = post_assignment(client, application, assessor).get_data(as_text=True)
-    year = services.local_today().year
+    year = local_today().year
     assert (f"刘法人, the legal representative of 蜀评检测认证有限公司, has reached the cap of 15 "
             f"evaluations in {year}") in page
     assert application.status == Status.SUBMITTED
@@ -146,7 +149,7 @@ def test_declined_and_last_years_evaluations_do_not_count_towards_the_cap(client
     agency = factories.make_agency()
     _fill_agency(agency, 14)
     _fill_agency(agency, 3, status=AssignmentStatus.DECLINED)
-    _fill_agency(agency, 5, on=date(services.local_today().year - 1, 12, 31))
+    _fill_agency(agency, 5, on=date(local_today().year - 1, 12, 31))
     application = factories.make_submitted_application()
     assessor = factories.make_assessor(agency)
     db.session.commit()
@@ -161,9 +164,9 @@ def test_the_cap_is_configurable(make_app, db):
         _fill_agency(agency, 2)
         application = factories.make_submitted_application()
         with force_locale("en"):
-            reasons = [str(r) for r in services.refusals(factories.make_assessor(agency), application)]
+            reasons = [str(r) for r in refusals(factories.make_assessor(agency), application)]
         assert reasons == [
-            f"The agency {agency.name} has reached its cap of 2 evaluations in {services.local_today().year}."]
+            f"The agency {agency.name} has reached its cap of 2 evaluations in {local_today().year}."]
         factories.db.session.rollback()
 
 
@@ -189,7 +192,7 @@ def test_suggestions_rank_expertise_then_load_then_city_and_show_refusals(client
     conflicted = factories.make_assessor(name="戊冲突")
     declare(conflicted, application, starts_on=years_ago(1))
     db.session.commit()
-    ranked = [s.assessor.name for s in services.suggestions(application)]
+    ranked = [s.assessor.name for s in suggestions(application)]
     assert ranked == ["乙专家", "甲专家", "丙专家", "丁新手", "戊冲突"]
     page = client.get(f"/assessment/applications/{application.id}", headers=EN).get_data(as_text=True)
     page = page[page.index("Suggestions"):]
@@ -223,7 +226,7 @@ def test_the_bulk_preview_reckons_the_cap_over_the_whole_batch(make_app, db):
     app = make_app(CERTIFY_AGENCY_YEARLY_CAP=1)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         applications = [factories.make_submitted_application() for _ in range(2)]
-        lines = services.preview_bulk_assignment(applications, lead=factories.make_assessor())
+        lines = preview_bulk_assignment(applications, lead=factories.make_assessor())
         assert [line.ok for line in lines] == [True, False]
         with force_locale("en"):
             assert "has reached the cap of 1" in str(lines[1].reasons[0])
@@ -235,7 +238,7 @@ def test_overdue_assignments_are_marked(client, login_as, db, app):
     application = factories.make_submitted_application()
     assessor = factories.make_assessor()
     [assignment] = factories.assign(application, assessor, admin=admin)
-    assignment.due_on = services.local_today() - timedelta(days=1)
+    assignment.due_on = local_today() - timedelta(days=1)
     db.session.commit()
     assert "Overdue" in client.get("/assessment/", headers=EN).get_data(as_text=True)
     assert "Overdue" in client.get(f"/assessment/applications/{application.id}", headers=EN).get_data(as_text=True)
@@ -347,7 +350,7 @@ def test_an_admin_registers_an_agency_and_records_an_assessors_expertise(client,
     db.session.commit()
     client.post(f"/assessment/assessors/{assessor.id}", data={
         "kinds": ["factory", "park"], "industries": ["31", "32"], "city_code": "510700", "title": "高级工程师"})
-    profile = services.assessor_profile(assessor)
+    profile = assessor_profile(assessor)
     assert (profile.kinds, profile.industries, profile.city_code) == (["factory", "park"], ["31", "32"], "510700")
 
 

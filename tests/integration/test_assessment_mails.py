@@ -19,7 +19,7 @@ def mails_to(db, user) -> list[MailMessage]:
 
 
 def assignment_of(application, assessor):
-    from certify.assessment.services import current_assignments
+    from certify.assessment.rounds import current_assignments
 
     return next(a for a in current_assignments(application) if a.assessor_id == assessor.id)
 

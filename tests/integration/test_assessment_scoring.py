@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from certify.applications import services as application_services
-from certify.assessment import services
 from certify.assessment.models import AssignmentStatus, EvaluationReport
+from certify.assessment.rounds import current_assignments
+from certify.assessment.scoring import disagreement_margins
 from certify.audit.models import AuditEvent
 from certify.rulesets.applied import pages, rule_set_of, sheet_result
 from certify.rulesets.forms import form_value
@@ -25,7 +26,7 @@ DETAILS = {"site_visit_on": local_today().isoformat(), "site_visit_participants"
 
 def accepted(app, application, assessor):
     """The assessor's browser, after accepting their assignment on ``application``."""
-    assignment = next(a for a in services.current_assignments(application) if a.assessor_id == assessor.id)
+    assignment = next(a for a in current_assignments(application) if a.assessor_id == assessor.id)
     browser = client_for(app, assessor)
     assert browser.post(f"/assessment/assignments/{assignment.id}/accept").status_code == 302
     return browser, assignment
@@ -215,7 +216,7 @@ def test_the_margin_of_disagreement_is_configurable(make_app, db):
 
     app = make_app(CERTIFY_SCORE_DISAGREEMENT_MARGIN="0")
     with app.app_context():
-        margin, _total = services.disagreement_margins()
+        margin, _total = disagreement_margins()
         assert margin == Decimal("0")
         rule_set = rule_set_of(factories.make_application())
         indicator = rule_set.indicator("X12")

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from certify.assessment import services
 from certify.assessment.models import AssignmentStatus, ScoreSheet
+from certify.assessment.rounds import assignment_history, current_assignments
+from certify.assessment.util import local_today
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage
 from certify.workflow import Status
@@ -37,7 +38,7 @@ def test_an_overdue_assessment_is_withdrawn_and_goes_back_to_the_assignment_queu
     lead_browser, lead_assignment = accepted(app, application, lead)
     score_all(lead_browser, lead_assignment, {})  # some work done, never submitted
     sheet_id = lead_assignment.sheet.id
-    lead_assignment.due_on = services.local_today() - timedelta(days=30)
+    lead_assignment.due_on = local_today() - timedelta(days=30)
     db.session.commit()
     assert application.status == Status.UNDER_ASSESSMENT
     page = client.get(f"/assessment/applications/{application.id}", headers=ZH).get_data(as_text=True)
@@ -53,11 +54,11 @@ def test_an_overdue_assessment_is_withdrawn_and_goes_back_to_the_assignment_queu
     assert withdraw(client, application).status_code == 302
     db.session.expire_all()
     assert application.status == Status.SUBMITTED
-    second_assignment = next(a for a in services.assignment_history(application) if a.assessor_id == second.id)
+    second_assignment = next(a for a in assignment_history(application) if a.assessor_id == second.id)
     for assignment in (lead_assignment, second_assignment):
         assert assignment.status == AssignmentStatus.WITHDRAWN
         assert assignment.withdrawal_reason == REASON and assignment.withdrawn_by_id == admin.id
-    assert services.current_assignments(application) == []
+    assert current_assignments(application) == []
     # The sheet is kept, with what was entered, as history of the withdrawn assignment.
     assert db.session.get(ScoreSheet, sheet_id).assignment_id == lead_assignment.id
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from certify.applications.models import Application
-from certify.assessment.views import PAGE_SIZE
+from certify.assessment.views.common import PAGE_SIZE
 from certify.auth.models import Role
 from certify.publication import services as publication
 from certify.publication.models import Batch, BatchEntry
@@ -218,13 +218,13 @@ def test_the_agencies_page_runs_as_many_statements_for_30_agencies_as_for_2(clie
 def test_the_assignment_page_weighs_20_assessors_in_as_many_statements_as_2(client, db, admin):
     from datetime import date
 
-    from certify.assessment import services as assessment
+    from certify.assessment.conflicts import declare_conflict
     from certify.assessment.models import ConflictRelation
 
     application = factories.make_submitted_application()
     conflicted = factories.make_assessor(name="有冲突的评价员")
-    assessment.declare_conflict(admin, conflicted, credit_code=application.organisation.credit_code,
-                                relation=ConflictRelation.CONSULTED, starts_on=date(2025, 1, 1))
+    declare_conflict(admin, conflicted, credit_code=application.organisation.credit_code,
+                     relation=ConflictRelation.CONSULTED, starts_on=date(2025, 1, 1))
     factories.make_assessor()
     db.session.commit()
     path = f"/assessment/applications/{application.id}"

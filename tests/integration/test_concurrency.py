@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from certify.applications import services as applications
 from certify.applications.models import Application
-from certify.assessment import services as assessment
+from certify.assessment.assignment import assign_assessors
 from certify.auth.models import User
 from certify.certificates import rendering
 from certify.certificates.models import Certificate
@@ -128,9 +128,9 @@ def test_simultaneous_assignments_assign_once(app, db, capsys):
         from flask import current_app
 
         with current_app.test_request_context():
-            assessment.assign_assessors(_db.session.get(User, admin.id),
-                                        _db.session.get(Application, application.id),
-                                        lead=_db.session.get(User, assessor_id))
+            assign_assessors(_db.session.get(User, admin.id),
+                             _db.session.get(Application, application.id),
+                             lead=_db.session.get(User, assessor_id))
 
     successes, refusals = race(app, assign)
     report(capsys, "simultaneous assignment", successes, refusals)

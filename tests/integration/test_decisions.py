@@ -100,9 +100,9 @@ def test_the_decision_page_shows_the_assessors_scores_beside_the_self_assessment
     application = factories.make_submitted_application()
     assessor = factories.make_assessor()
     [assignment] = factories.assign(application, assessor, admin=admin)
-    from certify.assessment import services as assessment
+    from certify.assessment.assignment import accept_assignment
 
-    assessment.accept_assignment(assessor, assignment)
+    accept_assignment(assessor, assignment)
     db.session.commit()
     page = client.get(f"/admin/decisions/{application.id}", headers=EN).get_data(as_text=True)
     assert "No submitted score sheet yet." in page

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from certify.applications.models import Application
-from certify.assessment import services as assessment_services
+from certify.assessment.assignment import accept_assignment
 from certify.assessment.models import AssignmentStatus
 from certify.audit.models import AuditEvent
 from certify.auth.models import Role
@@ -241,7 +241,7 @@ def test_the_value_at_certification_is_the_lead_assessor_s_where_verified(db):
     lead = factories.make_assessor()
     application = factories.make_submitted_application()
     [assignment] = factories.assign(application, lead)
-    sheet = assessment_services.accept_assignment(lead, assignment)
+    sheet = accept_assignment(lead, assignment)
     sheet.answers = {"X26": "70"}
     sheet.submitted_at = utcnow()
     assignment.status = AssignmentStatus.SUBMITTED

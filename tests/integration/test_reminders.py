@@ -124,12 +124,12 @@ def test_an_overdue_assessment_is_reminded_to_the_assessor_and_the_admins_once_a
 
 
 def test_an_assessment_coming_due_is_reminded_to_its_assessor_once_per_due_date(app, db, admin):
-    from certify.assessment import services as assessment
+    from certify.assessment.assignment import accept_assignment
 
     assessor = factories.make_assessor(preferred_language="en")
     application = factories.make_submitted_application()
     [soon] = factories.assign(application, assessor, admin=admin, due_on=local_today() + timedelta(days=5))
-    assessment.accept_assignment(assessor, soon)
+    accept_assignment(assessor, soon)
     later_assessor = factories.make_assessor()
     [later] = factories.assign(factories.make_submitted_application(), later_assessor, admin=admin,
                                due_on=local_today() + timedelta(days=10))
@@ -159,12 +159,12 @@ def test_how_long_before_the_due_date_comes_from_the_configuration(app, db, admi
 
 
 def test_a_declined_assignment_is_not_reminded_of_its_due_date(app, db, admin):
-    from certify.assessment import services as assessment
+    from certify.assessment.assignment import decline_assignment
 
     assessor = factories.make_assessor()
     [assignment] = factories.assign(factories.make_submitted_application(), assessor, admin=admin,
                                     due_on=local_today() + timedelta(days=2))
-    assessment.decline_assignment(assessor, assignment, reason="有利益冲突")
+    decline_assignment(assessor, assignment, reason="有利益冲突")
     db.session.commit()
     assert run(app, db)["assessment_due_soon"] == []
 

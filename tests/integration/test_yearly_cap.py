@@ -8,8 +8,9 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from certify import create_app
-from certify.assessment import services
+from certify.assessment.assignment import preview_bulk_assignment, refusals, withdraw_assignment
 from certify.assessment.models import Assignment
+from certify.assessment.util import local_today
 from certify.workflow import Status
 from tests import factories
 from tests.conftest import test_config as config_for
@@ -47,10 +48,10 @@ def test_two_agencies_with_one_legal_representative_share_one_cap(capped):
     factories.db.session.commit()
 
     with app.test_request_context(), force_locale("en"):
-        [reason] = [str(r) for r in services.refusals(tired, application)]
+        [reason] = [str(r) for r in refusals(tired, application)]
         assert reason == ("张三, the legal representative of 乙评价公司, has reached the cap of 2 evaluations in "
-                          f"{services.local_today().year} (counted over every agency they represent).")
-        assert services.refusals(fresh, application) == []
+                          f"{local_today().year} (counted over every agency they represent).")
+        assert refusals(fresh, application) == []
 
     browser = client_for(app, admin)
     refused = post_assignment(browser, application, tired)
@@ -68,7 +69,7 @@ def test_counted_per_agency_when_so_configured(capped):
     assessor = factories.make_assessor(second)
     factories.db.session.commit()
     with app.test_request_context():
-        assert services.refusals(assessor, application) == []
+        assert refusals(assessor, application) == []
 
 
 def test_the_count_is_shown_where_assessors_are_chosen(capped):
@@ -101,7 +102,7 @@ def test_the_bulk_preview_counts_a_shared_cap_once_per_application(make_app, db)
         lead = factories.make_assessor(factories.make_agency("王五"))
         second = factories.make_assessor(factories.make_agency("王五"))
         applications = [factories.make_submitted_application() for _ in range(2)]
-        lines = services.preview_bulk_assignment(applications, lead=lead, second=second)
+        lines = preview_bulk_assignment(applications, lead=lead, second=second)
         # One person's agencies on one application: one evaluation of the cap, then full.
         assert [line.ok for line in lines] == [True, False]
         with force_locale("zh"):
@@ -117,10 +118,10 @@ def test_a_withdrawn_evaluation_frees_its_place_under_the_cap(capped):
     stalled = factories.db.session.execute(
         select(Assignment).where(Assignment.agency_id == first.id)).scalar_one()
     with app.test_request_context():
-        assert services.refusals(assessor, application) != []
-        services.withdraw_assignment(admin, stalled.application, reason="逾期未评价")
+        assert refusals(assessor, application) != []
+        withdraw_assignment(admin, stalled.application, reason="逾期未评价")
         factories.db.session.commit()
-        assert services.refusals(assessor, application) == []
+        assert refusals(assessor, application) == []
 
 
 def test_an_unknown_counting_unit_stops_the_start_with_the_choices(database_url, tmp_path):

@@ -25,7 +25,7 @@ def imports(path: Path) -> list[tuple[str, set[str]]]:
 
 @pytest.mark.parametrize("area", ["applications", "assessment", "publication", "management"])
 def test_every_area_reaches_the_rule_set_of_an_application_through_rulesets(area):
-    for path in (CERTIFY / area).glob("*.py"):
+    for path in (CERTIFY / area).rglob("*.py"):
         for module, names in imports(path):
             borrowed = names & RULE_SET_NAMES
             if borrowed:
