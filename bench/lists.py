@@ -139,16 +139,14 @@ def page_statements(app, path: str, cookie: str | None = None) -> list:
 
 def queries_per_page(app, sizes=(10, 1000)) -> dict:
     """Statements of one request of the public list at each page size."""
-    from certify.public import views
-
     counts = {}
-    original = views.PAGE_SIZE
+    original = app.config["PAGE_SIZE"]
     try:
         for size in sizes:
-            views.PAGE_SIZE = size
+            app.config["PAGE_SIZE"] = size
             counts[str(size)] = len(page_statements(app, PUBLIC_PAGE))
     finally:
-        views.PAGE_SIZE = original
+        app.config["PAGE_SIZE"] = original
     return counts
 
 

@@ -9,12 +9,11 @@ from flask import Flask
 
 from certify import config as settings
 from certify import ratelimit
+from certify.config import ConfigurationError, SettingError
 from certify.core.ids import RowIdConverter
 from certify.extensions import csrf, db, migrate
 
-
-class ConfigurationError(RuntimeError):
-    """The deployment's settings are unsafe or incomplete; the message says how to fix them."""
+__all__ = ["ConfigurationError", "SettingError", "create_app"]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -29,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.DEFAULTS)
     app.config.update(settings.from_environment(Path(app.instance_path)))
     app.config.update(config or {})
+    # The areas' settings, typed and checked: a bad value stops the start, naming the variable.
+    loaded = settings.load_settings(config or {})
+    app.config.update(loaded.as_config())
+    app.extensions["certify.settings"] = loaded
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.jinja_env.add_extension("jinja2.ext.do")
     _check_secret_key(app)

@@ -155,7 +155,7 @@ ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July"
 def _zone() -> ZoneInfo:
     """Everyone's time zone: the configured one (no per-user zone is kept), looked up without
     Flask-Babel's per-call context search; list pages write a time on every row."""
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def _day(value: date, english: bool) -> str:

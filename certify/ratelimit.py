@@ -13,7 +13,6 @@ take the last unit. Rows of windows that have ended are deleted now and then.
 """
 
 import hashlib
-import os
 import time
 
 from flask import Flask
@@ -130,10 +129,10 @@ class DatabaseStorage(Storage):
 
 
 def storage_uri(app: Flask) -> str:
-    """Where rate limits are counted: ``RATELIMIT_STORAGE_URI`` (a setting or the environment)
-    when given, else Redis when ``REDIS_URL`` is set, else the application's database."""
-    return (app.config.get("RATELIMIT_STORAGE_URI") or os.environ.get("RATELIMIT_STORAGE_URI")
-            or app.config.get("REDIS_URL") or f"{DATABASE_SCHEME}://")
+    """Where rate limits are counted: ``RATELIMIT_STORAGE_URI`` when given, else Redis when
+    ``REDIS_URL`` is set, else the application's database."""
+    return (app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+            or f"{DATABASE_SCHEME}://")
 
 
 def init_app(app: Flask) -> None:

@@ -29,6 +29,11 @@ Every standing assessor of an application has submitted and the application is r
 (now assessed); its evaluation report is to be made. Sender: the application. Keyword: ``actor``.
 """)
 
+certificates_changed = _signals.signal("certificates-changed", doc="""
+Certificates of listed units changed their public status (revoked, expired). Sender: the
+application ids (a list). No keywords.
+""")
+
 
 def connect_once(signal, receiver) -> None:
     """Connect ``receiver`` to ``signal`` for the life of the process. Each ``create_app`` may

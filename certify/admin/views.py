@@ -2,7 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -56,7 +56,7 @@ def users():
     role = request.args.get("role")
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/users.html", page=page, search=search, role=role,
                            action_form=ActionForm())
 
@@ -134,7 +134,7 @@ def mail_log():
     recipient = (request.args.get("recipient") or "").strip().lower()
     if recipient:
         query = query.where(MailMessage.recipient == recipient)
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/mail_log.html", page=page, recipient=recipient)
 
 
@@ -161,7 +161,7 @@ def organisations():
     city = request.args.get("city")
     if city:
         query = query.where(Organisation.city_code == city)
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/organisations.html", page=page, search=search, kind=kind or "",
                            city=city or "", action_form=ActionForm(), kinds=list(OrganisationKind),
                            cities=cities())
@@ -184,7 +184,7 @@ def organisation(organisation_id: int):
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
     members = db.paginate(select(User).where(User.organisation_id == organisation.id).order_by(User.id),
-                          page=page_number(), per_page=50, error_out=False)
+                          page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/organisation.html", organisation=organisation, form=form,
                            members=members, action_form=ActionForm())
 
@@ -247,7 +247,7 @@ def rescore(rule_set_id: str):
     units = run.with_outcome(outcome)
     titles = {indicator.id: indicator.title for indicator in run.target.indicators}
     return render_template("admin/rescore.html", run=run, outcome=outcome, titles=titles,
-                           page=paginate_list(units, per_page=50), outcome_labels=OUTCOME_LABELS,
+                           page=paginate_list(units, per_page=current_app.config["PAGE_SIZE"]), outcome_labels=OUTCOME_LABELS,
                            rule_set_label=rule_set_label, mapping_problems=current_registry().mapping_problems,
                            application_url=url_builder("applications.show", "application_id"))
 
@@ -289,7 +289,7 @@ def audit_log():
             moment = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time.min,
                                       tzinfo=LOCAL_TIMEZONE)
             query = query.where(compare(moment))
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     verification, verification_pending = latest_verification()
     filters = {key: args.get(key, "") for key in ("object_type", "object_id", "action", "actor", "since", "until")}
     return render_template("admin/audit_log.html", page=page, filters=filters, verification=verification,
@@ -316,7 +316,6 @@ APPLICATION_SORTS = {
     "submitted": (Application.submitted_at.desc(), Application.id.desc()),
     "updated": (Application.updated_at.desc(), Application.id.desc()),
 }
-APPLICATION_PAGE_SIZE = 50
 
 
 def _application_conditions(filters: dict) -> list:
@@ -372,7 +371,7 @@ def applications():
     from certify.workflow import Status
 
     query, filters = application_list_query(request.args)
-    per_page = int_arg("per_page", low=1, high=1000) or APPLICATION_PAGE_SIZE
+    per_page = int_arg("per_page", low=1, high=1000) or current_app.config["PAGE_SIZE"]
     page = paginate(query, count=lambda: application_count(filters), per_page=per_page, rows=True)
     return render_template("admin/applications.html", page=page, filters=filters,
                            application_url=url_builder("applications.show", "application_id"),

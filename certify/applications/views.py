@@ -4,6 +4,7 @@ submission, withdrawal, earlier submissions; and the admin's return."""
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -54,7 +55,6 @@ bp = Blueprint("applications", __name__)
 
 # Rows a page of an organisation's applications shows: products and re-evaluations add up over the
 # years.
-PAGE_SIZE = 50
 
 
 def _commit_change(change, success, *, form=None) -> bool:
@@ -70,7 +70,7 @@ def index():
     page = db.paginate(
         select(Application).where(Application.organisation_id == current_user.organisation_id)
         .order_by(Application.created_at.desc(), Application.id.desc()),
-        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("applications/index.html", page=page,
                            can_open=can_open_application(current_user))
 

@@ -7,13 +7,12 @@ The use cases live by concern: ``agencies`` (profiles and the yearly cap), ``con
 something is one use case: it checks, changes, writes an audit event and flushes; the caller
 commits once.
 
-``init_app(app)`` settles the area's settings (see ``settings.DEFAULTS``) and gives templates the
-labels they use, and adds the assessment's panel to the application page (a template hook).
+``init_app(app)`` gives templates the labels they use and adds the assessment's panel to the
+application page (a template hook). The area's settings are in ``certify.config.Settings``.
 """
 
 from flask import Flask
 
-from certify.assessment import settings
 from certify.assessment.models import (
     ASSIGNMENT_STATUS_LABELS,
     RECOMMENDATION_LABELS,
@@ -26,7 +25,6 @@ from certify.rulesets.forms import form_value
 
 
 def init_app(app: Flask) -> None:
-    settings.init_app(app)
     register_template_hook(app, "application-assessment", "assessment/_panel.html",
                            context=lambda application: {"assessment": panel(application)})
     app.jinja_env.globals.update(

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -19,10 +20,10 @@ from certify.assessment.models import (
     AssessorProfile,
     Assignment,
 )
-from certify.assessment.settings import CapUnit, setting
 from certify.assessment.util import clean, require_admin
 from certify.audit.services import record_event
 from certify.auth.models import Role, User
+from certify.config import CapUnit
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
@@ -141,11 +142,11 @@ def _person_key(name: str) -> str:
 
 
 def cap_unit() -> CapUnit:
-    return CapUnit(setting("CERTIFY_CAP_UNIT"))
+    return CapUnit(current_app.config["CERTIFY_CAP_UNIT"])
 
 
 def yearly_cap() -> int:
-    return int(setting("CERTIFY_AGENCY_YEARLY_CAP"))
+    return int(current_app.config["CERTIFY_AGENCY_YEARLY_CAP"])
 
 
 def cap_holders() -> dict[int, CapHolder]:

@@ -16,6 +16,7 @@ department taking an assignment back. The application's status changes only thro
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -44,15 +45,14 @@ from certify.assessment.models import (
 from certify.assessment.permissions import can_respond_to_assignment
 from certify.assessment.rounds import current_assignments, current_round
 from certify.assessment.scoring import report_if_complete
-from certify.assessment.settings import setting
-from certify.assessment.util import clean, local_today, require_admin
+from certify.assessment.util import clean, require_admin
 from certify.audit.services import record_event
 from certify.auth.models import Role, User
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.i18n import date_text
 from certify.organisations.models import OrganisationKind
-from certify.timeutil import utcnow
+from certify.timeutil import local_today, utcnow
 from certify.workflow import ASSESSMENT_UNDER_WAY, Action, Status, transition
 
 # ---- the checks ------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class AssignmentRefused(ServiceError):
 
 def _due_on(due_on: date | None, today: date) -> date:
     if due_on is None:
-        return today + timedelta(days=int(setting("CERTIFY_ASSESSMENT_DUE_DAYS")))
+        return today + timedelta(days=int(current_app.config["CERTIFY_ASSESSMENT_DUE_DAYS"]))
     if due_on <= today:
         raise ServiceError(_l("The due date must be in the future."), field="due_on")
     return due_on

@@ -28,7 +28,6 @@ from certify.assessment.agencies import agency_profile
 from certify.assessment.models import AssessorRole, EvaluationReport
 from certify.assessment.permissions import can_manage_assessment
 from certify.assessment.rounds import current_assignments
-from certify.assessment.util import local_date
 from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
@@ -38,7 +37,7 @@ from certify.pdf import render_pdf
 from certify.rulesets.applied import pages, rule_set_of, self_result, sheet_result, terms_of
 from certify.rulesets.forms import form_value
 from certify.signals import assessment_reported, connect_once
-from certify.timeutil import utcnow
+from certify.timeutil import local_date, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -28,8 +29,7 @@ from certify.assessment.models import (
 )
 from certify.assessment.permissions import can_score
 from certify.assessment.rounds import current_assignments
-from certify.assessment.settings import setting
-from certify.assessment.util import clean, local_today
+from certify.assessment.util import clean
 from certify.audit.services import record_event
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
@@ -45,7 +45,7 @@ from certify.rulesets.applied import (
 from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
 from certify.scoring import Result, score
 from certify.signals import assessment_reported
-from certify.timeutil import utcnow
+from certify.timeutil import local_today, utcnow
 from certify.workflow import Action, Status, transition
 
 
@@ -259,8 +259,8 @@ def report_if_complete(application: Application, actor) -> None:
 
 
 def disagreement_margins() -> tuple[Decimal, Decimal]:
-    return (Decimal(str(setting("CERTIFY_SCORE_DISAGREEMENT_MARGIN"))),
-            Decimal(str(setting("CERTIFY_TOTAL_DISAGREEMENT_MARGIN"))))
+    return (Decimal(str(current_app.config["CERTIFY_SCORE_DISAGREEMENT_MARGIN"])),
+            Decimal(str(current_app.config["CERTIFY_TOTAL_DISAGREEMENT_MARGIN"])))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class AnchorCheck:
 def anchor_path(app=None) -> Path:
     """``CERTIFY_AUDIT_ANCHOR_FILE``, else ``instance/audit-anchors.log``."""
     app = app or current_app
-    configured = app.config.get(ANCHOR_FILE_SETTING) or os.environ.get(ANCHOR_FILE_SETTING)
+    configured = app.config.get(ANCHOR_FILE_SETTING)
     return Path(configured) if configured else Path(app.instance_path) / DEFAULT_ANCHOR_FILE
 
 

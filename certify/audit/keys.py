@@ -46,7 +46,7 @@ class AuditKey:
 def key_path(app=None) -> Path:
     """Where the key is kept: ``CERTIFY_AUDIT_KEY_FILE``, else ``instance/audit_key``."""
     app = app or current_app
-    configured = app.config.get(KEY_FILE_SETTING) or os.environ.get(KEY_FILE_SETTING)
+    configured = app.config.get(KEY_FILE_SETTING)
     return Path(configured) if configured else Path(app.instance_path) / DEFAULT_KEY_FILE
 
 

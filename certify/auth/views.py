@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from certify.auth import registration, services, settings
+from certify.auth import registration, services
 from certify.auth.forms import (
     ConfirmRegistrationForm,
     ForgotPasswordForm,
@@ -28,7 +28,6 @@ from certify.i18n import SESSION_KEY, current_language
 from certify.security import start_login_clock
 
 bp = Blueprint("auth", __name__)
-bp.record_once(lambda state: settings.init_app(state.app))
 
 
 def _start_session(user: User) -> None:

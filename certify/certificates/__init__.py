@@ -1,30 +1,20 @@
 """Certificates: numbering, the PDF (rendered by a job, signed when a key is configured), public
 verification, revocation and expiry.
 
-``init_app(app)`` reads this area's settings from the environment unless given to
-``create_app``, offers templates the application's certificate, and registers the
+``init_app(app)`` offers templates the application's certificate and registers the
 ``flask certificates`` and ``flask keys`` commands.
 
 Settings: ``CERTIFY_CERTIFICATE_PREFIX`` (default ``SC``), ``CERTIFY_CERTIFICATE_VALIDITY_YEARS``
 (default 3), ``CERTIFY_SIGNING_KEY`` / ``CERTIFY_SIGNING_CERT`` (PEM paths) and
 ``CERTIFY_SIGNING_KEY_PASSPHRASE``; the trust roots of earlier keys, the timestamp authority and
 its roots (``CERTIFY_TRUST_ROOTS``, ``CERTIFY_TSA_URL``, ``CERTIFY_TSA_TRUST_ROOTS``: see
-``signing.py``); rendering needs ``CERTIFY_BASE_URL`` for the QR code.
+``signing.py``); rendering needs ``CERTIFY_BASE_URL`` for the QR code. They are read and checked
+with the others (``certify.config.Settings``).
 """
-
-import os
 
 from flask import Flask
 
 from certify.core.hooks import register_template_hook
-
-SETTINGS = {
-    "CERTIFY_CERTIFICATE_PREFIX": "SC",
-    "CERTIFY_CERTIFICATE_VALIDITY_YEARS": "3",
-    "CERTIFY_SIGNING_KEY": None,
-    "CERTIFY_SIGNING_CERT": None,
-    "CERTIFY_SIGNING_KEY_PASSPHRASE": None,
-}
 
 
 def _certificate_part(application) -> dict | None:
@@ -40,14 +30,6 @@ def _certificate_part(application) -> dict | None:
 def init_app(app: Flask) -> None:
     from certify.certificates.cli import certificates_cli, keys_cli
     from certify.certificates.models import REASON_TEXTS, RENDER_STATE_TEXTS, STATUS_TEXTS
-    from certify.certificates.numbers import check_prefix
-
-    for key, default in SETTINGS.items():
-        if key not in app.config:
-            app.config[key] = os.environ.get(key) or default
-    check_prefix(app.config["CERTIFY_CERTIFICATE_PREFIX"])
-    years = app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"]
-    app.config["CERTIFY_CERTIFICATE_VALIDITY_YEARS"] = int(years)
     app.jinja_env.globals.update(
         certificate_status_texts=STATUS_TEXTS, revocation_reason_texts=REASON_TEXTS,
         render_state_texts=RENDER_STATE_TEXTS)

@@ -15,7 +15,6 @@ with the audit key) records the same sha256 and the stored bytes have it
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -40,7 +39,7 @@ from certify.certificates.numbers import allocate_sequences, format_number, numb
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.jobs import RetryLater, call_after_commit, retried
-from certify.public.exports import refresh_batch_exports
+from certify.signals import certificates_changed
 from certify.timeutil import LOCAL_TIMEZONE, as_utc, local_today, utcnow
 from certify.workflow import Action, Status, transition
 
@@ -52,10 +51,6 @@ DEFAULT_VALIDITY_YEARS = 3
 RENDER_JOB_SIZE = 10
 # On the workers a rendering that failed runs again after 30 s, 2 min and 10 min.
 RENDER_RETRY_INTERVALS = (30, 120, 600)
-# A certificate without its PDF this long after it was last queued (or last failed) is queued
-# again by the sweep (``CERTIFY_RENDER_SWEEP_MINUTES``): longer than the retries above and than
-# a large batch waits in the queue.
-DEFAULT_SWEEP_MINUTES = 15
 # Times in a row the sweep queues one certificate again; then it is left (marked failed) for the
 # department to render again once the cause is fixed.
 MAX_SWEEPS = 3
@@ -289,9 +284,7 @@ def _record_render_failure(certificate_id: int, number: str, error: Exception) -
 def sweep_minutes() -> int:
     """``CERTIFY_RENDER_SWEEP_MINUTES`` (default 15): how long a certificate may wait for its
     PDF before the sweep queues it again and ``flask doctor`` reports it."""
-    value = (current_app.config.get("CERTIFY_RENDER_SWEEP_MINUTES")
-             or os.environ.get("CERTIFY_RENDER_SWEEP_MINUTES"))
-    return int(value) if value else DEFAULT_SWEEP_MINUTES
+    return int(current_app.config["CERTIFY_RENDER_SWEEP_MINUTES"])
 
 
 @dataclass(frozen=True)
@@ -626,7 +619,7 @@ def revoke_certificate(admin, certificate: Certificate, reason_code: str, note: 
     certificate.revoked_by_id = admin.id
     record_event("certificate.revoked", actor=admin, obj=certificate, details={
         "number": certificate.number, "reason": reason.value, "note": note})
-    refresh_batch_exports([certificate.application_id])
+    certificates_changed.send([certificate.application_id])
 
 
 def expire_due_certificates(today: date | None = None) -> list[Certificate]:
@@ -647,5 +640,6 @@ def expire_due_certificates(today: date | None = None) -> list[Certificate]:
                        details={"certificate": certificate.number})
         record_event("certificate.expired", obj=certificate, details={
             "number": certificate.number, "valid_until": certificate.valid_until.isoformat()})
-    refresh_batch_exports(certificate.application_id for certificate in due)
+    if due:
+        certificates_changed.send([certificate.application_id for certificate in due])
     return due

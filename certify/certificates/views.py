@@ -10,7 +10,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
@@ -35,7 +35,6 @@ from certify.timeutil import local_today
 
 bp = Blueprint("certificates", __name__)
 
-PAGE_SIZE = 50
 # Larger than any certificate we issue (tens of KB); a bigger upload cannot be one of ours.
 MAX_CHECKED_PDF = 5 * 1024 * 1024
 
@@ -157,7 +156,7 @@ def revoked():
     """The public revocation list, most recent first."""
     query = (select(Certificate).where(Certificate.status == CertificateStatus.REVOKED)
              .order_by(Certificate.revoked_at.desc(), Certificate.id.desc()))
-    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("certificates/revoked.html", page=page)
 
 
@@ -239,7 +238,7 @@ def admin_list():
         query = query.where(or_(Certificate.number.like(pattern),
                                 Certificate.credit_code.like(pattern),
                                 Certificate.organisation_name.like(f"%{filters['q']}%")))
-    page = db.paginate(query, page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     years = db.session.execute(
         select(Certificate.year).distinct().order_by(Certificate.year.desc())).scalars().all()
     return render_template("certificates/admin_list.html", page=page, filters=filters, years=years,

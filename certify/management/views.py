@@ -4,7 +4,7 @@ review, and the list of declarations missed."""
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -258,7 +258,7 @@ def admin_index():
     query = query.order_by(Declaration.is_flagged.desc(), waiting_first,
                            Declaration.submitted_at.desc(), Declaration.id.desc())
     page = db.paginate(query, page=page_number(),
-                       per_page=50, error_out=False)
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("management/admin_index.html", page=page, form=form,
                            filters={k: v for k, v in request.args.items() if k != "page"})
 
@@ -273,7 +273,7 @@ def missed_declarations():
     period = next((p for p in periods if p.isoformat() == form.period.data), periods[0])
     form.period.choices = [SelectChoice(p.isoformat(), date_text(p)) for p in periods]
     form.period.data = period.isoformat()
-    page = db.paginate(missed.missing_query(period), page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(missed.missing_query(period), page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "management/missed.html", period=period, form=form, page=page,
         entries=missed.missed_entries(page.items, period), late=missed.count_late(period),

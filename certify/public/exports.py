@@ -19,13 +19,14 @@ from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.audit.services import record_event
 from certify.certificates.models import STATUS_TEXTS
+from certify.certificates.services import certificates_by_application
 from certify.core import spreadsheets
 from certify.core.spreadsheets import to_csv, to_xlsx
 from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
-from certify.signals import batch_announced, connect_once
+from certify.signals import batch_announced, certificates_changed, connect_once
 from certify.timeutil import local_date, local_isoformat, local_today
 
 MEDIA_TYPES = spreadsheets.MEDIA_TYPES | {"json": "application/json"}
@@ -45,6 +46,7 @@ COLUMNS = (
 
 def init_app(app) -> None:
     connect_once(batch_announced, queue_batch_exports)
+    connect_once(certificates_changed, refresh_batch_exports)
 
 
 def queue_batch_exports(batch: Batch, **_) -> None:
@@ -72,7 +74,6 @@ def entries_query(batch_ids_query):
 
 def batch_rows(batch: Batch) -> list[dict]:
     """One row per entry of ``batch``, in the order they were added."""
-    from certify.certificates.services import certificates_by_application
 
     entries = db.session.execute(entries_query(select(Batch.id).where(Batch.id == batch.id))
                                  .order_by(BatchEntry.id)).unique().scalars().all()

@@ -1,7 +1,7 @@
 """Public pages: notices (公示) with objections, the objector's private page, and announced
 lists (公告) with open-data downloads."""
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import extract, func, select
 
@@ -23,7 +23,6 @@ from certify.timeutil import local_today
 
 bp = Blueprint("public", __name__)
 
-PAGE_SIZE = 50
 
 
 # ---- notices ---------------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def _notice_batch(batch_id: int) -> Batch:
 def notice(batch_id: int):
     batch = _notice_batch(batch_id)
     page = db.paginate(exports.entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
-                       page=page_number(), per_page=PAGE_SIZE, error_out=False)
+                       page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("public/notice.html", batch=batch, page=page,
                            running=services.notice_is_running(batch))
 
@@ -130,7 +129,7 @@ def lists():
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
 
     page = paginate(query, count=lambda: None if city or search else _kept_total(announced, kind),
-                    per_page=PAGE_SIZE)
+                    per_page=current_app.config["PAGE_SIZE"])
     years = db.session.execute(
         select(func.distinct(extract("year", Batch.announced_at)))
         .where(Batch.status == BatchStatus.ANNOUNCED)
@@ -173,7 +172,7 @@ def _announced_batch(batch_id: int) -> Batch:
 def list_batch(batch_id: int):
     batch = _announced_batch(batch_id)
     page = db.paginate(exports.entries_query(select(Batch.id).where(Batch.id == batch.id)).order_by(BatchEntry.id),
-                       page=page_number(), per_page=PAGE_SIZE, error_out=False)
+                       page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("public/list_batch.html", batch=batch, page=page, today=local_today(),
                            certificates=_certificates_for(e.application_id for e in page.items))
 

@@ -36,7 +36,6 @@ from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
 from certify.workflow import Action, Status, TransitionNotAllowed, check, transition
 
-DEFAULT_NOTICE_DAYS = 15
 MAX_REASON_LENGTH = 4000
 
 OUTCOME_ACTIONS = {
@@ -52,7 +51,7 @@ def _require_admin(user) -> None:
 
 
 def notice_days() -> int:
-    return int(current_app.config.get("CERTIFY_NOTICE_DAYS", DEFAULT_NOTICE_DAYS))
+    return int(current_app.config["CERTIFY_NOTICE_DAYS"])
 
 
 # ---- decisions -------------------------------------------------------------------------------

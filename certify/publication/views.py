@@ -1,7 +1,7 @@
 """Administrators' publication pages: the decision queue, batches, the notice with its
 objections, and announcement."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -54,7 +54,7 @@ bp = Blueprint("publication", __name__)
 def decision_queue():
     query = (select(Application).options(joinedload(Application.organisation))
              .where(Application.status == Status.ASSESSED).order_by(Application.updated_at))
-    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("publication/decisions.html", page=page, form=BulkDecisionForm(),
                            assessed_scores=assessed_scores([application.id for application in page.items]))
 
@@ -128,7 +128,7 @@ def batches():
             show_service_error(form, error)
         else:
             return redirect(url_for("publication.batch", batch_id=batch.id))
-    page = db.paginate(select(Batch).order_by(Batch.id.desc()), page=page_number(), per_page=50,
+    page = db.paginate(select(Batch).order_by(Batch.id.desc()), page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     return render_template("publication/batches.html", page=page, form=form)
 
@@ -137,8 +137,6 @@ def _load_batch(batch_id: int) -> Batch:
     return db.get_or_404(Batch, batch_id)
 
 
-# Rows a page of a batch's entries shows.
-ENTRIES_PAGE_SIZE = 50
 # Objections to one batch are few (filing them is rate-limited): the page shows at most this many,
 # the open ones first, and says how many there are (every one is also in the audit log).
 OBJECTIONS_SHOWN = 100
@@ -152,7 +150,7 @@ def batch(batch_id: int):
     batch = _load_batch(batch_id)
     entries = db.paginate(
         select(BatchEntry).where(BatchEntry.batch_id == batch.id).order_by(BatchEntry.id),
-        page=page_number(), per_page=ENTRIES_PAGE_SIZE, error_out=False)
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     search = _search()
     is_draft = batch.status == BatchStatus.DRAFT
     return render_template(

@@ -17,9 +17,9 @@ from certify.assessment.models import (
     ConflictDeclaration,
     ConflictRelation,
 )
-from certify.assessment.util import local_today
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage
+from certify.timeutil import local_today
 from certify.workflow import Status
 from tests import factories
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from certify.assessment.models import AssignmentStatus, ScoreSheet
 from certify.assessment.rounds import assignment_history, current_assignments
-from certify.assessment.util import local_today
 from certify.audit.models import AuditEvent
 from certify.mail.models import MailMessage
+from certify.timeutil import local_today
 from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import EN, ZH, client_for

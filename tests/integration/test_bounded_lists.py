@@ -7,17 +7,18 @@ import pytest
 from sqlalchemy import select
 
 from certify.applications.models import Application
-from certify.assessment.views.common import PAGE_SIZE
 from certify.auth.models import Role
+from certify.config import DEFAULTS
 from certify.publication import services as publication
 from certify.publication.models import Batch, BatchEntry
 from certify.publication.services import ADDABLE_SHOWN
-from certify.publication.views import ENTRIES_PAGE_SIZE
 from certify.workflow import Status
 from tests import factories
 from tests.integration.test_query_counts import add, statements_for
 
 EN = {"Accept-Language": "en"}
+# Rows a page of every list shows (the ``PAGE_SIZE`` setting).
+PAGE_SIZE = DEFAULTS["PAGE_SIZE"]
 
 
 @pytest.fixture()
@@ -87,24 +88,22 @@ ADDABLE_ROW = r'<input type="checkbox" name="application_ids"'
 
 
 def test_a_batchs_entries_are_shown_a_page_at_a_time(client, db, admin):
-    add(db, ENTRIES_PAGE_SIZE + 5, Status.IN_NOTICE, batch_size=ENTRIES_PAGE_SIZE + 5)
+    add(db, PAGE_SIZE + 5, Status.IN_NOTICE, batch_size=PAGE_SIZE + 5)
     batch_id = db.session.execute(select(Batch.id)).scalar_one()
     first = shown(client, f"/admin/batches/{batch_id}")
-    assert rows(first, ENTRY_ROW) == ENTRIES_PAGE_SIZE
-    assert f"{ENTRIES_PAGE_SIZE + 5} entries" in first
+    assert rows(first, ENTRY_ROW) == PAGE_SIZE
+    assert f"{PAGE_SIZE + 5} entries" in first
     assert f'href="/admin/batches/{batch_id}?page=2"' in first
     assert rows(shown(client, f"/admin/batches/{batch_id}?page=2"), ENTRY_ROW) == 5
 
 
 def test_a_public_notice_shows_a_page_of_entries_and_the_notices_count_them(client, db, admin):
-    from certify.public.views import PAGE_SIZE as PUBLIC_PAGE_SIZE
-
-    add(db, PUBLIC_PAGE_SIZE + 5, Status.IN_NOTICE, batch_size=PUBLIC_PAGE_SIZE + 5)
+    add(db, PAGE_SIZE + 5, Status.IN_NOTICE, batch_size=PAGE_SIZE + 5)
     batch_id = db.session.execute(select(Batch.id)).scalar_one()
-    assert f"{PUBLIC_PAGE_SIZE + 5} entries" in shown(client, "/notices")
+    assert f"{PAGE_SIZE + 5} entries" in shown(client, "/notices")
     first = shown(client, f"/notices/{batch_id}")
     row = r'<tr>\s*<td[ >]'
-    assert rows(first, row) == PUBLIC_PAGE_SIZE
+    assert rows(first, row) == PAGE_SIZE
     assert f'href="/notices/{batch_id}?page=2"' in first
     assert rows(shown(client, f"/notices/{batch_id}?page=2"), row) == 5
 
@@ -145,14 +144,12 @@ def test_a_search_finds_an_approved_application_beyond_the_first_ones_and_the_fo
 # ---- an organisation's applications, and its users ------------------------------------------------
 
 def test_an_applicants_applications_are_listed_a_page_at_a_time(client, db, login_as):
-    from certify.applications.views import PAGE_SIZE as APPLICATIONS_PAGE_SIZE
-
     applicant = login_as("applicant")
-    for _ in range(APPLICATIONS_PAGE_SIZE + 5):
+    for _ in range(PAGE_SIZE + 5):
         factories.make_application(applicant)
     db.session.commit()
     first = shown(client, "/applications")
-    assert rows(first, ENTRY_ROW) == APPLICATIONS_PAGE_SIZE
+    assert rows(first, ENTRY_ROW) == PAGE_SIZE
     assert 'href="/applications?page=2"' in first
     assert rows(shown(client, "/applications?page=2"), ENTRY_ROW) == 5
 

@@ -121,10 +121,8 @@ def test_a_revoked_certificate_shows_as_revoked_with_reason_and_date(client, adm
     assert certificate.number in listed and reason in listed and certificate.organisation_name in listed
 
 
-def test_the_revocation_list_is_paginated_and_lists_only_revoked_certificates(client, admin, monkeypatch):
-    from certify.certificates import views
-
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+def test_the_revocation_list_is_paginated_and_lists_only_revoked_certificates(app, client, admin, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     certificates = [issue(admin) for _ in range(4)]
     for certificate in certificates[:3]:
         services.revoke_certificate(admin, certificate, "no_longer_conforming")

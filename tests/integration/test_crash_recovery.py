@@ -24,7 +24,7 @@ from certify.audit.services import verify_chain
 from certify.auth.models import Role, User
 from certify.certificates import services
 from certify.certificates.models import Certificate, RenderState
-from certify.config import PROJECT_ROOT
+from certify.config import PROJECT_ROOT, Settings
 from certify.extensions import db as _db
 from certify.publication.models import Batch
 from certify.timeutil import local_today, utcnow
@@ -36,7 +36,7 @@ ENTRIES = 13
 REDIS_URL = "redis://127.0.0.1:6379/14"
 FLASK = str(Path(sys.executable).parent / "flask")
 WAIT = 90  # seconds: a limit for a machine under load, never reached otherwise
-LATER = timedelta(minutes=services.DEFAULT_SWEEP_MINUTES + 1)
+LATER = timedelta(minutes=Settings().certify_render_sweep_minutes + 1)
 
 
 @pytest.fixture()

@@ -141,7 +141,7 @@ def test_the_queue_and_the_worker_recycling_are_read_from_the_environment(monkey
     monkeypatch.setenv("CERTIFY_QUEUE", "sichuan-a")
     monkeypatch.setenv("CERTIFY_WORKER_JOBS_PER_PROCESS", "250")
     monkeypatch.setenv("CERTIFY_ALLOWED_HOSTS", "lvse.example.gov.cn, 10.0.0.5")
-    settings = config.from_environment(tmp_path)
+    settings = config.from_environment(tmp_path) | config.load_settings({}).as_config()
     assert settings["CERTIFY_QUEUE"] == "sichuan-a"
     assert settings["CERTIFY_WORKER_JOBS_PER_PROCESS"] == 250
     assert settings["TRUSTED_HOSTS"] == ["lvse.example.gov.cn", "10.0.0.5"]

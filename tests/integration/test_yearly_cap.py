@@ -10,7 +10,7 @@ from sqlalchemy import select
 from certify import create_app
 from certify.assessment.assignment import preview_bulk_assignment, refusals, withdraw_assignment
 from certify.assessment.models import Assignment
-from certify.assessment.util import local_today
+from certify.timeutil import local_today
 from certify.workflow import Status
 from tests import factories
 from tests.conftest import test_config as config_for

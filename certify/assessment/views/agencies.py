@@ -2,7 +2,7 @@
 assessor's expertise (edited by administrators) and conflict declarations (recorded by the
 assessor themself or by administrators; withdrawn by administrators only)."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -24,13 +24,12 @@ from certify.assessment.blueprint import bp
 from certify.assessment.forms import AgencyForm, AgencyProfileForm, AssessorProfileForm, ConflictForm
 from certify.assessment.models import ConflictDeclaration
 from certify.assessment.permissions import can_declare_conflicts
-from certify.assessment.util import local_today
-from certify.assessment.views.common import PAGE_SIZE
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import ActionForm, commit_change, page_number
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
+from certify.timeutil import local_today
 
 
 @bp.route("/assessment/agencies", methods=["GET", "POST"])
@@ -49,7 +48,7 @@ def agencies():
     page = db.paginate(
         select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY)
         .order_by(Organisation.name, Organisation.id),
-        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     ids = [agency.id for agency in page.items]
     year = local_today().year
     holders = cap_holders()

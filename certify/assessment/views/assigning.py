@@ -2,14 +2,14 @@
 the assessments under way, and an application's assessment: assigning with ranked suggestions,
 a second assessor, withdrawing a stalled assignment, re-scoring, the sheets side by side."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from certify.applications.models import Application
-from certify.assessment import agencies, assignment, rounds, util
+from certify.assessment import agencies, assignment, rounds
 from certify.assessment.blueprint import bp
 from certify.assessment.comparison import submitted_comparison
 from certify.assessment.forms import (
@@ -21,7 +21,7 @@ from certify.assessment.forms import (
 )
 from certify.assessment.models import OPEN_ASSIGNMENT, AssessorRole, Assignment
 from certify.assessment.reports import reports_of
-from certify.assessment.views.common import PAGE_SIZE, load_application
+from certify.assessment.views.common import load_application
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required
 from certify.core.forms import ActionForm, commit_change, confirmation_page, confirmed, page_number
@@ -29,6 +29,7 @@ from certify.core.ids import is_row_id
 from certify.extensions import db
 from certify.rulesets.applied import rule_set_of, terms_for_new, terms_of
 from certify.rulesets.services import can_rescore, rescore_application, rescores_of
+from certify.timeutil import local_today
 from certify.workflow import ASSESSMENT_UNDER_WAY, Status
 
 
@@ -48,11 +49,11 @@ def index():
     waiting = db.paginate(
         select(Application).where(Application.status == Status.SUBMITTED)
         .order_by(Application.submitted_at, Application.id),
-        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     form = BulkAssignForm()
     form.fill_choices(agencies.active_assessors())
     return render_template("assessment/index.html", waiting=waiting, under_way=_under_way(1),
-                           form=form, today=util.local_today())
+                           form=form, today=local_today())
 
 
 @bp.route("/assessment/under-way")
@@ -60,7 +61,7 @@ def index():
 def under_way():
     """Every assessment under way, the earliest due first, a page at a time."""
     return render_template("assessment/under_way.html", under_way=_under_way(page_number()),
-                           today=util.local_today())
+                           today=local_today())
 
 
 def _under_way(page: int):
@@ -68,7 +69,7 @@ def _under_way(page: int):
     return db.paginate(
         select(Assignment).options(joinedload(Assignment.agency))
         .where(Assignment.status.in_(OPEN_ASSIGNMENT)).order_by(Assignment.due_on, Assignment.id),
-        page=page, per_page=PAGE_SIZE, error_out=False)
+        page=page, per_page=current_app.config["PAGE_SIZE"], error_out=False)
 
 
 @bp.route("/assessment/bulk", methods=["POST"])
@@ -131,7 +132,7 @@ def application(application_id: int, withdraw_form: WithdrawAssignmentForm | Non
         second_form=second_form, current=current, history=rounds.assignment_history(application),
         suggestions=assignment.suggestions(application) if application.status == Status.SUBMITTED else [],
         comparison=submitted_comparison(application, current),
-        reports=reports_of(application), today=util.local_today(), action_form=ActionForm(),
+        reports=reports_of(application), today=local_today(), action_form=ActionForm(),
         has_second=any(a.role == AssessorRole.SECOND for a in current),
         terms=terms_of(application), terms_today=terms_for_new(rule_set_of(application)),
         rescore_form=RescoreForm() if can_rescore(current_user, application) else None,

@@ -7,9 +7,6 @@ from flask import abort
 from certify.applications.models import Application
 from certify.extensions import db
 
-# Rows a page of the administrators' lists shows: the queue, the assessments under way, the agencies.
-PAGE_SIZE = 50
-
 
 def load_application(application_id: int) -> Application:
     application = db.session.get(Application, application_id)

@@ -2,7 +2,7 @@
 overview, its sections built from the application's pinned rule file, the on-site record,
 recommendation and submission, and the applicant's evidence beside the sheet."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -30,7 +30,6 @@ from certify.assessment.scoring import (
     submission_problems,
     submit_sheet,
 )
-from certify.assessment.util import local_today
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import ActionForm, commit_change, page_number, seen_version
@@ -44,6 +43,7 @@ from certify.rulesets.applied import (
     sheet_result,
 )
 from certify.rulesets.forms import answer_error_message, answer_field, form_value, parse_page
+from certify.timeutil import local_today
 from certify.uploads import send_evidence, servable_evidence
 
 # Content types shown in the browser rather than downloaded: the viewer cannot run scripts in
@@ -80,7 +80,7 @@ def my_assignments():
         select(Assignment).where(Assignment.assessor_id == current_user.id)
         .order_by(Assignment.status.in_(OPEN_ASSIGNMENT).desc(),
                   Assignment.due_on, Assignment.id.desc()),
-        page=page_number(), per_page=50, error_out=False)
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("assessment/my_assignments.html", assignments=page.items, page=page,
                            today=local_today())
 
