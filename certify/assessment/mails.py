@@ -7,7 +7,7 @@ applicant hears of the application's own steps through ``certify.notifications``
 
 from sqlalchemy import select
 
-from certify.assessment.models import Assignment
+from certify.assessment.models import Assignment, AssignmentStatus
 from certify.auth.models import Role, User
 from certify.core.urls import absolute_url
 from certify.extensions import db
@@ -40,7 +40,8 @@ def tell_assigned(assignment: Assignment) -> None:
 
 def tell_response(assignment: Assignment) -> None:
     """The administrator: the assessor accepted, or declined with a reason."""
-    template = "assessment_declined" if assignment.decline_reason else "assessment_accepted"
+    template = ("assessment_declined" if assignment.status == AssignmentStatus.DECLINED
+                else "assessment_accepted")
     link = absolute_url("assessment.application", application_id=assignment.application_id)
     for person in _assigners(assignment):
         if person.id != assignment.assessor_id:

@@ -142,35 +142,30 @@ def application(application_id: int, withdraw_form: WithdrawAssignmentForm | Non
     )
 
 
-# The page above, for the actions below that show it again with their form's errors (their own
-# ``application`` variable hides the view's name).
-application_page = application
-
-
 @bp.route("/assessment/applications/<int:application_id>/withdraw", methods=["POST"])
 @roles_required(Role.ADMIN)
 def withdraw_assignment(application_id: int):
     """Take a stalled assessment back from its assessors (asked to confirm first)."""
-    application = load_application(application_id)
+    withdrawn = load_application(application_id)
     form = WithdrawAssignmentForm()
     if not form.validate_on_submit():
-        return application_page(application_id, withdraw_form=form), 400
-    back = url_for("assessment.application", application_id=application.id)
+        return application(application_id, withdraw_form=form), 400
+    back = url_for("assessment.application", application_id=withdrawn.id)
     if not confirmed():
-        names = "、".join(a.assessor.name for a in rounds.current_assignments(application))
+        names = "、".join(a.assessor.name for a in rounds.current_assignments(withdrawn))
         return confirmation_page(
-            _("Withdraw the assignment of %(reference)s", reference=application.reference),
+            _("Withdraw the assignment of %(reference)s", reference=withdrawn.reference),
             [_("The assignment of %(assessors)s ends now; their score sheets are kept as history and are "
                "not used again.", assessors=names),
              _("The application goes back to the assignment queue, to be assigned to new assessors."),
              _("The assessors are told by e-mail, with the reason; the applicant is told that new assessors "
                "will be assigned.")],
             button=_("Withdraw the assignment"), cancel_url=back)
-    if commit_change(lambda: assignment.withdraw_assignment(current_user, application, reason=form.reason.data),
+    if commit_change(lambda: assignment.withdraw_assignment(current_user, withdrawn, reason=form.reason.data),
                      _("The assignment has been withdrawn; the application is back in the assignment queue."),
                      form=form):
         return redirect(back)
-    return application_page(application_id, withdraw_form=form), 400
+    return application(application_id, withdraw_form=form), 400
 
 
 @bp.route("/assessment/applications/<int:application_id>/rescore", methods=["POST"])
