@@ -21,10 +21,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,6 +30,8 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 from sqlalchemy import event
+
+from tests.servers import served
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"list_page_ratio": (">=", 0.5), "queries_per_page": ("equal", None)}
@@ -54,7 +53,7 @@ def bench_config(database_url: str, storage: Path) -> dict:
 
 def _generator_stamp(count: int) -> str:
     versions = sorted(p.name for p in (ROOT / "migrations" / "versions").glob("*.py"))
-    source = (ROOT / "certify" / "demo_scale.py").read_bytes()
+    source = b"".join(path.read_bytes() for path in sorted((ROOT / "certify" / "demo").glob("*.py")))
     return hashlib.sha256(json.dumps([count, versions]).encode() + source).hexdigest()[:16]
 
 
@@ -74,7 +73,7 @@ def prepare_database(count: int, folder: Path | None = None, *, echo=print) -> t
 
     from certify import create_app
     from certify.demo import load_demo, load_public_demo
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.extensions import db
 
     app = create_app(bench_config(url, storage))
@@ -157,49 +156,6 @@ def admin_queries_per_page(app, cookie: str, sizes=(10, 1000)) -> dict:
 
 # ---- serving and loading -----------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def served(app_path: str, env: dict, workers: int = 2):
-    """``gunicorn -c gunicorn.conf.py <app_path>`` with ``workers`` sync workers on a free port."""
-    port = _free_port()
-    environment = os.environ | env | {
-        "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
-        # Recycling restarts a worker mid-measurement; both apps are measured without it.
-        "GUNICORN_MAX_REQUESTS": "0", "GUNICORN_ACCESS_LOG": "", "PYTHONPATH": str(ROOT)}
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    process = subprocess.Popen([gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), app_path],
-                               cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _wait_until_up(port, process)
-        yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(port: int, process, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn stopped: {process.stderr.read().decode()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
-
-
 def warm_up(port: int, path: str, cookie: str | None, connections: int = 16) -> None:
     """Two seconds of the load, not counted: each worker builds its app, compiles its templates
     and loads its catalogues on its first requests, and a few requests do not reach both."""
@@ -276,14 +232,14 @@ def measure_ratio(url: str, storage: Path, path: str, cookie: str | None, statem
     """(real page req/s, minimal endpoint req/s), both under the same gunicorn setup, served side
     by side and measured in turns (``rounds`` of each, ``seconds`` in all for each), so that a
     change in the machine's load during the run weighs on both alike."""
-    env = {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "CERTIFY_STORAGE_DIR": str(storage),
-           "CERTIFY_BASE_URL": BASE_URL}
+    env = os.environ | {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "CERTIFY_STORAGE_DIR": str(storage),
+                        "CERTIFY_BASE_URL": BASE_URL}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump([[sql, list(params) if isinstance(params, (list, tuple)) else params]
                    for sql, params in statements], handle, default=str)
     try:
-        with served("wsgi:app", env) as real_port, \
-                served("bench.minimal_app:app", env | {"BENCH_STATEMENTS": handle.name}) as minimal_port:
+        with served("wsgi:app", env, workers=2) as real_port, \
+                served("bench.minimal_app:app", env | {"BENCH_STATEMENTS": handle.name}, workers=2) as minimal_port:
             warm_up(real_port, path, cookie)
             warm_up(minimal_port, "/page", None)
             turn = seconds / rounds

@@ -44,7 +44,7 @@ def prepare(app, count: int) -> None:
     from flask_migrate import upgrade
 
     from certify.demo import load_demo
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.extensions import db
     from certify.workflow import Status
 

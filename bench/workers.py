@@ -60,7 +60,7 @@ def prepare(count: int, storage: Path) -> None:
 
     from certify import create_app
     from certify.demo import load_demo
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.extensions import db
     from certify.publication.models import Batch, BatchStatus
     from certify.timeutil import local_today

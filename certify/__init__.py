@@ -25,17 +25,20 @@ def create_app(config: dict | None = None) -> Flask:
     )
     # ``<int:…>`` in every address: ids a row can have (a longer number matches no page).
     app.url_map.converters["int"] = RowIdConverter
+    config = config or {}
+    instance_path = Path(app.instance_path)
     app.config.update(settings.DEFAULTS)
-    app.config.update(settings.from_environment(Path(app.instance_path)))
-    app.config.update(config or {})
-    # The areas' settings, typed and checked: a bad value stops the start, naming the variable.
-    loaded = settings.load_settings(config or {})
+    app.config.update(settings.flask_settings(instance_path))
+    # The settings, typed and checked: a bad value stops the start, naming the variable.
+    loaded = settings.load_settings(config, instance_path=instance_path)
     app.config.update(loaded.as_config())
+    # The rest of ``config`` wins too (a setting given there has been read, and checked, above).
+    app.config.update({key: value for key, value in config.items() if key not in settings.SETTING_KEYS})
     app.extensions["certify.settings"] = loaded
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.jinja_env.add_extension("jinja2.ext.do")
     _check_secret_key(app)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
     # Batch mode lets SQLite alter tables; compare_type makes autogenerate notice type changes.

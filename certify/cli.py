@@ -35,7 +35,7 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 @demo_cli.command("load")
 @click.option("--scale", type=click.IntRange(min=0), default=0,
-              help="Also add this many applications in bulk, in every state (see certify/demo_scale.py).")
+              help="Also add this many applications in bulk, in every state (see certify/demo/scale.py).")
 def demo_load(scale: int) -> None:
     """Load the demonstration data (safe to run again; --scale N adds N applications each time)."""
     from certify.demo import DEMO_PASSWORD, load_demo, load_public_demo
@@ -45,7 +45,7 @@ def demo_load(scale: int) -> None:
     load_public_demo()
     db.session.commit()
     if scale:
-        from certify.demo_scale import load_scale
+        from certify.demo.scale import load_scale
 
         click.echo(f"Adding {scale} applications in bulk:")
         load_scale(scale, echo=click.echo)

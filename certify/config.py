@@ -1,9 +1,10 @@
 """Settings, read from environment variables, with embedded defaults for a single machine.
 
 Every setting can also be given to ``create_app(config)`` as a mapping, which wins over the
-environment (tests use this). The areas' settings are one typed ``Settings`` object, read and
-checked once by ``create_app`` (``load_settings``); each is kept in ``app.config`` under its
-environment variable's name, where the areas read it.
+environment (tests use this). The settings are one typed ``Settings`` object, read and checked
+once by ``create_app`` (``load_settings``); each is kept in ``app.config`` under its environment
+variable's name (or the key Flask and the areas know it by), where the areas read it. Only the
+secret key, the database and Flask's debug switch are read apart (``flask_settings``).
 """
 
 import dataclasses
@@ -29,82 +30,38 @@ def database_url(url: str) -> str:
     return url
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _env_bool(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _read_secret_key(instance_path: Path) -> str | None:
-    """The secret key from ``SECRET_KEY``, else from ``instance/secret_key`` (made by ``make run``)."""
-    if "SECRET_KEY" in os.environ:
-        return os.environ["SECRET_KEY"]
+def _read_secret_key(instance_path: Path, environ: Mapping[str, str]) -> str | None:
+    """The secret key from ``SECRET_KEY`` (as it is: a key is never trimmed), else from
+    ``instance/secret_key`` (made by ``make run``)."""
+    if "SECRET_KEY" in environ:
+        return environ["SECRET_KEY"]
     key_file = instance_path / "secret_key"
     if key_file.is_file():
         return key_file.read_text(encoding="utf-8").strip()
     return None
 
 
-def _criteria_thresholds() -> dict:
-    """``CERTIFY_CRITERIA_THRESHOLDS``: a JSON object of ``id@version`` (or ``id``) -> threshold."""
-    text = os.environ.get("CERTIFY_CRITERIA_THRESHOLDS", "").strip()
-    if not text:
-        return {}
-
-    def unique(pairs):
-        keys = [key for key, _ in pairs]
-        if len(keys) != len(set(keys)):
-            raise ValueError("CERTIFY_CRITERIA_THRESHOLDS names a rule set twice")
-        return dict(pairs)
-
-    value = json.loads(text, object_pairs_hook=unique)
-    if not isinstance(value, dict):
-        raise ValueError('CERTIFY_CRITERIA_THRESHOLDS must be a JSON object such as {"factory-gbt-36132-2025@1.0": "70"}')
-    return value
-
-
-def from_environment(instance_path: Path) -> dict:
-    """Build the settings mapping from the environment."""
-    env = os.environ.get
+def flask_settings(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict:
+    """The settings that are not ``Settings``' own: the secret key, the database and Flask's
+    debug switch (each with a default, or a fallback file, in the instance folder)."""
+    environ = os.environ if environ is None else environ
     return {
-        "SECRET_KEY": _read_secret_key(instance_path),
+        "SECRET_KEY": _read_secret_key(instance_path, environ),
         "SQLALCHEMY_DATABASE_URI": database_url(
-            env("DATABASE_URL", f"sqlite:///{instance_path / 'certify.sqlite3'}")
+            environ.get("DATABASE_URL", f"sqlite:///{instance_path / 'certify.sqlite3'}")
         ),
-        "REDIS_URL": env("REDIS_URL") or None,
-        "CERTIFY_STORAGE_DIR": env("CERTIFY_STORAGE_DIR", str(instance_path / "storage")),
-        "CRITERIA_DIR": env("CERTIFY_CRITERIA_DIR", str(PROJECT_ROOT / "criteria")),
-        # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
-        "CRITERIA_THRESHOLDS": _criteria_thresholds(),
-        # Each uploaded file; a larger one is refused beside its field, the rest of the form kept.
-        "CERTIFY_MAX_UPLOAD_BYTES": int(env("CERTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
-        # A whole request: a section's page carries a file input for each of its items. Never
-        # less than the largest file and a megabyte for the rest of its form.
-        "MAX_CONTENT_LENGTH": max(int(env("CERTIFY_MAX_REQUEST_MB", "120")),
-                                  int(env("CERTIFY_MAX_UPLOAD_MB", "20")) + 1) * 1024 * 1024,
-        # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
-        "MAIL_SERVER": env("MAIL_SERVER") or None,
-        "MAIL_PORT": int(env("MAIL_PORT", "587")),
-        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
-        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
-        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
-        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "certify@localhost"),
-        # Without CERTIFY_BASE_URL (see Settings), links in e-mails are built from the request's
-        # host only when that host is one of CERTIFY_ALLOWED_HOSTS (comma-separated), which
-        # Flask then enforces for every request (400 for any other Host header).
-        "TRUSTED_HOSTS": [host.strip() for host in env("CERTIFY_ALLOWED_HOSTS", "").split(",")
-                          if host.strip()] or None,
-        "PASSWORD_RESET_MAX_AGE": int(env("CERTIFY_PASSWORD_RESET_MAX_AGE", str(24 * 3600))),
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
-        # Signatures (see certify/certificates/signing.py): certificates of earlier signing keys
-        # that still verify, and the roots a timestamp authority's certificate may chain to.
-        "CERTIFY_TRUST_ROOTS": env("CERTIFY_TRUST_ROOTS", str(instance_path / "keys" / "trusted")),
-        "CERTIFY_TSA_TRUST_ROOTS": env("CERTIFY_TSA_TRUST_ROOTS",
-                                       str(instance_path / "keys" / "tsa-trusted")),
-        "DEBUG": _env_bool("FLASK_DEBUG", False),
+        "DEBUG": _env_bool(environ, "FLASK_DEBUG"),
     }
+
+
+def from_environment(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict:
+    """``app.config`` as the environment alone sets it (``create_app`` with no config of its own)."""
+    return (flask_settings(instance_path, environ)
+            | load_settings({}, environ, instance_path=instance_path).as_config())
 
 
 # Fixed settings that are not meant to vary by deployment.
@@ -141,24 +98,36 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def _whole(minimum: int) -> dict:
-    return {"kind": "whole", "minimum": minimum}
+# Each kind of setting takes, besides what it accepts: ``key``, its ``app.config`` key where that
+# is not the variable's name, and ``in_instance``, a default path inside the instance folder.
+
+def _whole(minimum: int, **options) -> dict:
+    return {"kind": "whole", "minimum": minimum, **options}
 
 
-def _decimal(minimum: int) -> dict:
-    return {"kind": "decimal", "minimum": minimum}
+def _decimal(minimum: int, **options) -> dict:
+    return {"kind": "decimal", "minimum": minimum, **options}
 
 
-def _choice(choices) -> dict:
-    return {"kind": "choice", "choices": tuple(str(choice) for choice in choices)}
+def _choice(choices, **options) -> dict:
+    return {"kind": "choice", "choices": tuple(str(choice) for choice in choices), **options}
 
 
-def _flag() -> dict:
-    return {"kind": "flag"}
+def _flag(**options) -> dict:
+    return {"kind": "flag", **options}
 
 
-def _text(check: Callable[[str], object] | None = None, accepts: str = "") -> dict:
-    return {"kind": "text", "check": check, "accepts": accepts}
+def _text(check: Callable[[str], object] | None = None, accepts: str = "", **options) -> dict:
+    return {"kind": "text", "check": check, "accepts": accepts, **options}
+
+
+def _names(**options) -> dict:
+    """Comma-separated names, kept as a tuple (a list given to ``create_app`` is taken as it is)."""
+    return {"kind": "names", **options}
+
+
+def _json_object(example: str, **options) -> dict:
+    return {"kind": "json_object", "example": example, **options}
 
 
 def _prefix(text: str) -> str:
@@ -175,8 +144,8 @@ def _due_dates(text: str) -> tuple:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every ``CERTIFY_*`` setting of the areas, typed. A field's environment variable (and
-    ``app.config`` key) is its name in capitals."""
+    """Every setting of the areas, typed. A field's environment variable is its name in
+    capitals, and so is its ``app.config`` key unless its ``key`` names another."""
 
     # Assessment. Evaluations one cap holder may take on in a calendar year: 15, per the 2024
     # measures (绿色工厂梯度培育及管理暂行办法: at most 15 a year per agency legal
@@ -248,6 +217,42 @@ class Settings:
 
     # Where rate limits are counted (default: Redis with REDIS_URL, else the database).
     ratelimit_storage_uri: str | None = field(default=None, metadata=_text())
+    redis_url: str | None = field(default=None, metadata=_text())
+
+    # Files: evidence and PDFs (outside any web root), and the rule files.
+    certify_storage_dir: str | None = field(default=None, metadata=_text(in_instance="storage"))
+    certify_criteria_dir: str = field(default=str(PROJECT_ROOT / "criteria"), metadata=_text(key="CRITERIA_DIR"))
+    # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
+    certify_criteria_thresholds: dict = field(default_factory=dict, metadata=_json_object(
+        '{"factory-gbt-36132-2025@1.0": "70"}', key="CRITERIA_THRESHOLDS"))
+    # Each uploaded file; a larger one is refused beside its field, the rest of the form kept.
+    certify_max_upload_mb: int = field(default=20, metadata=_whole(1))
+    # A whole request: a section's page carries a file input for each of its items (never less
+    # than the largest file and a megabyte for the rest of its form: see ``as_config``).
+    certify_max_request_mb: int = field(default=120, metadata=_whole(1))
+
+    # Mail: SMTP when MAIL_SERVER is set; otherwise messages are kept in the mail log.
+    mail_server: str | None = field(default=None, metadata=_text())
+    mail_port: int = field(default=587, metadata=_whole(1))
+    mail_username: str | None = field(default=None, metadata=_text())
+    mail_password: str | None = field(default=None, repr=False, metadata=_text())
+    mail_use_tls: bool = field(default=True, metadata=_flag())
+    mail_use_ssl: bool = field(default=False, metadata=_flag())
+    mail_default_sender: str = field(default="certify@localhost", metadata=_text())
+
+    # Without CERTIFY_BASE_URL, links in e-mails are built from the request's host only when that
+    # host is one of CERTIFY_ALLOWED_HOSTS (comma-separated), which Flask then enforces for every
+    # request as TRUSTED_HOSTS (400 for any other Host header).
+    certify_allowed_hosts: tuple[str, ...] = field(default=(), metadata=_names(key="TRUSTED_HOSTS"))
+    # Seconds a password link stays valid.
+    certify_password_reset_max_age: int = field(default=24 * 3600, metadata=_whole(
+        1, key="PASSWORD_RESET_MAX_AGE"))
+    session_cookie_secure: bool = field(default=False, metadata=_flag())
+
+    # Signatures (see certify/certificates/signing.py): certificates of earlier signing keys that
+    # still verify, and the roots a timestamp authority's certificate may chain to.
+    certify_trust_roots: str | None = field(default=None, metadata=_text(in_instance="keys/trusted"))
+    certify_tsa_trust_roots: str | None = field(default=None, metadata=_text(in_instance="keys/tsa-trusted"))
 
     def __post_init__(self) -> None:
         if self.certify_missed_review_after < self.certify_missed_warning_after:
@@ -255,8 +260,25 @@ class Settings:
                                "CERTIFY_MISSED_REVIEW_AFTER at least as large.")
 
     def as_config(self) -> dict:
-        """The settings as ``app.config`` keys (the environment variables' names)."""
-        return {item.name.upper(): getattr(self, item.name) for item in dataclasses.fields(self)}
+        """The settings as ``app.config`` keys (the environment variables' names, unless a
+        setting names another key), with the sizes Flask and the uploads read in bytes."""
+        config = {_config_key(item): getattr(self, item.name) for item in dataclasses.fields(self)}
+        config["TRUSTED_HOSTS"] = list(self.certify_allowed_hosts) or None
+        config["CERTIFY_MAX_UPLOAD_BYTES"] = self.certify_max_upload_mb * _MEGABYTE
+        config["MAX_CONTENT_LENGTH"] = max(self.certify_max_request_mb, self.certify_max_upload_mb + 1) * _MEGABYTE
+        return config
+
+
+_MEGABYTE = 1024 * 1024
+
+
+def _config_key(item: dataclasses.Field) -> str:
+    return item.metadata.get("key", item.name.upper())
+
+
+# Every name under which ``create_app``'s config gives a setting: read by ``load_settings``.
+SETTING_KEYS = frozenset({item.name.upper() for item in dataclasses.fields(Settings)}
+                         | {_config_key(item) for item in dataclasses.fields(Settings)})
 
 
 def _refuse(name: str, accepts: str, raw) -> SettingError:
@@ -299,6 +321,11 @@ def _parse(name: str, spec: Mapping, raw, default):
         if str(raw).lower() in _TRUE | _FALSE:
             return str(raw).lower() in _TRUE
         raise _refuse(name, "one of 1, true, yes, on, 0, false, no, off", raw)
+    if kind == "names":
+        names = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(name.strip() for name in names if name.strip())
+    if kind == "json_object":
+        return _json_object_value(name, spec, raw)
     value = str(raw)
     if spec["check"] is not None:
         try:
@@ -310,14 +337,45 @@ def _parse(name: str, spec: Mapping, raw, default):
     return value
 
 
-def load_settings(config: Mapping, environ: Mapping[str, str] | None = None) -> Settings:
+def _json_object_value(name: str, spec: Mapping, raw) -> dict:
+    """A JSON object (or, from ``create_app``'s config, a mapping) that names each key once."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+
+    def unique(pairs):
+        keys = [key for key, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise ValueError("a key given twice")
+        return dict(pairs)
+
+    accepts = f"a JSON object that names each key once, such as {spec['example']}"
+    try:
+        value = json.loads(str(raw), object_pairs_hook=unique)
+    except ValueError:
+        raise _refuse(name, accepts, raw) from None
+    if not isinstance(value, dict):
+        raise _refuse(name, accepts, raw)
+    return value
+
+
+def _default(item: dataclasses.Field, instance_path: Path | None):
+    if instance_path is not None and "in_instance" in item.metadata:
+        return str(instance_path / item.metadata["in_instance"])
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def load_settings(config: Mapping, environ: Mapping[str, str] | None = None, *,
+                  instance_path: Path | None = None) -> Settings:
     """The settings: each from ``config`` (``create_app``'s own, which wins) when it holds the
-    variable's name, else from the environment, else its default. Raises ``SettingError``
+    setting's ``app.config`` key or its variable's name, else from the environment, else its
+    default (a path in ``instance_path``, for the files kept there). Raises ``SettingError``
     naming the first bad variable."""
     environ = os.environ if environ is None else environ
     values = {}
     for item in dataclasses.fields(Settings):
-        name = item.name.upper()
-        raw = config[name] if name in config else environ.get(name)
-        values[item.name] = _parse(name, item.metadata, raw, item.default)
+        name, key = item.name.upper(), _config_key(item)
+        raw = config[key] if key in config else config[name] if name in config else environ.get(name)
+        values[item.name] = _parse(name, item.metadata, raw, _default(item, instance_path))
     return Settings(**values)

@@ -1,5 +1,8 @@
 """Small factories for tests: each makes a valid object with sensible defaults, flushed but not
-committed."""
+committed. Applications reach each state of the workflow through ``certify.demo.builders``, that
+is through the services that make that state in use (assignment, score sheets, batches and
+announcements included), never by a bare transition: a test cannot hold a state the system
+cannot produce. The after-commit jobs (evaluation reports, certificates) run when a test commits."""
 
 import contextlib
 import itertools
@@ -66,13 +69,9 @@ def make_user(role: Role | str = Role.APPLICANT, organisation: Organisation | No
 
 def best_answers(rule_set, industry=None) -> dict:
     """Stored-form answers that earn every applicable indicator its maximum."""
-    from certify.demo import best_answer
-    from certify.scoring import applicable_indicators
+    from certify.demo import builders
 
-    answers = {}
-    for indicator in applicable_indicators(rule_set, industry):
-        answers[indicator.id] = best_answer(indicator)
-    return answers
+    return builders.best_answers(rule_set, industry)
 
 
 def make_application(user=None, *, kind="supply_chain", subject="绿色供应链管理", answers=None,
@@ -107,65 +106,97 @@ def attach_evidence(application, user, *, indicator_id=None, data=PDF_BYTES, nam
                                  fileobj=io.BytesIO(data), filename=name)
 
 
-def complete_application(user=None, **fields):
-    """A draft with every indicator answered at its best and one evidence file: ready to submit."""
-    from certify.rulesets.applied import rule_set_of
+# What the factories' applicants upload unless a test says otherwise.
+EVIDENCE = {"evidence": PDF_BYTES, "evidence_name": "营业执照.pdf"}
+_batches = itertools.count(1)
 
-    application = make_application(user, **fields)
-    application.answers = best_answers(rule_set_of(application), application.industry_code)
-    attach_evidence(application, user or application.created_by)
+
+def complete_application(user=None, *, kind="supply_chain", subject="绿色供应链管理", **fields):
+    """A draft with every indicator answered at its best (saved through the service) and one
+    evidence file: ready to submit."""
+    from certify.demo import builders
+
+    user = user or make_user(Role.APPLICANT)
+    application = builders.complete(user, kind=kind, subject=subject, **(EVIDENCE | fields))
     db.session.flush()
     return application
+
+
+def _submitted(applicant, *, kind="supply_chain", subject="绿色供应链管理", **fields):
+    """A complete application submitted by ``applicant`` with the pledge in their name (inside a
+    request context, held by the caller: the notification e-mails hold links)."""
+    from certify.demo import builders
+
+    return builders.submitted(applicant, kind=kind, subject=subject, **(EVIDENCE | fields))
 
 
 def assessed_application(applicant=None, *, assessor=None, admin=None, **fields):
-    """An application taken through submission and assessment by the workflow itself."""
-    from certify.applications import services
-    from certify.workflow import Action, transition
+    """An application submitted, assigned to a lead assessor (``make_assessor()`` unless given:
+    one of an agency with its profile), accepted, scored and submitted by them: assessed, as the
+    services make it. Its evaluation report is rendered by a job once the test commits."""
+    from flask import current_app
+
+    from certify.demo import builders
 
     applicant = applicant or make_user(Role.APPLICANT)
-    application = complete_application(applicant, **fields)
-    services.submit_application(applicant, application, pledge_name=applicant.name, pledge_accepted=True)
     admin = admin or make_user(Role.ADMIN)
-    assessor = assessor or make_user(Role.ASSESSOR)
-    transition(application, Action.ASSIGN, admin)
-    transition(application, Action.ACCEPT, assessor)
-    transition(application, Action.REPORT, assessor)
+    assessor = assessor or make_assessor()
+    with current_app.test_request_context():  # the e-mails to applicant and assessor hold links
+        application = _submitted(applicant, **fields)
+        builders.assessed(application, admin=admin, lead=assessor)
     db.session.flush()
     return application
 
 
-def approved_application(applicant=None, *, admin=None, **fields):
-    from certify.publication import services
+def approved_application(applicant=None, *, admin=None, assessor=None, **fields):
+    """An assessed application approved by ``admin`` (who assigned its assessor)."""
+    from flask import current_app
+
+    from certify.demo import builders
 
     admin = admin or make_user(Role.ADMIN)
-    application = assessed_application(applicant, **fields)
-    services.decide(admin, application, "approved", "符合要求")
+    application = assessed_application(applicant, assessor=assessor, admin=admin, **fields)
+    with current_app.test_request_context():
+        builders.decided(application, admin=admin, reason="符合要求")
     db.session.flush()
     return application
 
 
-def listed_application(applicant=None, *, admin=None, **fields):
-    """An application taken by the workflow through approval, notice and announcement (without a
-    publication batch, and without a certificate: see ``issued_certificate``)."""
-    from certify.workflow import Action, transition
+def listed_application(applicant=None, *, admin=None, assessor=None, **fields):
+    """An approved application put on a publication batch of its own, under notice, and
+    announced once the notice has run: it is listed and holds the certificate the announcement
+    issued (rendered once the test commits; see ``issued_certificate``)."""
+    from flask import current_app
+
+    from certify.demo import builders
 
     admin = admin or make_user(Role.ADMIN)
-    application = approved_application(applicant, admin=admin, **fields)
-    transition(application, Action.OPEN_NOTICE, admin)
-    transition(application, Action.ANNOUNCE, admin)
+    application = approved_application(applicant, admin=admin, assessor=assessor, **fields)
+    with current_app.test_request_context():
+        batch = builders.in_notice([application], admin=admin, title=f"测试公示批次{next(_batches)}")
+        builders.announced(batch, admin=admin)
     db.session.flush()
     return application
 
 
-def issued_certificate(applicant=None, *, admin=None, **fields):
-    """The certificate of a freshly listed application, issued through the service (its PDF is
+def issued_certificate(applicant=None, *, admin=None, assessor=None, **fields):
+    """The certificate the announcement of a freshly listed application issued (its PDF is
     rendered once the test commits)."""
-    from certify.certificates.services import issue_certificate
+    from certify.certificates.services import certificate_for
 
-    admin = admin or make_user(Role.ADMIN)
-    application = listed_application(applicant, admin=admin, **fields)
-    return issue_certificate(application, admin)
+    return certificate_for(listed_application(applicant, admin=admin, assessor=assessor, **fields))
+
+
+def issued_certificate_at(now, applicant=None, *, admin=None, assessor=None, **fields):
+    """``issued_certificate``, as if the announcement had issued it at ``now`` (an aware
+    datetime): its number, issue time and validity follow that moment, as for a listing made then.
+    Like ``builders.announced`` with the notice, this takes a liberty with time only."""
+    from unittest import mock
+
+    from certify.certificates import services
+
+    with mock.patch.object(services, "utcnow", lambda: now):
+        return issued_certificate(applicant, admin=admin, assessor=assessor, **fields)
 
 
 # ---- assessment -------------------------------------------------------------------------------
@@ -202,12 +233,9 @@ def make_submitted_application(user=None, **fields):
     """A complete application, submitted by its applicant through the service."""
     from flask import current_app
 
-    from certify.applications import services
-
-    application = complete_application(user, **fields)
+    user = user or make_user(Role.APPLICANT)
     with current_app.test_request_context():  # the notification e-mails hold links
-        services.submit_application(application.created_by, application, pledge_name="周丽",
-                                    pledge_accepted=True)
+        application = _submitted(user, **fields)
     db.session.flush()
     return application
 

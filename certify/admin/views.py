@@ -13,7 +13,7 @@ from certify.applications.kinds import all_kinds, is_kind
 from certify.applications.models import Application
 from certify.audit import labels as audit_labels
 from certify.audit.models import AuditEvent
-from certify.audit.services import latest_verification, request_verification
+from certify.audit.verification import latest_verification, request_verification
 from certify.auth import services as auth_services
 from certify.auth.models import Role, User
 from certify.auth.permissions import roles_required

@@ -30,6 +30,7 @@ from certify.applications.permissions import (
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import (
+    after_section_saved,
     commit_change,
     page_number,
     refusal_message,
@@ -177,14 +178,8 @@ def section(application_id: int, page_id: str):
                         "else has been saved."), "error")
             else:
                 flash(_("Saved."), "success")
-                target = request.form.get("go")
-                if target == "next" and position + 1 < len(all_pages):
-                    return redirect(url_for("applications.section", application_id=application.id,
-                                            page_id=all_pages[position + 1][0]))
-                if target == "overview":
-                    return redirect(url_for("applications.show", application_id=application.id))
-                return redirect(url_for("applications.section", application_id=application.id,
-                                        page_id=page_id))
+                return after_section_saved("applications.section", "applications.show", all_pages, position,
+                                           application_id=application.id)
     stored = application.answers or {}
     values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id), application.answer_texts)
               for i in indicators}

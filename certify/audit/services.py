@@ -11,15 +11,13 @@ the first keyed row, so a row without the key after it is a rewritten or inserte
 import hashlib
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, select, text
 
 from certify.audit.keys import AuditKey, AuditKeyError, create_key, key_path, load_key
 from certify.audit.models import AuditEvent
-from certify.exceptions import PermissionDenied
 from certify.extensions import db
-from certify.jobs import call_after_commit
 from certify.timeutil import as_utc, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -124,6 +122,37 @@ def record_event(action: str, *, actor=None, obj=None, object_type: str | None =
     session.flush()
     session.info[_HEAD_KEY] = (transaction, event.hash, key.id)
     return event
+
+
+def record_events(events: list[dict], chunk: int = 2000) -> int:
+    """Append many events in the current transaction, in the order given, as ``record_event``
+    appends one (the same chain, key and lock), inserted a few thousand rows at a time: the
+    bulk path for volume data. Each item holds ``action``, ``created_at`` and, as needed,
+    ``actor_id``, ``object_type``, ``object_id`` and ``details``. Returns how many were added."""
+    if not events:
+        return 0
+    session = db.session()
+    session.flush()
+    transaction = session.get_transaction()
+    prev_hash, previous_key_id = _chain_head(session, transaction)
+    key = _signing_key(previous_key_id)
+    next_id = (session.execute(select(func.max(AuditEvent.id))).scalar() or 0) + 1
+    rows = []
+    for number, item in enumerate(events):
+        row = {"id": next_id + number, "created_at": item["created_at"], "actor_id": item.get("actor_id"),
+               "action": item["action"], "object_type": item.get("object_type") or "system",
+               "object_id": None if item.get("object_id") is None else str(item["object_id"]),
+               "details": json.loads(_canonical(item.get("details") or {})), "prev_hash": prev_hash,
+               "key_id": key.id}
+        row["hash"] = prev_hash = event_hash(SimpleNamespace(**row), prev_hash, key)
+        rows.append(row)
+    for start in range(0, len(rows), chunk):
+        session.execute(insert(AuditEvent), rows[start:start + chunk])
+    if session.get_bind().dialect.name == "postgresql":  # the ids were given: move the sequence on
+        session.execute(text("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), :last)"),
+                        {"last": rows[-1]["id"]})
+    session.info[_HEAD_KEY] = (transaction, prev_hash, key.id)
+    return len(rows)
 
 
 def _chain_head(session, transaction) -> tuple[str, str | None]:
@@ -243,49 +272,3 @@ def _unverifiable(row_key_id: str, key: AuditKey | None, key_problem: str | None
         found = f"{key.path} holds key {key.id}"
     return (f"made with audit key {row_key_id}, but {found}: this and the later keyed rows cannot "
             "be checked until that key file is restored")
-
-
-VERIFICATION_REQUESTED = "audit.verification_requested"
-CHAIN_VERIFIED = "audit.chain_verified"
-# Problems a verification records in its event (the count is always recorded).
-_PROBLEMS_RECORDED = 20
-
-
-def request_verification(actor) -> None:
-    """Have the whole chain verified by a job once the caller's transaction commits: the walk
-    reads every event, which no request should wait for. Administrators only; audited."""
-    from certify.auth.models import Role
-
-    if actor is None or actor.role != Role.ADMIN:
-        raise PermissionDenied(_l("Only the department can do this."))
-    record_event(VERIFICATION_REQUESTED, actor=actor)
-    call_after_commit(verify_chain_job, actor.id)
-
-
-def verify_chain_job(requested_by: int | None = None) -> None:
-    """Job: walk the chain, check it against the anchors kept outside the database, and record
-    what was found as an event of the chain itself."""
-    from certify.audit.anchors import check_anchors
-
-    checked, breaks = verify_chain()
-    anchors = check_anchors()
-    breaks += anchors.problems
-    record_event(CHAIN_VERIFIED, details={
-        "checked": checked, "problems": len(breaks), "requested_by": requested_by,
-        "anchors_checked": anchors.checked,
-        "first_problems": [{"event_id": b.event_id, "reason": b.reason} for b in breaks[:_PROBLEMS_RECORDED]],
-    })
-    db.session.commit()
-
-
-def latest_verification() -> tuple[AuditEvent | None, bool]:
-    """The newest recorded verification, and whether one requested since is still to come."""
-    latest = db.session.execute(
-        select(AuditEvent).where(AuditEvent.action.in_([VERIFICATION_REQUESTED, CHAIN_VERIFIED]))
-        .order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
-    if latest is None or latest.action == CHAIN_VERIFIED:
-        return latest, False
-    done = db.session.execute(
-        select(AuditEvent).where(AuditEvent.action == CHAIN_VERIFIED)
-        .order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
-    return done, True

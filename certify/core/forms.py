@@ -3,7 +3,7 @@
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import flash, render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -150,6 +150,19 @@ def commit_change(change, success=None, *, form=None, stale_message=None) -> boo
     if success is not None:
         flash(success, "success")
     return True
+
+
+def after_section_saved(endpoint: str, overview_endpoint: str, pages: list, position: int, **values):
+    """The redirect once a section of a paged form (``pages``, each ``(page_id, …)``) is saved:
+    to the next section when the button sent ``go=next`` and there is one, to the overview
+    (``overview_endpoint``) with ``go=overview``, else back to the same section. ``values``
+    name the object for both endpoints."""
+    target = request.form.get("go")
+    if target == "next" and position + 1 < len(pages):
+        return redirect(url_for(endpoint, page_id=pages[position + 1][0], **values))
+    if target == "overview":
+        return redirect(url_for(overview_endpoint, **values))
+    return redirect(url_for(endpoint, page_id=pages[position][0], **values))
 
 
 # ---- irreversible actions: said before they are done ----------------------------------------------

@@ -389,6 +389,24 @@ def check_certificates(app: Flask) -> list[Finding]:
     return findings
 
 
+def check_status_rules(app: Flask) -> list[Finding]:
+    """Every application's status agrees with the rows around it (``certify.ops.invariants``)."""
+    from certify.ops.invariants import broken_rules, rules
+
+    try:
+        broken = broken_rules()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return [Finding("status rules", SKIPPED, "not checked: the database is unreachable or not migrated")]
+    if not broken:
+        return [Finding("status rules", OK, f"every application agrees with its records ({len(rules())} rules)")]
+    return [Finding("status rules", PROBLEM, "; ".join(
+        f"{item.count} application(s) break the rule that {item.rule} (ids "
+        f"{', '.join(map(str, item.application_ids))})"
+        for item in broken), "each such application's audit history (flask audit verify, the admin "
+        "audit log) shows how it got there; restore the row from a backup or ask the maintainers")]
+
+
 def _numbers(waiting, shown: int = 5) -> str:
     more = f" and {len(waiting) - shown} more" if len(waiting) > shown else ""
     return ", ".join(item.number for item in waiting[:shown]) + more
@@ -403,7 +421,7 @@ def _older_than(moment: str, age: timedelta) -> bool:
 
 
 CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_pdf,
-          check_audit_log, check_certificates,
+          check_audit_log, check_certificates, check_status_rules,
           check_signing_key, check_trust_roots, check_timestamp_authority, check_base_url,
           check_mail, check_redis, check_rate_limits)
 
@@ -439,7 +457,8 @@ def doctor_command(strict: bool) -> None:
 
 
 def _setting(app: Flask, name: str) -> str | None:
-    return app.config.get(name) or os.environ.get(name) or None
+    """A setting as ``create_app`` read it (``flask doctor`` runs in the application)."""
+    return app.config.get(name) or None
 
 
 def _hide_password(url: str) -> str:

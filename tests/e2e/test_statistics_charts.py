@@ -12,7 +12,7 @@ COLOURS = "key => window.Chart.getChart(document.getElementById('chart-' + key))
 
 
 def test_counts_step_by_whole_numbers_and_bands_read_red_to_green(browser, live_app, demo_world):
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
 
     with live_app.app_context():
         load_scale(3, shares={Status.ASSESSED: 1.0}, echo=lambda *_: None)

@@ -5,6 +5,7 @@ import hashlib
 import io
 import re
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -14,6 +15,8 @@ from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import client_for
 from tests.integration.test_assessment_scoring import DETAILS, accepted, score_all, submit
+
+pytestmark = pytest.mark.renders_reports
 
 
 def text_of(pdf: bytes) -> str:

@@ -63,6 +63,7 @@ def submit(browser, assignment, details=DETAILS, headers=EN):
                         data=details | {"version": assignment.sheet.version, "go": "submit"})
 
 
+@pytest.mark.renders_reports
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_an_assessor_accepts_scores_and_submits_and_the_application_is_assessed(app, db, language):
     headers = {"Accept-Language": language}

@@ -16,6 +16,7 @@ from certify.auth.models import Role
 from certify.certificates import rendering, services
 from certify.certificates.models import Certificate, CertificateCounter, CertificateStatus, RenderState
 from certify.certificates.numbers import allocate_sequence
+from certify.demo import builders
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.timeutil import local_today
 from certify.workflow import Status
@@ -45,13 +46,18 @@ def stored_pdf(certificate) -> bytes:
         return handle.read()
 
 
+def announced_together(applications, admin) -> list[Certificate]:
+    """Approved ``applications`` put on one batch in this order, under notice, then announced."""
+    batch = builders.in_notice(applications, admin=admin, title="合并公示批次")
+    return builders.announced(batch, admin=admin)
+
+
 def test_issuing_numbers_each_kind_and_year_from_one(db, admin):
     factory_1 = factories.issued_certificate(admin=admin, kind="factory", subject="一号基地")
     factory_2 = factories.issued_certificate(admin=admin, kind="factory", subject="二号基地")
     chain = factories.issued_certificate(admin=admin, kind="supply_chain")
-    next_year = services.issue_certificate(
-        factories.listed_application(admin=admin, kind="factory"), admin,
-        now=datetime(THIS_YEAR + 1, 3, 1, tzinfo=timezone.utc))
+    next_year = factories.issued_certificate_at(datetime(THIS_YEAR + 1, 3, 1, tzinfo=timezone.utc),
+                                                admin=admin, kind="factory")
     db.session.commit()
 
     assert [c.number for c in (factory_1, factory_2, chain, next_year)] == [
@@ -64,9 +70,8 @@ def test_the_prefix_and_the_validity_come_from_the_configuration(db, admin, app,
     monkeypatch.setitem(app.config, "CERTIFY_CERTIFICATE_PREFIX", "SCJX")
     monkeypatch.setitem(app.config, "CERTIFY_CERTIFICATE_VALIDITY_YEARS", 5)
 
-    certificate = services.issue_certificate(
-        factories.listed_application(admin=admin, kind="factory"), admin,
-        now=datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc))
+    certificate = factories.issued_certificate_at(datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc),
+                                                  admin=admin, kind="factory")
 
     assert certificate.number == "SCJX-GF-2026-0001"
     assert (certificate.valid_from, certificate.valid_until) == (date(2026, 12, 1), date(2031, 11, 30))
@@ -74,9 +79,8 @@ def test_the_prefix_and_the_validity_come_from_the_configuration(db, admin, app,
 
 def test_the_issue_date_is_the_date_in_china(db, admin):
     # 20:00 UTC on 31 December is already 1 January in Chengdu: the new year's first number.
-    certificate = services.issue_certificate(
-        factories.listed_application(admin=admin, kind="factory"), admin,
-        now=datetime(2026, 12, 31, 20, 0, tzinfo=timezone.utc))
+    certificate = factories.issued_certificate_at(datetime(2026, 12, 31, 20, 0, tzinfo=timezone.utc),
+                                                  admin=admin, kind="factory")
 
     assert certificate.valid_from == date(2027, 1, 1)
     assert certificate.number == "SC-GF-2027-0001"
@@ -95,11 +99,11 @@ def test_a_rolled_back_issue_gives_its_number_back(db, admin):
 
 
 def test_a_batch_takes_consecutive_numbers_per_kind_in_its_order(db, admin):
-    applications = [factories.listed_application(admin=admin, kind=kind)
+    applications = [factories.approved_application(admin=admin, kind=kind)
                     for kind in ("factory", "supply_chain", "factory", "factory", "supply_chain")]
     assert allocate_sequence("factory", local_today().year) == 1  # someone took one before
 
-    certificates = services.issue_certificates(applications, admin)
+    certificates = announced_together(applications, admin)
     db.session.commit()
     year = local_today().year
     assert [c.number for c in certificates] == [
@@ -130,10 +134,11 @@ def test_issuing_again_returns_the_same_certificate_and_renders_once(db, admin, 
 
 
 def test_nothing_is_rendered_when_the_announcement_rolls_back(db, admin):
-    application = factories.listed_application(admin=admin, kind="factory")
+    application = factories.approved_application(admin=admin, kind="factory")
+    batch = builders.in_notice([application], admin=admin, title="将被撤销的公告")
     db.session.commit()
 
-    services.issue_certificate(application, admin)
+    builders.announced(batch, admin=admin)
     db.session.rollback()
 
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
@@ -249,7 +254,7 @@ def test_the_render_command_makes_every_missing_pdf(db, admin, app, monkeypatch)
 def test_batch_progress_counts_certificates_by_render_state(db, admin, monkeypatch):
     monkeypatch.setattr(jobs, "run_job", lambda func, *args: None)  # renders stay queued
     pending = factories.issued_certificate(admin=admin, kind="factory")
-    without = factories.listed_application(admin=admin, kind="factory")
+    without = factories.approved_application(admin=admin, kind="factory")
     db.session.commit()
 
     assert services.batch_progress([pending.application_id, without.id]) == {
@@ -259,7 +264,7 @@ def test_batch_progress_counts_certificates_by_render_state(db, admin, monkeypat
 
 def test_certificates_by_application_serves_list_pages_in_one_query(db, admin):
     certificate = factories.issued_certificate(admin=admin, kind="factory")
-    other = factories.listed_application(admin=admin, kind="factory")
+    other = factories.approved_application(admin=admin, kind="factory")
 
     found = services.certificates_by_application([certificate.application_id, other.id])
 
@@ -293,9 +298,7 @@ def test_a_revocation_needs_a_known_reason_and_a_valid_certificate(db, admin):
 
 
 def test_expiry_follows_the_dates_and_the_command_records_it(db, admin, app):
-    old = services.issue_certificate(
-        factories.listed_application(admin=admin, kind="factory"), admin,
-        now=datetime(2020, 5, 1, tzinfo=timezone.utc))
+    old = factories.issued_certificate_at(datetime(2020, 5, 1, tzinfo=timezone.utc), admin=admin, kind="factory")
     current = factories.issued_certificate(admin=admin, kind="factory")
     db.session.commit()
     assert old.valid_until == date(2023, 4, 30)

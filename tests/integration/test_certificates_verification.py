@@ -139,8 +139,8 @@ def test_the_revocation_list_is_paginated_and_lists_only_revoked_certificates(ap
                                                         (ZH, "已过期", "2022年2月28日")])
 def test_a_certificate_past_its_last_day_shows_as_expired_before_the_command_runs(client, admin, headers, expired,
                                                                                   last_day):
-    application = factories.listed_application(admin=admin, kind="factory")
-    certificate = services.issue_certificate(application, admin, now=datetime(2019, 3, 1, tzinfo=timezone.utc))
+    certificate = factories.issued_certificate_at(datetime(2019, 3, 1, tzinfo=timezone.utc), admin=admin,
+                                                  kind="factory")
     factories.db.session.commit()
 
     html = page(client, f"/verify?number={certificate.number}", headers=headers)
@@ -347,8 +347,7 @@ def test_only_admins_reach_the_certificate_admin_pages(client, login_as, admin, 
 def test_admins_filter_certificates_by_kind_year_and_status(client, login_as, admin):
     factory = issue(admin, kind="factory")
     chain = issue(admin, kind="supply_chain")
-    old = services.issue_certificate(factories.listed_application(admin=admin, kind="factory"), admin,
-                                     now=datetime(2019, 3, 1, tzinfo=timezone.utc))
+    old = factories.issued_certificate_at(datetime(2019, 3, 1, tzinfo=timezone.utc), admin=admin, kind="factory")
     factories.db.session.commit()
     login_as(admin)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
 
 from certify import jobs
 from certify.audit.keys import key_path
@@ -30,7 +30,8 @@ from certify.publication.models import Batch
 from certify.timeutil import local_today, utcnow
 from certify.workflow import Status
 from tests import factories
-from tests.conftest import PG_SCHEMA, TEST_SECRET_KEY, is_postgresql
+from tests.conftest import PG_SCHEMA, TEST_SECRET_KEY
+from tests.servers import process_database_url, process_environment
 
 ENTRIES = 13
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -42,7 +43,7 @@ LATER = timedelta(minutes=Settings().certify_render_sweep_minutes + 1)
 @pytest.fixture()
 def batch_in_notice(app, db):
     """A batch of 13 applications whose notice has ended: ready to announce."""
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
 
     admin = factories.make_user(Role.ADMIN)
     factories.make_assessor()
@@ -57,17 +58,12 @@ def batch_in_notice(app, db):
 def subprocess_environment(application) -> dict:
     """The settings of ``application`` for a ``flask`` process of its own (same database,
     storage, audit key and queue)."""
-    url = make_url(application.config["SQLALCHEMY_DATABASE_URI"])
-    if is_postgresql(url.drivername):
-        url = url.update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("CERTIFY_", "REDIS_", "DATABASE_", "MAIL_", "FLASK_"))}
-    environment |= {
-        "FLASK_APP": "certify", "DATABASE_URL": url.render_as_string(hide_password=False),
-        "SECRET_KEY": TEST_SECRET_KEY, "CERTIFY_BASE_URL": application.config["CERTIFY_BASE_URL"],
-        "CERTIFY_STORAGE_DIR": application.config["CERTIFY_STORAGE_DIR"],
-        "CERTIFY_AUDIT_KEY_FILE": str(key_path(application)),
-    }
+    environment = process_environment(
+        FLASK_APP="certify", SECRET_KEY=TEST_SECRET_KEY,
+        DATABASE_URL=process_database_url(application.config["SQLALCHEMY_DATABASE_URI"], PG_SCHEMA),
+        CERTIFY_BASE_URL=application.config["CERTIFY_BASE_URL"],
+        CERTIFY_STORAGE_DIR=application.config["CERTIFY_STORAGE_DIR"],
+        CERTIFY_AUDIT_KEY_FILE=str(key_path(application)))
     if application.config.get("REDIS_URL"):
         environment |= {"REDIS_URL": application.config["REDIS_URL"],
                         "CERTIFY_QUEUE": application.config["CERTIFY_QUEUE"]}

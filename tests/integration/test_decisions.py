@@ -122,7 +122,7 @@ def test_rejecting_is_confirmed_on_a_page_that_says_what_will_happen(client, log
 def test_the_queue_and_the_decision_page_lead_with_the_assessed_score(client, login_as, db):
     from certify.applications.models import Application
     from certify.assessment.models import Assignment, ScoreSheet
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
 
     login_as("admin")
     factories.make_assessor()

@@ -64,7 +64,7 @@ def test_with_redis_an_announced_batch_is_rendered_and_its_lists_stored_by_a_bur
 
     from certify.auth.models import Role
     from certify.certificates.services import batch_progress
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.publication import services
     from certify.publication.models import Batch
     from certify.timeutil import local_today

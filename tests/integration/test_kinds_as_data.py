@@ -82,17 +82,12 @@ def test_a_fifth_kind_goes_from_opening_to_its_certificate_without_code(db, pilo
         assert application.status == Status.SUBMITTED and application.self_result["passed"] is True
 
         # assessed, decided, listed, certified through the services
-        from certify.certificates.services import issue_certificate
-        from certify.publication import services as publication
-        from certify.workflow import Action, transition
-        assessor = factories.make_user("assessor")
-        transition(application, Action.ASSIGN, admin)
-        transition(application, Action.ACCEPT, assessor)
-        transition(application, Action.REPORT, assessor)
-        publication.decide(admin, application, "approved", "符合要求")
-        transition(application, Action.OPEN_NOTICE, admin)
-        transition(application, Action.ANNOUNCE, admin)
-        certificate = issue_certificate(application, admin)
+        from certify.demo import builders
+        with pilot_app.test_request_context():
+            builders.assessed(application, admin=admin, lead=factories.make_assessor(kinds=("low_carbon_pilot",)))
+            builders.decided(application, admin=admin)
+            batch = builders.in_notice([application], admin=admin, title="低碳试点名单公示")
+            [certificate] = builders.announced(batch, admin=admin)
         db.session.commit()
         assert re.fullmatch(r"SC-LC-\d{4}-0001", certificate.number)
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from certify.audit.models import AuditEvent
 from certify.auth.models import Role
-from certify.certificates.services import issue_certificate
 from certify.mail.models import MailMessage
 from certify.management import services
 from certify.management.models import Declaration, DeclarationStatus
@@ -37,10 +36,9 @@ def closed(n: int):
 def listed_before(admin, periods: int, applicant=None, **fields):
     """A listed application whose certificate was issued the day before the ``periods``-th most
     recent closed period began: it was due to declare for that many closed periods."""
-    application = factories.listed_application(applicant, admin=admin, **fields)
     day = period_start(closed(periods), services.due_dates()) - timedelta(days=1)
-    issue_certificate(application, admin, now=datetime.combine(day, time(12), LOCAL_TIMEZONE))
-    return application
+    return factories.issued_certificate_at(datetime.combine(day, time(12), LOCAL_TIMEZONE), applicant,
+                                           admin=admin, **fields).application
 
 
 def run(app, db, today=None):
@@ -263,10 +261,10 @@ def test_missing_again_brings_a_proposal_for_review_shown_to_the_department(
     login_as(admin)
     page = client.get("/admin/declarations/missed", headers=EN).get_data(as_text=True)
     row = row_of(page, "两期未申报")
-    assert "Proposed for review" in row and "<td>2</td>" in row
+    assert "Proposed for review" in row and '<td data-label="Missed in a row">2</td>' in row
     earlier = client.get(f"/admin/declarations/missed?period={closed(2).isoformat()}",
                          headers=EN).get_data(as_text=True)
-    assert "Warned" in row_of(earlier, "两期未申报") and "<td>1</td>" in row_of(earlier, "两期未申报")
+    assert "Warned" in row_of(earlier, "两期未申报") and '<td data-label="Missed in a row">1</td>' in row_of(earlier, "两期未申报")
 
 
 def test_a_late_declaration_ends_the_run_of_misses(app, client, login_as, db, admin):

@@ -5,6 +5,7 @@ assessor confirms or refuses, and the report shows."""
 import io
 import re
 
+import pytest
 from pypdf import PdfReader
 
 from certify import storage
@@ -145,6 +146,7 @@ def score_recycling(browser, assignment, data):
                         data={"version": assignment.sheet.version, "go": "stay"} | data)
 
 
+@pytest.mark.renders_reports
 def test_the_assessor_confirms_a_declaration_and_the_report_shows_it(app, db):
     application, browser, assignment, answers = submitted_with_x41_declared(app, db)
     page = browser.get(f"/assessment/assignments/{assignment.id}/sections/recycling", headers=ZH).get_data(as_text=True)

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import update
 
 import certify
 from certify import ops
 from certify.certificates.signing import create_development_key
 from certify.extensions import db as _db
 from certify.timeutil import utcnow
+from tests import factories
 from tests.integration.test_signatures_long_term import timestamp_authority
 
 x509 = pytest.importorskip("cryptography.x509")
@@ -98,7 +100,7 @@ def test_a_healthy_deployment_passes(app, make_app, healthy, fake_redis):
     for check in ("secret key", "debug mode", "database", "migrations", "storage",
                   "PDF rendering", "signing key", "trust roots", "timestamp roots",
                   "timestamp authority", "base URL", "mail", "redis", "audit key",
-                  "audit anchors", "certificate PDFs", "certificate files"):
+                  "audit anchors", "certificate PDFs", "certificate files", "status rules"):
         assert any(line.startswith("ok") and f" {check} " in line
                    for line in result.output.splitlines()), check
     assert "key matches the certificate" in result.output and "answers" in result.output
@@ -254,3 +256,21 @@ def test_strict_mode_fails_on_warnings(app, make_app, healthy):
     with application.app_context():
         result = application.test_cli_runner().invoke(args=["doctor", "--strict"])
     assert result.exit_code == 1
+
+
+def test_an_application_its_own_records_contradict_is_reported(make_app, healthy, db):
+    from certify.applications.models import Application
+    from certify.workflow import Status
+
+    certificate = factories.issued_certificate()
+    db.session.commit()
+    # A listed application set back to "assessed" by hand: its certificate says otherwise.
+    db.session.execute(update(Application).where(Application.id == certificate.application_id)
+                       .values(status=Status.ASSESSED))
+    db.session.commit()
+
+    result = doctor(make_app(**healthy))
+    line = next(line for line in result.output.splitlines() if " status rules " in line)
+    assert result.exit_code == 1 and line.startswith("PROBLEM")
+    assert ("1 application(s) break the rule that an application has a certificate only once "
+            f"announced (ids {certificate.application_id})") in line

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from certify.applications.models import Application
 from certify.auth.models import Role
-from certify.demo_scale import load_scale
+from certify.demo.scale import load_scale
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch
 from certify.workflow import Status

@@ -3,15 +3,10 @@
 the database when there is no Redis and in Redis when there is. The per-process store is shown
 to fail the same test, so the test can tell."""
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.error import HTTPError
@@ -29,7 +24,8 @@ from certify import ratelimit
 from certify.extensions import limiter
 from certify.ratelimit import DatabaseStorage, RateLimitCounter
 from tests import factories
-from tests.conftest import PG_SCHEMA, TEST_SECRET_KEY, is_postgresql
+from tests.conftest import PG_SCHEMA, TEST_SECRET_KEY
+from tests.servers import process_database_url, process_environment, served
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -111,66 +107,16 @@ def test_the_store_is_redis_when_configured_else_the_database(make_app, restore_
 
 # ---- two processes -------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _process_url(database_url: str) -> str:
-    """The test database as a server process reaches it (on PostgreSQL, in this run's schema)."""
-    if is_postgresql(database_url):
-        return f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
-    return database_url
-
-
 @contextmanager
 def instances(database_url: str, folder: Path, count: int = 2, **settings):
     """``count`` gunicorn processes of one worker each, on one database; yields their base URLs."""
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL", "FLASK_DEBUG")}
-    environment |= {"SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": _process_url(database_url),
-                    "CERTIFY_BASE_URL": "http://127.0.0.1", "CERTIFY_STORAGE_DIR": str(folder / "storage"),
-                    "WEB_CONCURRENCY": "1", "GUNICORN_MAX_REQUESTS": "0", "GUNICORN_ACCESS_LOG": "",
-                    "PYTHONPATH": str(ROOT)} | settings
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    started = []
-    try:
-        for number in range(count):
-            port = _free_port()
-            log = (folder / f"gunicorn-{number}.log").open("wb")
-            process = subprocess.Popen(
-                [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"], cwd=ROOT,
-                env=environment | {"GUNICORN_BIND": f"127.0.0.1:{port}"},
-                stdout=log, stderr=log, start_new_session=True)
-            started.append((process, port, log))
-        for process, port, log in started:
-            _wait_until_up(process, port, Path(log.name))
-        yield [f"http://127.0.0.1:{port}" for _, port, _ in started]
-    finally:
-        for process, _, log in started:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-
-
-def _wait_until_up(process, port: int, log: Path, timeout: float = 60) -> None:
-    """Until the application answers (a worker that fails to start leaves the port open)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            if Browser().request(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the application did not start: {log.read_text(errors='replace')[-2000:]}")
+    environment = process_environment(
+        SECRET_KEY=TEST_SECRET_KEY, DATABASE_URL=process_database_url(database_url, PG_SCHEMA),
+        CERTIFY_BASE_URL="http://127.0.0.1", CERTIFY_STORAGE_DIR=str(folder / "storage"), **settings)
+    with ExitStack() as stack:
+        ports = [stack.enter_context(served("wsgi:app", environment, log=folder / f"gunicorn-{number}.log"))
+                 for number in range(count)]
+        yield [f"http://127.0.0.1:{port}" for port in ports]
 
 
 class _NoRedirect(HTTPRedirectHandler):

@@ -11,6 +11,8 @@ from certify.exceptions import PermissionDenied, ServiceError
 from tests import factories
 from tests.integration.test_assessment_report import reported_application
 
+pytestmark = pytest.mark.renders_reports
+
 EN = {"Accept-Language": "en"}
 
 

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
+from certify.demo import builders
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.editions import rescore_listed
-from certify.workflow import Action, Status, transition
+from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import client_for
 from tests.integration.test_assessment_scoring import DETAILS, accepted, score_all, submit
@@ -56,9 +57,10 @@ def listed(app, db, industry, changes=None, *, notes=None, stop_at=Status.LISTED
     admin = factories.make_user("admin")
     services.decide(admin, application, "approved", "符合要求")
     if stop_at != Status.APPROVED:
-        transition(application, Action.OPEN_NOTICE, admin)
-    if stop_at == Status.LISTED:
-        transition(application, Action.ANNOUNCE, admin)
+        with app.test_request_context():
+            batch = builders.in_notice([application], admin=admin, title=f"公示批次{application.id}")
+            if stop_at == Status.LISTED:
+                builders.announced(batch, admin=admin)
     db.session.commit()
     assert application.status == stop_at
     return application

@@ -197,6 +197,7 @@ def test_the_demo_shows_no_rule_file_id(app, client, db, email):
     assert found == [], f"rule-file ids or half-width punctuation shown to {email or 'a visitor'}:\n" + "\n".join(found)
 
 
+@pytest.mark.renders_reports
 def test_the_evaluation_report_names_rule_items_by_clause_and_title(app, client, db):
     from certify import storage
     from certify.assessment.reports import latest_report

@@ -9,6 +9,7 @@ import json
 import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
@@ -87,6 +88,7 @@ def score_panel(html: str) -> str:
     return re.search(r'<aside class="score-panel".*?</aside>|<section class="assessed-result.*?</section>', html, re.S)[0]
 
 
+@pytest.mark.renders_reports
 def test_a_threshold_raised_after_submission_changes_no_shown_result_report_or_statistic(app, db):
     application, assignment = assessed_at_94(app, db)
     admin = factories.make_user("admin")

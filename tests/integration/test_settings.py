@@ -3,6 +3,7 @@ message naming the variable and what it accepts; the environment is read, and ``
 own settings win over it."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,11 @@ def config(database_url, tmp_path):
     ("CERTIFY_REQUIRE_TOTP_FOR_STAFF", "maybe", "CERTIFY_REQUIRE_TOTP_FOR_STAFF must be one of 1, true, yes, on, 0"),
     ("CERTIFY_CERTIFICATE_PREFIX", "sc-", "CERTIFY_CERTIFICATE_PREFIX must be 1 to 8 capital letters or digits"),
     ("CERTIFY_DECLARATION_DUE_DATES", "02-30", "CERTIFY_DECLARATION_DUE_DATES must be month-day pairs"),
+    ("CERTIFY_MAX_UPLOAD_MB", "20MB", "CERTIFY_MAX_UPLOAD_MB must be a whole number of at least 1, not '20MB'"),
+    ("CERTIFY_CRITERIA_THRESHOLDS", '{"a": "70", "a": "75"}', "CERTIFY_CRITERIA_THRESHOLDS must be a JSON object "
+     "that names each key once"),
+    ("CERTIFY_CRITERIA_THRESHOLDS", '["70"]', "CERTIFY_CRITERIA_THRESHOLDS must be a JSON object"),
+    ("MAIL_USE_TLS", "maybe", "MAIL_USE_TLS must be one of 1, true, yes, on, 0"),
 ])
 def test_a_bad_value_in_the_environment_stops_the_start_naming_the_variable(config, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
@@ -76,3 +82,17 @@ def test_unset_and_empty_variables_take_the_documented_defaults():
     assert settings.as_config()["CERTIFY_NOTICE_DAYS"] == 15
     assert settings.as_config()["CERTIFY_DECLARATION_DUE_DATES"] == "01-15,07-15"
     assert settings.as_config()["CERTIFY_AGENCY_YEARLY_CAP"] == 15
+
+
+def test_the_files_and_sizes_are_read_from_the_environment_into_flasks_keys(config, monkeypatch):
+    monkeypatch.setenv("CERTIFY_CRITERIA_THRESHOLDS", '{"supply-chain-miit-2016": "75"}')
+    monkeypatch.setenv("CERTIFY_MAX_UPLOAD_MB", "150")
+    monkeypatch.setenv("CERTIFY_ALLOWED_HOSTS", "lvse.example.gov.cn, 10.0.0.5")
+
+    app = create_app(config)
+
+    assert app.config["CRITERIA_THRESHOLDS"] == {"supply-chain-miit-2016": "75"}
+    assert app.config["CERTIFY_MAX_UPLOAD_BYTES"] == 150 * 1024 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == 151 * 1024 * 1024
+    assert app.config["TRUSTED_HOSTS"] == ["lvse.example.gov.cn", "10.0.0.5"]
+    assert app.config["CERTIFY_TRUST_ROOTS"] == str(Path(app.instance_path) / "keys" / "trusted")

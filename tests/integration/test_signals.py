@@ -87,6 +87,7 @@ def test_the_people_concerned_are_still_mailed_once_however_many_applications_we
     assert "请补充能源审计报告" in outbox[0].body
 
 
+@pytest.mark.renders_reports
 def test_reporting_an_assessment_is_announced_once_and_its_report_is_made(app, db, heard, queued):
     reported = []  # read while the request's session still holds them
 

@@ -84,7 +84,7 @@ def test_the_turnaround_is_each_assessors_mean_days_to_a_submitted_sheet(client,
 
     from certify.assessment.models import Assignment
     from certify.auth.models import User
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.workflow import Status
 
     login_as("admin")
@@ -106,7 +106,7 @@ def test_the_turnaround_is_each_assessors_mean_days_to_a_submitted_sheet(client,
 
 
 def test_section_scores_are_labelled_with_the_sections_titles(app, client, login_as, db):
-    from certify.demo_scale import load_scale
+    from certify.demo.scale import load_scale
     from certify.rulesets import current_registry
     from certify.workflow import Status
 

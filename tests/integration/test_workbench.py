@@ -1,10 +1,12 @@
 """The workbench each signed-in person lands on: what is theirs to do, and by when."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from certify.applications import services as applications
-from certify.timeutil import local_today
+from certify.management.periods import period_start
+from certify.management.services import current_period, due_dates
+from certify.timeutil import LOCAL_TIMEZONE, local_today
 from certify.workflow import Status
 from tests import factories
 
@@ -31,7 +33,10 @@ def test_the_applicant_sees_each_application_s_step_and_what_is_due(client, logi
     returned = factories.assessed_application(user, subject="被退回的供应链")
     admin = factories.make_user("admin")
     applications.return_application(admin, returned, note="请补充供应商名录")
-    factories.listed_application(user, subject="已列入名单的供应链")
+    # Listed before this period began, so that it declares for it.
+    listed_on = period_start(current_period(), due_dates()) - timedelta(days=1)
+    factories.issued_certificate_at(datetime.combine(listed_on, time(12), LOCAL_TIMEZONE), user,
+                                    subject="已列入名单的供应链")
     db.session.commit()
 
     page = client.get("/workbench", headers=EN).get_data(as_text=True)

@@ -32,7 +32,7 @@ from certify.assessment.scoring import (
 )
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import ActionForm, commit_change, page_number, seen_version
+from certify.core.forms import ActionForm, after_section_saved, commit_change, page_number, seen_version
 from certify.extensions import db
 from certify.rulesets.applied import (
     confirmed_declarations,
@@ -212,14 +212,8 @@ def section(assignment_id: int, page_id: str):
                     "else has been saved."), "error")
         else:
             flash(_("Saved."), "success")
-            target = request.form.get("go")
-            if target == "next" and position + 1 < len(all_pages):
-                return redirect(url_for("assessment.section", assignment_id=assignment_id,
-                                        page_id=all_pages[position + 1][0]))
-            if target == "overview":
-                return redirect(url_for("assessment.assignment", assignment_id=assignment_id))
-            return redirect(url_for("assessment.section", assignment_id=assignment_id,
-                                    page_id=page_id))
+            return after_section_saved("assessment.section", "assessment.assignment", all_pages, position,
+                                       assignment_id=assignment_id)
     stored = sheet.answers or {}
     values = {i.id: typed[i.id] if i.id in typed else form_value(i, stored.get(i.id), sheet.answer_texts)
               for i in indicators}

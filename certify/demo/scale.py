@@ -1,8 +1,10 @@
-"""Volume demonstration data: ``flask demo load --scale N`` adds N applications in every state,
-with the rows each state implies, fast enough for 100,000 (bulk inserts in chunks, ids chosen
-here, no per-object services).
+"""Volume data: ``flask demo load --scale N`` adds N applications in every state, with the rows
+each state implies, fast enough for 100,000: the bulk path beside the services (inserts in
+chunks, ids chosen here), for what the services would take hours to make one by one.
 
-What each state carries, as the workflow would have left it:
+What each state carries, as the workflow leaves it (``tests/integration/test_demo_data.py``
+checks this against applications the services took to the same state, table by table and
+column by column, so the two cannot drift apart unnoticed):
 
 - ``draft``: part of the self-assessment answered; ``withdrawn``: half of them were submitted;
 - ``submitted`` and beyond: a submission (answers, self-score), the pledge;
@@ -11,12 +13,15 @@ What each state carries, as the workflow would have left it:
 - ``approved`` / ``rejected``: the administrator's decision;
 - ``in_notice``: on a batch whose notice is running; ``listed`` / ``revoked`` / ``expired``: on an
   announced batch, with a certificate (revoked or expired as the state says) numbered after the
-  existing counters, which are moved on.
+  existing counters, which are moved on;
+- in the audit log, each application's history along the workflow's own table (``STEPS``,
+  checked against it before loading): opened, each transition, the assignment, the submitted
+  sheet, the certificate issued and rendered, revoked or expired; and each batch's events. The
+  chain stays whole and keyed: ``flask audit verify`` passes.
 
-Simplifications, documented: certificates are marked rendered with one shared placeholder PDF
-(stored once) instead of each being rendered; evidence files are left out; the audit log gets
-one summary event (``demo.scale_loaded``) instead of one per transition, so the hash chain stays
-whole. Every organisation gets one applicant account (password ``certify-demo``); the demo's
+Simplifications, documented: evaluation reports share one placeholder PDF and each certificate
+has a one-page PDF of its own naming its number, instead of being rendered; evidence files are
+left out. Every organisation gets one applicant account (password ``certify-demo``); the demo's
 administrator and assessors (``load_demo``) do the rest. Running it again adds N more.
 """
 
@@ -42,7 +47,7 @@ from certify.assessment.models import (
     Recommendation,
     ScoreSheet,
 )
-from certify.audit.services import record_event
+from certify.audit.services import record_event, record_events
 from certify.auth.models import Role, User
 from certify.certificates.models import (
     Certificate,
@@ -53,7 +58,7 @@ from certify.certificates.models import (
 )
 from certify.certificates.numbers import format_number, number_prefix
 from certify.certificates.services import last_valid_day, validity_years
-from certify.demo import best_answer
+from certify.demo.builders import best_answer
 from certify.extensions import db
 from certify.organisations.credit_code import ALPHABET, check_character
 from certify.organisations.models import Organisation, OrganisationKind
@@ -64,7 +69,7 @@ from certify.rulesets.applied import freeze
 from certify.rulesets.forms import for_engine
 from certify.scoring import applicable_indicators, score
 from certify.timeutil import LOCAL_TIMEZONE, local_today, utcnow
-from certify.workflow import ANNOUNCED, DECIDED, Status
+from certify.workflow import ANNOUNCED, DECIDED, Action, Status, find
 
 CHUNK = 2000
 APPLICATIONS_PER_ORGANISATION = 5
@@ -84,15 +89,49 @@ WORDS = ("绿源", "天府", "蜀能", "川江", "青峰", "锦城", "嘉陵", "
          "安宁", "雅砻", "沱江", "龙泉", "翠屏", "长宁", "宏达", "恒昌", "瑞丰", "鑫源", "华西", "新川")
 TRADES = {"3120": "钢铁", "2612": "化工", "3011": "建材", "3413": "机械", "3811": "电气", "2221": "纸业",
           "1311": "食品", "1512": "酒业", "3911": "电子", "3311": "金属制品"}
+# The workflow's actions that lead to each state (a withdrawn application was withdrawn as a
+# draft, or after its submission); checked against the workflow's table before loading.
+STEPS = {
+    Status.DRAFT: (),
+    Status.WITHDRAWN: (Action.WITHDRAW,),
+    Status.SUBMITTED: (Action.SUBMIT,),
+    Status.ASSIGNED: (Action.SUBMIT, Action.ASSIGN),
+    Status.UNDER_ASSESSMENT: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT),
+    Status.ASSESSED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT),
+    Status.APPROVED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.APPROVE),
+    Status.REJECTED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.REJECT),
+    Status.IN_NOTICE: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.APPROVE,
+                       Action.OPEN_NOTICE),
+    Status.LISTED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.APPROVE,
+                    Action.OPEN_NOTICE, Action.ANNOUNCE),
+    Status.REVOKED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.APPROVE,
+                     Action.OPEN_NOTICE, Action.ANNOUNCE, Action.REVOKE),
+    Status.EXPIRED: (Action.SUBMIT, Action.ASSIGN, Action.ACCEPT, Action.REPORT, Action.APPROVE,
+                     Action.OPEN_NOTICE, Action.ANNOUNCE, Action.EXPIRE),
+}
 AFTER_SUBMISSION = frozenset(STATUS_SHARES) - {Status.DRAFT, Status.WITHDRAWN}
 ASSESSED_OR_LATER = DECIDED | {Status.ASSESSED}
-# A one-page PDF that stands in for every scale certificate and evaluation report.
+# A one-page PDF that stands in for every volume evaluation report.
 PLACEHOLDER_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 842 595]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+def _volume_certificate_pdf(number: str) -> bytes:
+    """A one-page PDF of its own for each volume certificate, naming its number (rendering
+    tens of thousands of real certificates would take hours; one is rendered for real with
+    ``flask certificates render`` after marking it pending)."""
+    text = f"BT /F1 24 Tf 72 500 Td (Volume demonstration certificate {number}) Tj ET".encode("ascii")
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 842 595]/Contents 4 0 R"
+            b"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
+            + f"4 0 obj<</Length {len(text)}>>stream\n".encode("ascii") + text + b"\nendstream endobj\n"
+            b"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def _next_id(model) -> int:
@@ -186,6 +225,7 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
     were opened under (default today). Needs ``load_demo()`` first (its administrator and
     assessors)."""
     started = time.perf_counter()
+    check_steps()
     rnd = random.Random(seed + _next_id(Application))
     admin = db.session.execute(select(User).where(User.role == Role.ADMIN).order_by(User.id)).scalars().first()
     assessors = db.session.execute(select(User).where(User.role == Role.ASSESSOR, User.is_active.is_(True))
@@ -350,12 +390,122 @@ def load_scale(count: int, *, seed: int = 9, echo=print, shares: dict | None = N
     _insert(Certificate, certificates)
     _move_counters(certificates)
     _advance_sequences()
+    events = _record_histories(rows, batches, entries, certificates, admin)
     summary = {"organisations": len(organisations), "applications": len(rows[Application]),
-               "batches": len(batches), "certificates": len(certificates)}
+               "batches": len(batches), "certificates": len(certificates), "events": events}
     record_event("demo.scale_loaded", actor=None, object_type="system", details=summary)
     echo(f"  {summary['applications']} applications, {len(batches)} batches, "
          f"{len(certificates)} certificates ({time.perf_counter() - started:.0f} s)")
     return summary
+
+
+def check_steps() -> None:
+    """Refuse to load when the workflow's table no longer leads along ``STEPS`` to each state
+    (the volume data would hold histories the system cannot make)."""
+    for status, steps in STEPS.items():
+        for actions in (steps, (Action.SUBMIT, Action.WITHDRAW)) if status == Status.WITHDRAWN else (steps,):
+            reached = Status.DRAFT
+            for action in actions:
+                step = find(reached, action)
+                if step is None:
+                    raise RuntimeError(f"the workflow no longer allows {action.value} from {reached.value} "
+                                       f"on the way to {status.value}: update STEPS in {__name__}")
+                reached = step.target
+            if reached != status:
+                raise RuntimeError(f"STEPS to {status.value} end at {reached.value}: update {__name__}")
+
+
+def _event(action, at, actor_id, object_type, object_id, **details) -> dict:
+    return {"action": action, "created_at": at, "actor_id": actor_id, "object_type": object_type,
+            "object_id": object_id, "details": details}
+
+
+def _step(action, app, assignment, sheets, decision, batch, certificate, admin) -> tuple:
+    """When ``action`` was taken on ``app``, by whom, and what its event adds."""
+    if action == Action.SUBMIT:
+        return app["submitted_at"], app["created_by_id"], {}
+    if action == Action.WITHDRAW:
+        return app["updated_at"] + timedelta(days=3), app["created_by_id"], {}
+    if action == Action.ASSIGN:
+        return assignment["assigned_at"], admin.id, {
+            "lead_id": assignment["assessor_id"], "second_id": None, "due_on": assignment["due_on"].isoformat()}
+    if action == Action.ACCEPT:
+        return assignment["responded_at"], assignment["assessor_id"], {}
+    if action == Action.REPORT:
+        return assignment["submitted_at"], assignment["assessor_id"], {"sheets": [sheets[assignment["id"]]["id"]]}
+    if action in (Action.APPROVE, Action.REJECT):
+        return decision["decided_at"], admin.id, {}
+    if action in (Action.OPEN_NOTICE, Action.ANNOUNCE):
+        moment = batch["notice_opened_at"] if action == Action.OPEN_NOTICE else batch["announced_at"]
+        return moment, admin.id, {"batch_id": batch["id"]}
+    if action == Action.REVOKE:
+        return certificate["revoked_at"], admin.id, {"certificate": certificate["number"]}
+    return certificate["expired_at"], None, {"certificate": certificate["number"]}
+
+
+def _record_histories(rows, batches, entries, certificates, admin) -> int:
+    """Each application's history in the audit log, as the services would have recorded it:
+    opened, every transition of its path (``STEPS``) with the assignment, the submitted sheet,
+    the certificate issued and rendered, revoked or expired; and each batch's own events.
+    Appended to the chain (keyed like any event) a few thousand applications at a time."""
+    assignments = {row["application_id"]: row for row in rows[Assignment]}
+    sheets = {row["assignment_id"]: row for row in rows[ScoreSheet]}
+    decisions = {row["application_id"]: row for row in rows[Decision]}
+    batch_of = {entry["application_id"]: entry["batch_id"] for entry in entries}
+    batch_rows = {batch["id"]: batch for batch in batches}
+    issued = {certificate["application_id"]: certificate for certificate in certificates}
+    count = 0
+    for batch in batches:
+        events = [_event("batch.created", batch["created_at"], admin.id, "batches", batch["id"],
+                         title=batch["title"], kinds=batch["kinds"]),
+                  _event("batch.notice_opened", batch["notice_opened_at"], admin.id, "batches", batch["id"],
+                         notice=[batch["notice_starts_on"].isoformat(), batch["notice_ends_on"].isoformat()])]
+        if batch["announced_at"]:
+            events.append(_event("batch.announced", batch["announced_at"], admin.id, "batches", batch["id"]))
+        count += record_events(events)
+    events = []
+    for app in rows[Application]:
+        app_id, applicant = app["id"], app["created_by_id"]
+        assignment = assignments.get(app_id)
+        decision, certificate = decisions.get(app_id), issued.get(app_id)
+        batch = batch_rows.get(batch_of.get(app_id))
+        events.append(_event("application.opened", app["created_at"], applicant, "applications", app_id,
+                             kind=app["kind"], subject=app["subject"],
+                             rule_set={"id": app["rule_set_id"], "version": app["rule_set_version"],
+                                       "sha256": app["rule_set_sha256"]}))
+        steps = STEPS[app["status"]]
+        if app["status"] == Status.WITHDRAWN and app["submitted_at"]:
+            steps = (Action.SUBMIT, Action.WITHDRAW)
+        reached = Status.DRAFT
+        for action in steps:
+            target = find(reached, action).target
+            at, actor, extra = _step(action, app, assignment, sheets, decision, batch, certificate, admin)
+            reason = decision["reason"] if action in (Action.APPROVE, Action.REJECT) else ""
+            if action == Action.ASSIGN:
+                events.append(_event("assignment.created", at, admin.id, "assignments", assignment["id"],
+                                     application_id=app_id, assessor_id=assignment["assessor_id"], role="lead"))
+            events.append(_event(f"application.{action.value}", at, actor, "applications", app_id,
+                                 **{"from": reached.value, "to": target.value, "reason": reason}, **extra))
+            if action == Action.REPORT:
+                sheet = sheets[assignment["id"]]
+                events.insert(-1, _event("score_sheet.submitted", at, actor, "score_sheets", sheet["id"],
+                                         assignment_id=assignment["id"], application_id=app_id, role="lead",
+                                         total=str(sheet["total"]), passed=sheet["passed"]))
+            if action == Action.ANNOUNCE:
+                events += [
+                    _event("certificate.issued", at, admin.id, "certificates", certificate["id"],
+                           number=certificate["number"], application_id=app_id),
+                    _event("certificate.rendered", certificate["rendered_at"], None, "certificates",
+                           certificate["id"], number=certificate["number"], sha256=certificate["pdf_sha256"],
+                           size=certificate["pdf_size"], signed=False)]
+            if action in (Action.REVOKE, Action.EXPIRE):
+                events.append(_event(f"certificate.{target.value}", at, actor, "certificates", certificate["id"],
+                                     number=certificate["number"]))
+            reached = target
+        if len(events) >= CHUNK:
+            count += record_events(events)
+            events = []
+    return count + record_events(events)
 
 
 def _batches(listed, in_notice, admin, now, today, placeholder, batch_size):
@@ -398,6 +548,8 @@ def _batches(listed, in_notice, admin, now, today, placeholder, batch_size):
             sequence = sequences[(app["kind"], first_day.year)]
             standard = app["rule_set_frozen"].get("standard") or {}
             revoked = status == Status.REVOKED
+            pdf = storage.store_bytes(_volume_certificate_pdf(
+                format_number(prefix, app["kind"], first_day.year, sequence)))
             certificates.append({
                 "id": certificate_id, "application_id": app["id"], "kind": app["kind"], "year": first_day.year,
                 "sequence": sequence, "number": format_number(prefix, app["kind"], first_day.year, sequence),
@@ -410,13 +562,13 @@ def _batches(listed, in_notice, admin, now, today, placeholder, batch_size):
                 "valid_until": last_valid_day(first_day, years),
                 "status": (CertificateStatus.REVOKED if revoked else CertificateStatus.EXPIRED
                            if status == Status.EXPIRED else CertificateStatus.VALID),
-                "revoked_at": announced_at + timedelta(days=200) if revoked else None,
+                "revoked_at": min(announced_at + timedelta(days=200), now - timedelta(days=1)) if revoked else None,
                 "revocation_reason": RevocationReason.NO_LONGER_CONFORMING if revoked else None,
                 "revocation_note": "年度复核不再符合要求。" if revoked else None,
                 "revoked_by_id": admin.id if revoked else None,
                 "expired_at": now if status == Status.EXPIRED else None,
                 "render_state": RenderState.RENDERED, "render_error": None, "rendered_at": announced_at,
-                "pdf_sha256": placeholder.sha256, "pdf_size": placeholder.size, "is_signed": False,
+                "pdf_sha256": pdf.sha256, "pdf_size": pdf.size, "is_signed": False,
                 "signer_subject": None, "signer_fingerprint": None})
             certificate_id += 1
     for start in range(0, len(in_notice), batch_size):
