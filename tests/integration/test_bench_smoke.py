@@ -1,5 +1,7 @@
 """The benchmark modules work end to end on a small scale (``make bench`` runs them at full size)."""
 
+import pytest
+
 from bench import certificates, lists
 from certify import create_app
 
@@ -17,3 +19,18 @@ def test_the_list_benchmark_builds_its_database_and_counts_statements_per_page(t
 def test_the_certificate_benchmark_reports_a_ratio():
     measured = certificates.run(repeats=2)
     assert measured["certificate_render_ratio"] > 0 and measured["certificate_pdf_kb"] > 1
+
+
+def test_the_latency_benchmark_reports_percentiles_of_each_page_on_postgresql(database_url, tmp_path, monkeypatch):
+    from sqlalchemy import make_url
+
+    from bench import latency
+
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("measured on PostgreSQL (TEST_DATABASE_URL)")
+    monkeypatch.setenv("BENCH_POSTGRES_URL", make_url(database_url).set(database="postgres").render_as_string(
+        hide_password=False))
+    measured = latency.run(count=24, seconds=1, folder=tmp_path)
+    assert set(measured["latency_ms"]) == {"public_list", "workbench", "verify"}
+    for page in measured["latency_ms"].values():
+        assert 0 < page["p50"] <= page["p95"] <= page["p99"] and page["requests"] > 10
