@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2.filters import do_filesizeformat
 from markupsafe import Markup
 
 from certify.extensions import babel
@@ -185,11 +186,22 @@ def date_text(value: date | datetime | None) -> str:
     return _day(value, current_language() == "en")
 
 
+def size_text(size: int | None) -> str:
+    """A file's size as pages write it: ``193 字节`` (``193 bytes``) under a kilobyte, then
+    ``1.2 kB``, ``3.4 MB`` (decimal units, read alike in either language)."""
+    if size is None:
+        return ""
+    if size < 1000:
+        return f"{size} bytes" if current_language() == "en" else f"{size} 字节"
+    return do_filesizeformat(size)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.install_gettext_callables(gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True)
     app.jinja_env.filters["datetime_text"] = datetime_text
     app.jinja_env.filters["date_text"] = date_text
+    app.jinja_env.filters["size_text"] = size_text
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name

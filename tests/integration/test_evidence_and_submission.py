@@ -251,3 +251,18 @@ def test_an_applicant_takes_the_path_in_english_too(client, login_as, db):
                 data={"pledge_accepted": "y", "pledge_name": "Zhou Li", "version": application.version})
     assert application.status == Status.SUBMITTED
     assert "Submitted" in client.get("/applications").get_data(as_text=True)
+
+
+def test_file_sizes_read_in_the_readers_language(client, login_as, db):
+    user = login_as("applicant")
+    application = factories.make_application(user)
+    factories.attach_evidence(application, user, name="营业执照.pdf")
+    padded = factories.PDF_BYTES.replace(b"trailer", b"%" + b"x" * 2400 + b"\ntrailer")  # a comment line
+    factories.attach_evidence(application, user, data=padded, name="发展规划.pdf")
+    db.session.commit()
+    small = len(factories.PDF_BYTES)
+
+    page = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert f"{small} 字节" in page and "2.6 kB" in page and "Bytes" not in page
+    english = client.get(f"/applications/{application.id}", headers=EN).get_data(as_text=True)
+    assert f"{small} bytes" in english and "2.6 kB" in english
