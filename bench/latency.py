@@ -15,17 +15,13 @@ Results: ``latency_ms`` = {page: {"p50", "p95", "p99", "requests"}}.
 
 from __future__ import annotations
 
-import itertools
 import os
 import statistics
-import threading
-import time
-from http.client import HTTPConnection
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, select, text
 
-from bench.lists import SECRET_KEY, _generator_stamp, fill_database
+from bench.lists import SECRET_KEY, _generator_stamp, fill_database, timed_requests
 from tests.servers import served
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,44 +103,17 @@ def _targets(app) -> tuple[str, str]:
     return f"/verify?number={number}", f"session={client.get_cookie('session').value}"
 
 
+def _visitor(number: int) -> dict:
+    """Each request from a visitor of its own, as behind the department's proxy: the per-address
+    rate limits count (in the shared store) without refusing the load."""
+    return {"X-Forwarded-For": f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"}
+
+
 def response_times(port: int, path: str, cookie: str | None, seconds: float,
                    connections: int = CONNECTIONS) -> list[float]:
     """Milliseconds of every response of ``path`` from ``connections`` clients asking one after
-    another for ``seconds`` (each on a keep-alive connection)."""
-    stop_at = time.monotonic() + seconds
-    times: list[float] = []
-    errors: list[int] = []
-    visitors = itertools.count(1)
-
-    def client() -> None:
-        connection = HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < stop_at:
-            # Each request from a visitor of its own, as behind the department's proxy: the
-            # per-address rate limits count (in the shared store) without refusing the load.
-            visitor = next(visitors)
-            headers = {"X-Forwarded-For": f"10.{visitor >> 16 & 255}.{visitor >> 8 & 255}.{visitor & 255}"}
-            if cookie:
-                headers["Cookie"] = cookie
-            started = time.perf_counter()
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
-                errors.append(response.status)
-                return
-            if response.getheader("Connection", "").lower() == "close":
-                connection.close()
-                connection = HTTPConnection("127.0.0.1", port, timeout=60)
-
-    threads = [threading.Thread(target=client) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{path} answered {errors[0]} under load")
-    return times
+    another for ``seconds``, each request as a visitor of its own."""
+    return timed_requests(port, path, cookie, seconds, connections, headers_for=_visitor)
 
 
 def percentiles(times: list[float]) -> dict:

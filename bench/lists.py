@@ -17,6 +17,7 @@ and the generator), so later runs start in seconds.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -207,36 +208,50 @@ def _wrk(port: int, path: str, cookie: str | None, seconds: float, connections: 
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def _threaded_load(port: int, path: str, cookie: str | None, seconds: float,
-                   connections: int) -> float:
-    """A small load generator: ``connections`` threads, each one keep-alive connection."""
+def timed_requests(port: int, path: str, cookie: str | None, seconds: float, connections: int,
+                   headers_for=None) -> list[float]:
+    """A small load generator: ``connections`` threads, each one keep-alive connection asking
+    for ``path`` one request after another for ``seconds``; returns every response's time in
+    milliseconds. ``headers_for(n)`` adds headers to the n-th request (counted over all threads)."""
     stop_at = time.monotonic() + seconds
-    counts = [0] * connections
-    errors = []
+    times: list[float] = []
+    errors: list[int] = []
+    numbers = itertools.count(1)
 
-    def work(n: int) -> None:
-        connection = HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < stop_at and counts[n] < 1_000_000:
-            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    def work() -> None:
+        connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        while time.monotonic() < stop_at:
+            headers = headers_for(next(numbers)) if headers_for else {}
+            if cookie:
+                headers["Cookie"] = cookie
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
+            times.append((time.perf_counter() - started) * 1000)
             if response.status != 200:
                 errors.append(response.status)
                 return
-            counts[n] += 1
             if response.getheader("Connection", "").lower() == "close":
                 connection.close()
-                connection = HTTPConnection("127.0.0.1", port, timeout=30)
+                connection = HTTPConnection("127.0.0.1", port, timeout=60)
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(connections)]
+    threads = [threading.Thread(target=work) for _ in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if errors:
         raise RuntimeError(f"{path} answered {errors[0]} under load")
-    return sum(counts) / (time.monotonic() - started)
+    return times
+
+
+def _threaded_load(port: int, path: str, cookie: str | None, seconds: float,
+                   connections: int) -> float:
+    """Requests per second under ``timed_requests`` (when wrk is missing)."""
+    started = time.monotonic()
+    times = timed_requests(port, path, cookie, seconds, connections)
+    return len(times) / (time.monotonic() - started)
 
 
 def measure_ratio(url: str, storage: Path, path: str, cookie: str | None, statements: list,

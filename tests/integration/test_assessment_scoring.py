@@ -17,8 +17,9 @@ from certify.workflow import Status
 from tests import factories
 from tests.integration.test_assessment import EN, ZH, client_for
 
-# The visit is on the day of the assignment: never before it, never in the future.
-DETAILS = {"site_visit_on": local_today().isoformat(), "site_visit_participants": "张评价（组长）、企业环保负责人",
+# What the lead records; the visit is on the day of the assignment (never before it, never in
+# the future), which `submit` fills in.
+DETAILS = {"site_visit_participants": "张评价（组长）、企业环保负责人",
            "site_visit_findings": "现场核查供应商管理制度及台账，与申报材料一致。",
            "conclusion": "该企业绿色供应链管理体系健全。", "highlights": "建立了覆盖全部一级供应商的绿色采购平台",
            "recommendation": "approve"}
@@ -59,8 +60,11 @@ def score_all(browser, assignment, answers, notes=None, headers=EN):
 
 
 def submit(browser, assignment, details=DETAILS, headers=EN):
+    """Submit the sheet with ``details``; the visit took place today (China time, read now: a
+    suite that runs past midnight assigns on the new day) unless they say otherwise."""
     return browser.post(f"/assessment/assignments/{assignment.id}/sheet", headers=headers,
-                        data=details | {"version": assignment.sheet.version, "go": "submit"})
+                        data={"site_visit_on": local_today().isoformat()} | details
+                        | {"version": assignment.sheet.version, "go": "submit"})
 
 
 @pytest.mark.renders_reports
