@@ -29,15 +29,20 @@ indicator. (Points are still capped at the leading value, as the standards score
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from certify.scoring.formula import Formula, ZeroDivisor
 from certify.scoring.model import Indicator, RuleSet, Section, plain
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The outcomes (points, met, points in cents) of an indicator scoring nothing, met or not.
+MET = (ZERO, True, 0)
+NOT_MET = (ZERO, False, 0)
 _FILE_THRESHOLD = object()
 
 
@@ -86,10 +91,13 @@ class IndicatorResult:
         return f"IndicatorResult({self.id!r}, points={self.points}, met={self.met}, counted={self.counted})"
 
 
-@dataclass(frozen=True, slots=True)
-class SectionResult:
+class SectionResult(NamedTuple):
     """A section's score (after weighting) and maximum, with the raw points behind them.
-    ``raw_max`` is over what applies; a section with nothing left to score has ``max`` 0."""
+    ``raw_max`` is over what applies; a section with nothing left to score has ``max`` 0.
+
+    A named tuple, not a frozen dataclass: as immutable, and several times quicker to make (a
+    frozen dataclass sets each field through ``object.__setattr__``), which counts at six
+    sections a scoring."""
 
     id: str
     score: Decimal
@@ -224,7 +232,7 @@ def score(
     limited to other industries are left out of points and maxima alike, and answering one is an
     error.
     """
-    if not isinstance(answers, Mapping):
+    if type(answers) is not dict and not isinstance(answers, Mapping):  # a dict is one: skip the slower check
         raise AnswerError("answers", "must be a mapping of indicator id to answer", "wrong_kind")
     declared = _declarations(not_applicable)
     plan = _plan(rule_set, industry, frozenset(declared))
@@ -234,75 +242,84 @@ def score(
         _check_declarations(plan, declared, answers, industry, rule_set)
     get = answers.get
     rows: list[tuple] = []
+    append = rows.append
     failed: list[str] = []
-    for indicator_id, indicator, scorer, _, _ in plan.basic:
-        if indicator_id in declared:
-            rows.append((indicator, None, ZERO, True, False, declared[indicator_id]))
+    for indicator_id, indicator, scorer, by_bool, by_value, _, _ in plan.basic:
+        if scorer is None:  # declared not applicable
+            append((indicator, None, ZERO, True, False, declared[indicator_id]))
             continue
         answer = get(indicator_id)
-        points, met = scorer(answer)
-        rows.append((indicator, answer, points, met, True, None))
+        # The scorer's outcome from its table of common answers (see _outcomes), else the scorer.
+        try:
+            outcome = (by_bool if answer is True or answer is False else by_value).get(answer)
+        except TypeError:  # an unhashable answer: the scorer reads or refuses it
+            outcome = None
+        if outcome is None:
+            outcome = scorer(answer)
+        points, met, _ = outcome
+        append((indicator, answer, points, met, True, None))
         if not met:
             failed.append(indicator_id)
     sections = []
     total = ZERO
-    kept_max = ZERO
     for section in plan.sections:
-        raw = ZERO
+        # The raw points in whole cents (every indicator's points are quantised to 0.01, rule 1):
+        # integer sums, made a Decimal once per section.
+        raw_cents = 0
         groups = [[] for _ in range(section.group_count)] if section.group_count else ()
-        for indicator_id, indicator, scorer, group, required in section.entries:
+        for indicator_id, indicator, scorer, by_bool, by_value, group, required in section.entries:
             if scorer is None:  # declared not applicable
                 full = indicator.not_applicable == "full_points"
                 points = _cents(indicator.max) if full else ZERO
                 if full and group < 0:
-                    raw += points
+                    raw_cents += _in_cents(points)
                 if group >= 0 and full:
                     groups[group].append(len(rows))
-                rows.append((indicator, None, points, True, full, declared[indicator_id]))
+                append((indicator, None, points, True, full, declared[indicator_id]))
                 continue
             answer = get(indicator_id)
-            points, met = scorer(answer)
+            # As for the basic requirements above.
+            try:
+                outcome = (by_bool if answer is True or answer is False else by_value).get(answer)
+            except TypeError:
+                outcome = None
+            if outcome is None:
+                outcome = scorer(answer)
+            points, met, cents = outcome
             if group >= 0:
                 groups[group].append(len(rows))
             else:
-                raw += points
+                raw_cents += cents
                 if required and not met:
                     failed.append(indicator_id)
-            rows.append((indicator, answer, points, met, True, None))
-        for members in groups:
+            append((indicator, answer, points, met, True, None))
+        for members in groups:  # the best_of groups with a choice to make (rule 2)
             if not members:
                 continue
             best = max(members, key=lambda n: rows[n][2])
-            raw += rows[best][2]
+            raw_cents += _in_cents(rows[best][2])
             for n in members:
                 if n != best:
                     rows[n] = rows[n][:4] + (False,) + rows[n][5:]
-        if section.raw_max == section.nominal_raw_max:
-            section_score = raw if section.weight is None else _scaled(raw, section.weight, section.raw_max)
-        else:
-            section_score = _scaled(raw, section.nominal, section.raw_max)
-        section_max = section.nominal if section.raw_max else ZERO
+        raw = raw_cents * CENT  # 1250 cents: Decimal("12.50"), exactly the Decimal sum
+        section_score = raw if section.scale_to is None else _scaled(raw, section.scale_to, section.raw_max)
         total += section_score
-        kept_max += section_max
-        sections.append(SectionResult(section.id, section_score, section_max, raw, section.raw_max))
-    maximum = kept_max
-    declared_total = _cents(rule_set.total)
-    if kept_max and kept_max != declared_total and declared_total:
-        total = (total * declared_total / kept_max).quantize(CENT, ROUND_HALF_UP)
-        maximum = declared_total
+        sections.append(SectionResult(section.id, section_score, section.max, raw, section.raw_max))
+    if plan.rescaled:  # a section dropped out: the total is rescaled to the declared total (rule 5)
+        total = (total * plan.max / plan.kept_max).quantize(CENT, ROUND_HALF_UP)
     if threshold is _FILE_THRESHOLD:
         threshold = rule_set.threshold
     elif threshold is not None:
         threshold = Decimal(threshold)
     passed = not failed and (threshold is None or total >= threshold)
-    grade = next((g.key for g in rule_set.grades if total >= g.min), None) if passed else None
+    grade = _grade(rule_set, total) if passed else None
     return Result(
         rule_set.id,
         rule_set.version,
         rule_set.sha256,
         industry,
         total,
-        maximum,
+        plan.max,
         threshold,
         passed,
         grade,
@@ -310,6 +327,14 @@ def score(
         tuple(failed),
         tuple(rows),
     )
+
+
+def _grade(rule_set: RuleSet, total: Decimal) -> str | None:
+    """The grade a passed total reaches: the first listed whose minimum it reaches."""
+    for grade in rule_set.grades:
+        if total >= grade.min:
+            return grade.key
+    return None
 
 
 def check_answer(indicator: Indicator, answer: object) -> None:
@@ -387,13 +412,17 @@ def _not_for(indicator: Indicator, industry: str | None) -> str:
 
 # ---- plans: everything about a rule set that does not depend on the answers ----------------------
 
-Scorer = Callable[[object], tuple[Decimal, bool]]
+# A scored answer: the points, whether the indicator is met, and the points in whole cents.
+Outcome = tuple[Decimal, bool, int]
+# An indicator's scorer: its answer in, its outcome out (or AnswerError).
+Scorer = Callable[[object], Outcome]
 # Plans kept per rule set: one per industry, and a few per set of not-applicable declarations.
 _MAX_PLANS = 256
 
 
 class _SectionPlan:
-    __slots__ = ("id", "entries", "group_count", "weight", "raw_max", "nominal_raw_max", "nominal", "applicable")
+    __slots__ = ("id", "entries", "group_count", "weight", "raw_max", "nominal_raw_max", "nominal", "applicable",
+                 "scale_to", "max")
 
     def __init__(self, section: Section, industry: str | None, declared: frozenset[str]):
         self.id = section.id
@@ -401,13 +430,30 @@ class _SectionPlan:
         self.nominal_raw_max, _, _ = _counted(section, industry, frozenset())
         self.raw_max, counted, names = _counted(section, industry, declared)
         self.applicable = counted
+        indicators = [i for i in section.indicators if i.id in counted]
+        # The best_of groups with more than one member left: only these need the best one chosen.
+        # A group left with one member (its alternatives are for other industries) scores it as
+        # any other indicator.
+        sizes = Counter(i.best_of for i in indicators if i.best_of)
+        groups = [name for name in names if sizes[name] > 1]
+        # (id, indicator, scorer, the scorer's outcome tables (see _outcomes), group number or -1,
+        # whether a miss fails the application); the scorer is None for an indicator declared not
+        # applicable. A best_of member's ``required`` is not checked, with or without alternatives.
         self.entries = [
-            (i.id, i, None if i.id in declared else _scorer(i), names.index(i.best_of) if i.best_of else -1, i.required)
-            for i in section.indicators
-            if i.id in counted
+            (i.id, i, *((None, None, None) if i.id in declared else _scoring(i)),
+             groups.index(i.best_of) if i.best_of in groups else -1, i.required and not i.best_of)
+            for i in indicators
         ]
-        self.group_count = len(names)
+        self.group_count = len(groups)
         self.nominal = self.nominal_raw_max if self.weight is None else _cents(self.weight)
+        # The score is ``raw × scale_to ÷ raw_max``, quantised (rules 3 and 5), or the raw points
+        # when ``scale_to`` is None: an unweighted section with nothing declared not applicable.
+        if self.raw_max != self.nominal_raw_max:
+            self.scale_to = self.nominal
+        else:
+            self.scale_to = self.weight
+        # What the section counts towards the total's maximum: nothing once nothing is left to score.
+        self.max = self.nominal if self.raw_max else ZERO
 
 
 def _counted(section: Section, industry: str | None, declared: frozenset[str]) -> tuple[Decimal, set[str], list[str]]:
@@ -435,17 +481,25 @@ def _counted(section: Section, industry: str | None, declared: frozenset[str]) -
 
 
 class _Plan:
-    __slots__ = ("basic", "sections", "known", "applicable", "declarable", "declared")
+    __slots__ = ("basic", "sections", "known", "applicable", "declarable", "declared", "kept_max", "max", "rescaled")
 
     def __init__(self, rule_set: RuleSet, industry: str | None, declared: frozenset[str]):
         self.known = frozenset(i.id for i in rule_set.indicators)
         self.declared = declared
-        self.basic = [(i.id, i, _scorer(i), -1, True) for i in rule_set.veto_conditions + rule_set.basic_requirements]
+        # Laid out as a section's entries (see _SectionPlan): no best_of group, every one required.
+        self.basic = [(i.id, i, *((None, None, None) if i.id in declared else _scoring(i)), -1, True)
+                      for i in rule_set.veto_conditions + rule_set.basic_requirements]
         self.sections = [_SectionPlan(section, industry, declared) for section in rule_set.sections]
         counted = [i for entry in self.sections for i in entry.applicable]
         self.declarable = frozenset([entry[0] for entry in self.basic] + counted)
         # What may be answered: every counted indicator not declared not applicable.
         self.applicable = self.declarable - declared
+        # The sections' maxima, and the total's: the rule set's declared total instead when a
+        # section dropped out (rule 5), and then ``rescaled``.
+        self.kept_max = sum((s.max for s in self.sections), ZERO)
+        declared_total = _cents(rule_set.total)
+        self.rescaled = bool(self.kept_max and self.kept_max != declared_total and declared_total)
+        self.max = declared_total if self.rescaled else self.kept_max
 
 
 def _plan(rule_set: RuleSet, industry: str | None, declared: frozenset[str]) -> _Plan:
@@ -456,6 +510,49 @@ def _plan(rule_set: RuleSet, industry: str | None, declared: frozenset[str]) -> 
             rule_set._plans.clear()
         plan = rule_set._plans[key] = _Plan(rule_set, industry, declared)
     return plan
+
+
+def _scoring(indicator: Indicator) -> tuple[Scorer, dict, dict]:
+    """The indicator's scorer and its outcome tables (see ``_outcomes``)."""
+    scorer = _scorer(indicator)
+    return (scorer, *_outcomes(indicator, scorer))
+
+
+def _outcomes(indicator: Indicator, scorer: Scorer) -> tuple[dict, dict]:
+    """The scorer's outcome for every answer it accepts from a short list, worked out once per plan
+    so that scoring looks the common answers up instead of calling the scorer: no answer, yes and
+    no, each step of a points indicator, each option of a choice. Any other answer (a metric's
+    value, one off the steps, one of the wrong kind) is not in the tables and goes to the scorer,
+    so a look-up and a call always agree.
+
+    Two tables, because ``True`` and ``False`` are equal to ``1`` and ``0`` as dictionary keys
+    (yet score differently): one for the two booleans, one for every other answer."""
+    by_bool = {}
+    for answer in (True, False):
+        try:
+            by_bool[answer] = scorer(answer)
+        except AnswerError:
+            pass  # a boolean answer is refused: the scorer says why
+    by_value = {None: scorer(None)}
+    if indicator.type == "points":
+        by_value |= {_whole_as_int(points): scorer(points) for points in _steps(indicator)}
+    elif indicator.type == "choice":
+        by_value |= {option.key: scorer(option.key) for option in indicator.options}
+    return by_bool, by_value
+
+
+def _whole_as_int(value: Decimal) -> int | Decimal:
+    """A whole number as an ``int`` key (``Decimal("2.00")`` as ``2``), else the value itself.
+
+    Equal numbers hash alike, so an answer of ``2``, ``2.0`` or ``Decimal("2")`` finds the key
+    either way; with an ``int`` key an ``int`` answer matches at once instead of through a
+    comparison of an ``int`` with a ``Decimal``, the slower part of the look-up."""
+    return int(value) if value == value.to_integral_value() else value
+
+
+def _outcome(points: Decimal, met: bool) -> Outcome:
+    """A scorer's answer: ``points`` (quantised to 0.01, rule 1), whether met, and the points in cents."""
+    return points, met, _in_cents(points)
 
 
 def _scorer(indicator: Indicator) -> Scorer:
@@ -477,9 +574,9 @@ def _scorer(indicator: Indicator) -> Scorer:
 def _requirement_scorer(indicator: Indicator) -> Scorer:
     def score_requirement(answer):
         if answer is True or answer is False:
-            return ZERO, answer
+            return MET if answer else NOT_MET
         if answer is None:
-            return ZERO, False
+            return NOT_MET
         raise AnswerError(indicator.id, f"must be true or false, not {answer!r}", "wrong_kind")
 
     return score_requirement
@@ -488,9 +585,9 @@ def _requirement_scorer(indicator: Indicator) -> Scorer:
 def _veto_scorer(indicator: Indicator) -> Scorer:
     def score_veto(answer):
         if answer is True or answer is False:
-            return ZERO, not answer  # cleared when the situation is absent
+            return NOT_MET if answer else MET  # cleared when the situation is absent
         if answer is None:
-            return ZERO, False
+            return NOT_MET
         raise AnswerError(indicator.id, f"must be true (present) or false (absent), not {answer!r}", "wrong_kind")
 
     return score_veto
@@ -498,43 +595,48 @@ def _veto_scorer(indicator: Indicator) -> Scorer:
 
 def _points_scorer(indicator: Indicator) -> Scorer:
     maximum, step, binary = _cents(indicator.max), indicator.step, indicator.is_binary
-    allowed = {_cents(step * n): _cents(step * n) for n in range(int(indicator.max / step) + 1)}
+    allowed = {points: _outcome(points, points == maximum) for points in _steps(indicator)}
 
     def score_points(answer):
         if answer is None:
-            return ZERO, False
+            return NOT_MET
         if answer is True or answer is False:
             if binary:
-                return (maximum, True) if answer else (ZERO, False)
+                return _outcome(maximum, True) if answer else NOT_MET
             raise AnswerError(indicator.id, f"must be a number of points from 0 to {indicator.max}, not {answer!r}",
                               "wrong_kind")
         try:
-            points = allowed.get(answer)
+            outcome = allowed.get(answer)
         except TypeError:
-            points = None
-        if points is None:
+            outcome = None
+        if outcome is None:
             value = _number(indicator, answer)
-            points = allowed.get(value) if value == _cents(value) else None
-            if points is None:
+            outcome = allowed.get(value) if value == _cents(value) else None
+            if outcome is None:
                 raise AnswerError(indicator.id, f"must be from 0 to {indicator.max} in steps of {step}, not {answer}",
                                   "not_a_step", value=value, max=indicator.max, step=step)
-        return points, points == maximum
+        return outcome
 
     return score_points
 
 
+def _steps(indicator: Indicator) -> list[Decimal]:
+    """The points a points indicator can award: 0 to its maximum in its steps."""
+    return [_cents(indicator.step * n) for n in range(int(indicator.max / indicator.step) + 1)]
+
+
 def _choice_scorer(indicator: Indicator) -> Scorer:
-    points_by_key = {o.key: _cents(o.points) for o in indicator.options}
     maximum = _cents(indicator.max)
+    outcome_by_key = {o.key: _outcome(_cents(o.points), _cents(o.points) == maximum) for o in indicator.options}
 
     def score_choice(answer):
         if answer is None:
-            return ZERO, False
-        points = points_by_key.get(answer) if isinstance(answer, str) else None
-        if points is None:
-            raise AnswerError(indicator.id, f"must be one of {', '.join(points_by_key)}, not {answer!r}",
-                              "not_an_option", options=tuple(points_by_key))
-        return points, points == maximum
+            return NOT_MET
+        outcome = outcome_by_key.get(answer) if isinstance(answer, str) else None
+        if outcome is None:
+            raise AnswerError(indicator.id, f"must be one of {', '.join(outcome_by_key)}, not {answer!r}",
+                              "not_an_option", options=tuple(outcome_by_key))
+        return outcome
 
     return score_choice
 
@@ -627,10 +729,10 @@ def _linear_scorer(indicator: Indicator) -> Scorer:
 
     def score_linear(answer):
         if answer is None:
-            return ZERO, False
+            return NOT_MET
         value = value_of(answer)
         low, high = _assessed_benchmarks(indicator, answer) if assessed else (baseline, leading)
-        return _linear_points(indicator.max, maximum, higher, low, high, value)
+        return _outcome(*_linear_points(indicator.max, maximum, higher, low, high, value))
 
     return score_linear
 
@@ -659,26 +761,26 @@ def _limit_scorer(indicator: Indicator) -> Scorer:
 
     def score_limit(answer):
         if answer is None:
-            return ZERO, False
-        return ZERO, within_limit(indicator, value_of(answer))
+            return NOT_MET
+        return MET if within_limit(indicator, value_of(answer)) else NOT_MET
 
     return score_limit
 
 
 def _bands_scorer(indicator: Indicator) -> Scorer:
     # Best band first, so the first band reached is the one that scores.
-    bands = [(b.at, _cents(b.points)) for b in reversed(indicator.bands)]
+    bands = [(b.at, _outcome(_cents(b.points), True)) for b in reversed(indicator.bands)]
     higher = indicator.better == "higher"
     value_of = _in_domain(indicator)
 
     def score_bands(answer):
         if answer is None:
-            return ZERO, False
+            return NOT_MET
         value = value_of(answer)
-        for at, points in bands:
+        for at, reached in bands:
             if (value >= at) if higher else (value <= at):
-                return points, True
-        return ZERO, False
+                return reached
+        return NOT_MET
 
     return score_bands
 
@@ -694,6 +796,11 @@ def _number(indicator: Indicator, answer: object) -> Decimal:
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def _in_cents(points: Decimal) -> int:
+    """Points already quantised to 0.01 as a whole number of cents: ``Decimal("12.50")`` is 1250."""
+    return int(points.scaleb(2))
 
 
 def _dump_answer(answer: object) -> object:
