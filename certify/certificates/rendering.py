@@ -10,15 +10,17 @@ import io
 
 import segno
 from babel.dates import format_date
-from flask import current_app
+from flask import current_app, render_template
 
 from certify.applications.kinds import kind_of
 from certify.certificates.signing import SignerInfo, sign_pdf, signing_configured
 from certify.core.urls import absolute_url
-from certify.pdf import render_pdf
+from certify.pdf import html_to_pdf
 from certify.scoring.model import Text as Bilingual
 
 TEMPLATE = "certificates/certificate.html"
+# Its stylesheet, in certify/pdf/assets/: parsed once per process rather than at each render.
+STYLESHEET = "certificate.css"
 ISSUER = Bilingual(zh="四川省经济和信息化厅",
                    en="Sichuan Provincial Department of Economy and Information Technology")
 SIGNING_LOCATION = "Chengdu, Sichuan"
@@ -74,7 +76,7 @@ def certificate_html_context(certificate) -> dict:
 
 def certificate_pdf(certificate) -> tuple[bytes, SignerInfo | None]:
     """The certificate's PDF bytes, signed when a signing key is configured, and the signer."""
-    pdf = render_pdf(TEMPLATE, **certificate_html_context(certificate))
+    pdf = html_to_pdf(render_template(TEMPLATE, **certificate_html_context(certificate)), [STYLESHEET])
     if not signing_configured():
         return pdf, None
     return sign_pdf(pdf, reason=f"{ISSUER.zh} {certificate.number}", location=SIGNING_LOCATION)

@@ -7,7 +7,14 @@ cost almost nothing (measured: 26 KB, and ~40% faster). So the Simplified Chines
 and bold) is converted once to a standalone TrueType file in a cache folder, and templates load
 it with ``@font-face`` through the PDF package's URL fetcher.
 
-Conversion takes about half a minute per face: call ``prepare_fonts()`` at installation or
+WeasyPrint's subset also keeps every glyph slot up to the highest glyph number a document uses,
+and its subsetting and compression time grows with that number. In Noto Sans CJK SC the
+Simplified Chinese forms of the punctuation (，：“”（）…) and the Latin ligatures (fi, fl) come
+last, above 58,000: one comma made a document embed all 63,000 slots (661 KB before compression
+against 407 KB without it). The conversion moves those glyphs to the front (``_front_glyphs``);
+every other glyph keeps its order, so ideographs keep the numbers they had.
+
+Conversion takes about a minute per face: call ``prepare_fonts()`` at installation or
 start-up; otherwise the first PDF a process renders pays for it.
 """
 
@@ -47,7 +54,17 @@ def title_characters() -> str:
 def _characters(face: str) -> str:
     return title_characters() if face in TITLE_FACES else ""
 # Raise when the conversion changes, so that caches made by older code are not used.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
+# Characters whose glyphs go first in a prepared face: General Punctuation, CJK Symbols and
+# Punctuation, Halfwidth and Fullwidth Forms (the punctuation of Chinese running text).
+FRONT_RANGES = ((0x2000, 0x206F), (0x3000, 0x303F), (0xFF00, 0xFFEF))
+# Vertical metrics, left out of prepared faces: in a subset that keeps glyph numbers, vmtx holds
+# 4 bytes for every slot, zeros broken by each glyph used, and the PDF writer's zlib (level 9)
+# slows down at every break: 2.2 ms of a certificate's 6.4 ms of font compression, 0.8 of 1.5 ms
+# for a one-line page.
+VERTICAL_TABLES = ("vhea", "vmtx")
+# Ligature features on by default in the text shaper: their glyphs go first too (fi, fl, ff...).
+_LIGATURE_FEATURES = frozenset({"liga", "clig", "rlig"})
 # Largest distance (in font units of 1000 per em) of the quadratic from the cubic curves:
 # far below what a printed page can show.
 _CURVE_TOLERANCE = 1.0
@@ -86,7 +103,7 @@ def prepare_fonts(folder: Path | None = None) -> dict[str, Path]:
         if target.is_file():
             continue
         source, postscript_name = SOURCE_FACES[face]
-        log.warning("Preparing the %s Chinese PDF font (once; about half a minute)", face)
+        log.warning("Preparing the %s Chinese PDF font (once; about a minute)", face)
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "certify.pdf.convert_font", str(source), postscript_name, str(target),  # noqa: S603 - our own module, fixed arguments
                         _characters(face)],
@@ -116,11 +133,13 @@ def _import_path() -> str:
 def _convert_to_truetype(collection: Path, postscript_name: str, output, characters: str = "") -> None:
     """Write the face ``postscript_name`` of ``collection`` to ``output`` with its CFF
     outlines redrawn as TrueType quadratic curves (what fontTools' otf2ttf does); with
-    ``characters``, first cut down to their glyphs."""
+    ``characters``, first cut down to their glyphs, else with punctuation first
+    (``front_first_order``)."""
     from fontTools.pens.cu2quPen import Cu2QuPen
     from fontTools.pens.ttGlyphPen import TTGlyphPen
     from fontTools.subset import Options, Subsetter
     from fontTools.ttLib import TTCollection, newTable
+    from fontTools.ttLib.reorderGlyphs import reorderGlyphs
 
     font = _face(TTCollection(collection), postscript_name)
     if characters:
@@ -130,6 +149,8 @@ def _convert_to_truetype(collection: Path, postscript_name: str, output, charact
         subsetter = Subsetter(options)
         subsetter.populate(text=characters)
         subsetter.subset(font)
+    else:
+        reorderGlyphs(font, front_first_order(font))
     glyph_order = font.getGlyphOrder()
     glyph_set = font.getGlyphSet()
     glyf = newTable("glyf")
@@ -141,7 +162,10 @@ def _convert_to_truetype(collection: Path, postscript_name: str, output, charact
         glyph_set[name].draw(Cu2QuPen(pen, _CURVE_TOLERANCE, reverse_direction=True))
         glyf[name] = pen.glyph()
 
-    for table in ("CFF ", "VORG"):  # VORG only describes CFF fonts
+    # VORG only describes CFF fonts; vertical metrics serve vertical text, which WeasyPrint does
+    # not lay out and PDFs do not read from the font, while in each subset they cost a table of
+    # 4 bytes per glyph slot (see VERTICAL_TABLES).
+    for table in ("CFF ", "VORG", *VERTICAL_TABLES):
         if table in font:
             del font[table]
     font["glyf"] = glyf
@@ -152,6 +176,42 @@ def _convert_to_truetype(collection: Path, postscript_name: str, output, charact
     font["post"].formatType = 3.0
     font.sfntVersion = "\x00\x01\x00\x00"
     font.save(output)
+
+
+def front_first_order(font) -> list[str]:
+    """The glyph order of ``font`` with ``.notdef`` first, then the glyphs of ``_front_glyphs``,
+    then every other glyph in its order."""
+    order = font.getGlyphOrder()
+    front = dict.fromkeys(name for name in _front_glyphs(font) if name != order[0])
+    return [order[0], *front, *(name for name in order[1:] if name not in front)]
+
+
+def _front_glyphs(font) -> list[str]:
+    """The glyphs of the characters in ``FRONT_RANGES`` in code point order, then the
+    ligatures that the default features make of characters below U+3400 (Latin fi, fl...)."""
+    cmap = font.getBestCmap()
+    glyphs = [cmap[code] for code in sorted(cmap) if any(low <= code <= high for low, high in FRONT_RANGES)]
+    small = {name for code, name in cmap.items() if code < 0x3400}
+    return glyphs + [ligature for components, ligature in _default_ligatures(font) if components <= small]
+
+
+def _default_ligatures(font) -> list[tuple[set[str], str]]:
+    """(components, ligature glyph) of each ligature substitution in ``_LIGATURE_FEATURES``."""
+    if "GSUB" not in font or not font["GSUB"].table.FeatureList:
+        return []
+    table = font["GSUB"].table
+    lookups = sorted({index for record in table.FeatureList.FeatureRecord
+                      if record.FeatureTag in _LIGATURE_FEATURES for index in record.Feature.LookupListIndex})
+    ligatures = []
+    for index in lookups:
+        for subtable in table.LookupList.Lookup[index].SubTable:
+            if subtable.LookupType == 7:  # extension: the real subtable inside
+                subtable = subtable.ExtSubTable
+            if subtable.LookupType != 4:
+                continue
+            for first, entries in sorted(subtable.ligatures.items()):
+                ligatures.extend(({first, *entry.Component}, entry.LigGlyph) for entry in entries)
+    return ligatures
 
 
 def _face(collection, postscript_name: str):

@@ -24,4 +24,10 @@ def pdf_health() -> list[str]:
     except ImportError:
         problems.append("fontTools is missing, so the Chinese font cannot be prepared: "
                         "pip install 'fonttools>=4.40,<5'")
+    else:
+        try:
+            from fontTools.ttLib import reorderGlyphs  # noqa: F401 - the preparation numbers glyphs anew
+        except ImportError:
+            problems.append("fontTools is too old to prepare the Chinese font (it has no "
+                            "fontTools.ttLib.reorderGlyphs): pip install --upgrade 'fonttools<5'")
     return problems

@@ -259,3 +259,58 @@ def test_without_the_prepared_font_chinese_still_renders_from_the_system_font(pd
 
     assert without_whitespace(CERTIFICATE_TEXT) in text_of(pdf)
     assert all("Noto-Sans-CJK-SC" in name for name, _ in embedded_fonts(pdf))
+
+
+# Characters of Chinese running text whose glyphs come last in Noto Sans CJK SC (above 58,000).
+RUNNING_PUNCTUATION = "，：；！？“”‘’（）"
+
+
+@pytest.mark.parametrize("face", ["sans-regular", "sans-bold"])
+def test_the_prepared_sans_faces_number_punctuation_first_and_keep_every_character(pdf_app, face):
+    from fontTools.ttLib import TTCollection, TTFont
+
+    from certify.pdf.fonts import SOURCE_FACES
+
+    prepared = TTFont(prepare_fonts()[face], lazy=True)
+    collection, postscript_name = SOURCE_FACES[face]
+    source = next(font for font in TTCollection(collection, lazy=True).fonts
+                  if font["name"].getDebugName(6) == postscript_name)
+    cmap, source_cmap = prepared.getBestCmap(), source.getBestCmap()
+
+    assert cmap.keys() == source_cmap.keys()
+    assert prepared["maxp"].numGlyphs == source["maxp"].numGlyphs
+    assert prepared.getGlyphOrder()[0] == ".notdef"
+    front = {character: prepared.getGlyphID(cmap[ord(character)]) for character in RUNNING_PUNCTUATION}
+    assert max(front.values()) < 400, front
+    assert prepared.getGlyphID("uniFB01") < 400  # the fi ligature of English text
+    # Ideographs keep their order (and so, near enough, their numbers).
+    ideographs = [prepared.getGlyphID(cmap[ord(character)]) for character in "一川省绿造验龟"]
+    assert ideographs == sorted(ideographs)
+    assert "vmtx" not in prepared and "vhea" not in prepared
+
+
+def test_a_chinese_page_with_punctuation_embeds_no_more_glyph_slots_than_its_characters_need(pdf_app):
+    with_punctuation = html_to_pdf(page("<p>四川省绿色制造，“绿色工厂”：认定（2026）。</p>"))
+    without = html_to_pdf(page("<p>四川省绿色制造绿色工厂认定2026</p>"))
+
+    font_files = [PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"] for pdf in (with_punctuation, without)]
+    sizes = [len(next(iter(fonts.values())).get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                 .get_object()["/FontFile2"].get_object().get_data()) for fonts in font_files]
+    assert sizes[0] < sizes[1] * 1.1, sizes
+
+
+def test_a_stylesheet_of_the_assets_applies_after_the_base_one_and_is_parsed_once(pdf_app):
+    body = page("<p>横向 A4</p>")
+
+    pdf = html_to_pdf(body, stylesheets=["certificate.css"])
+
+    first_page = PdfReader(io.BytesIO(pdf)).pages[0]
+    assert (round(float(first_page.mediabox.width)), round(float(first_page.mediabox.height))) == (842, 595)
+    assert renderer()._asset_stylesheet("certificate.css") is renderer()._asset_stylesheet("certificate.css")
+    portrait = PdfReader(io.BytesIO(html_to_pdf(body))).pages[0]
+    assert round(float(portrait.mediabox.width)) == 595
+
+
+def test_only_stylesheets_of_the_assets_can_be_named(pdf_app, secret_files):
+    with pytest.raises(URLRefused):
+        html_to_pdf(page("<p>正文</p>"), stylesheets=[secret_files["css"].as_uri()])
