@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"workers_speedup": (">=", 1.7), "rss_growth_pct": ("<=", 10.0)}
+TARGETS = {"workers_speedup": (">=", 1.9), "rss_growth_pct": ("<=", 10.0)}
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/certify_bench")
 SECRET_KEY = "bench-secret-key-long-enough-for-certify"

@@ -19,7 +19,7 @@ import logging
 import os
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
@@ -120,18 +120,65 @@ def run_job(func, *args):
 def run_jobs(calls) -> None:
     """Run the ``(func, args)`` pairs in order: inline one after another, or enqueued for the
     workers in pipelines of ``ENQUEUE_CHUNK`` (a batch announcement queues a thousand jobs or
-    more at once)."""
+    more at once), consecutive calls of one function that is not ``@retried`` grouped into one
+    job of up to ``CALLS_PER_JOB`` calls (``execute_each``)."""
     queue = job_queue()
     if queue is None:
         for func, args in calls:
             run_job(func, *args)
         return
+    prepared = list(_prepared_jobs(calls))
+    for start in range(0, len(prepared), ENQUEUE_CHUNK):
+        queue.enqueue_many(prepared[start:start + ENQUEUE_CHUNK])
+
+
+# Consecutive calls of one function that is not retried go to the workers as one job of up to this
+# many calls: a batch announcement's thousand e-mails are twenty jobs, not a thousand, and RQ's own
+# cost per job (~3.5 ms of a worker's time and twenty Redis round trips, measured on the batch of
+# bench/workers.py) is paid once for fifty of them. A retried job (a rendering) stays a job of its
+# own, so that RQ runs exactly it again.
+CALLS_PER_JOB = 50
+
+
+def _prepared_jobs(calls):
+    """The RQ jobs (``Queue.prepare_data``) for ``calls``, in order."""
     from rq import Queue
 
-    for start in range(0, len(calls), ENQUEUE_CHUNK):
-        queue.enqueue_many([Queue.prepare_data(execute, (job_path(func), *args),
-                                               description=job_path(func), retry=_retry(func))
-                            for func, args in calls[start:start + ENQUEUE_CHUNK]])
+    index = 0
+    while index < len(calls):
+        func, args = calls[index]
+        group = [args]
+        if _retry(func) is None:
+            while (index + len(group) < len(calls) and len(group) < CALLS_PER_JOB
+                   and calls[index + len(group)][0] == func):
+                group.append(calls[index + len(group)][1])
+        index += len(group)
+        if len(group) == 1:
+            yield Queue.prepare_data(execute, (job_path(func), *args), description=job_path(func),
+                                     retry=_retry(func))
+        else:
+            yield Queue.prepare_data(execute_each, (job_path(func), [list(each) for each in group]),
+                                     description=f"{job_path(func)} ×{len(group)}")
+
+
+class JobsFailed(Exception):
+    """Some calls of an ``execute_each`` job raised (each is logged with its traceback)."""
+
+
+def execute_each(path: str, calls: list) -> None:
+    """What a worker runs for a group of calls of one function: ``execute(path, *args)`` for each
+    ``args`` of ``calls`` in turn, each in an application context of its own as if it were a job
+    of its own. One that raises does not stop the others; the group then fails (``JobsFailed``,
+    naming them) once all have run, as the jobs that raised would have."""
+    failed = []
+    for args in calls:
+        try:
+            execute(path, *args)
+        except Exception:
+            log.exception("Job %s%r failed", path, tuple(args))
+            failed.append(args)
+    if failed:
+        raise JobsFailed(f"{len(failed)} of {len(calls)} calls of {path} failed: {failed}")
 
 
 def execute(path: str, *args) -> None:
@@ -248,12 +295,24 @@ def run_worker(app, *, burst: bool = False, jobs_per_process: int | None = None)
 
 
 def _warm_up(app) -> None:
-    # The PDF renderer (prepared fonts, font configuration, stylesheet) is built before the
-    # first job, so that the first certificate of a batch does not wait for it.
+    # Before the first job (and before the worker says it is ready): the PDF renderer (prepared
+    # fonts, font configuration, stylesheet), what the areas warm up for their jobs
+    # (``signals.worker_starting``: a certificate made and thrown away, with its template,
+    # stylesheet, QR code and signing key), and this process's own database connection.
+    # Measured in bench/workers.py: without the last two, each worker's first rendering job took
+    # ~0.17 s more CPU than the others, and its first job ~70 ms more for the connection.
+    from certify.extensions import db
     from certify.pdf import html_to_pdf
+    from certify.signals import worker_starting
 
+    _forget_inherited_connections(app)
     with app.app_context():
         html_to_pdf("<p>证书 Certificate</p>")
+        try:
+            worker_starting.send(app)
+        except Exception:  # noqa: BLE001 - a warm-up only: the jobs report what fails
+            log.warning("Warming up for the jobs failed", exc_info=True)
+        db.session.execute(text("SELECT 1"))
 
 
 @event.listens_for(Session, "after_commit")

@@ -34,6 +34,12 @@ Certificates of listed units changed their public status (revoked, expired). Sen
 application ids (a list). No keywords.
 """)
 
+worker_starting = _signals.signal("worker-starting", doc="""
+A job worker process is about to take its first job, inside an application context: what
+its jobs will need warm (templates, fonts, keys) can be made ready now, so that the first job
+does not pay for it. Sender: the application. No keywords.
+""")
+
 
 def connect_once(signal, receiver) -> None:
     """Connect ``receiver`` to ``signal`` for the life of the process. Each ``create_app`` may

@@ -35,5 +35,9 @@ def init_app(app: Flask) -> None:
         render_state_texts=RENDER_STATE_TEXTS)
     register_template_hook(app, "application-top", "certificates/_application.html",
                            context=_certificate_part, order=10)
+    from certify.certificates.rendering import warm_up
+    from certify.signals import connect_once, worker_starting
+
+    connect_once(worker_starting, warm_up)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(keys_cli)

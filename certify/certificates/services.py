@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from certify import storage
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
-from certify.audit.services import event_is_authentic, record_event
+from certify.audit.services import event_is_authentic, record_event, record_events
 from certify.auth.models import Role
 from certify.certificates.models import (
     REASON_TEXTS,
@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_VALIDITY_YEARS = 3
 # Certificates rendered by one job: a batch's jobs still spread over every worker, and the
-# queue's own cost per job (~4 ms) is paid once per ten PDFs instead of once per PDF.
+# queue's own cost per job (~4 ms) is paid once per ten PDFs instead of once per PDF, as is the
+# transaction that records them (the audit chain's lock, the commit).
 RENDER_JOB_SIZE = 10
 # On the workers a rendering that failed runs again after 30 s, 2 min and 10 min.
 RENDER_RETRY_INTERVALS = (30, 120, 600)
@@ -150,6 +151,13 @@ def issue_certificates(applications: list[Application], actor, *,
                          allocate_sequences(kind, first_day.year, len(of_kind)), strict=True)
     issued = [_issue(application, actor, now, first_day, sequences[application.id], standards.get(application.id) or {})
               for application in new]
+    if issued:
+        # One flush gives every certificate its id (a few multi-row INSERTs for a batch), and
+        # their ``certificate.issued`` events join the audit chain in one bulk append, in order:
+        # the same rows as one ``record_event`` each, without a flush and an INSERT per event.
+        db.session.flush()
+        recorded = utcnow()
+        record_events([_issued_event(certificate, actor, recorded) for certificate in issued])
     for start in range(0, len(issued), RENDER_JOB_SIZE):
         _queue_render(*issued[start:start + RENDER_JOB_SIZE])
     existing |= {certificate.application_id: certificate for certificate in issued}
@@ -157,16 +165,20 @@ def issue_certificates(applications: list[Application], actor, *,
 
 
 def _standards(application_ids) -> dict[int, dict]:
-    """Application id -> the standard named by its frozen rule set."""
+    """Application id -> the standard named by its frozen rule set (only that part of the rule
+    set is read: the whole of it is large)."""
     ids = list(application_ids)
     if not ids:
         return {}
-    rows = db.session.execute(select(Application.id, Application.rule_set_frozen).where(Application.id.in_(ids)))
-    return {application_id: (frozen or {}).get("standard") or {} for application_id, frozen in rows}
+    rows = db.session.execute(select(Application.id, Application.rule_set_frozen["standard"])
+                              .where(Application.id.in_(ids)))
+    return {application_id: standard or {} for application_id, standard in rows}
 
 
 def _issue(application: Application, actor, now: datetime, first_day: date, sequence: int,
            standard: dict) -> Certificate:
+    """A new certificate (added to the session; its ``certificate.issued`` event is the
+    caller's, see ``_issued_event``)."""
     organisation = application.organisation
     certificate = Certificate(
         application_id=application.id, kind=application.kind, year=first_day.year,
@@ -183,12 +195,17 @@ def _issue(application: Application, actor, now: datetime, first_day: date, sequ
         status=CertificateStatus.VALID, render_state=RenderState.PENDING,
     )
     db.session.add(certificate)
-    record_event("certificate.issued", actor=actor, obj=certificate, details={
-        "number": certificate.number, "application_id": application.id,
-        "organisation": certificate.organisation_name, "credit_code": certificate.credit_code,
-        "valid_from": first_day.isoformat(), "valid_until": certificate.valid_until.isoformat(),
-    })
     return certificate
+
+
+def _issued_event(certificate: Certificate, actor, recorded: datetime) -> dict:
+    """The ``certificate.issued`` event of a certificate that has its id (for ``record_events``)."""
+    return {"action": "certificate.issued", "created_at": recorded, "actor_id": actor.id,
+            "object_type": Certificate.__tablename__, "object_id": certificate.id, "details": {
+                "number": certificate.number, "application_id": certificate.application_id,
+                "organisation": certificate.organisation_name, "credit_code": certificate.credit_code,
+                "valid_from": certificate.valid_from.isoformat(),
+                "valid_until": certificate.valid_until.isoformat()}}
 
 
 def _queue_render(*certificates: Certificate) -> None:
@@ -218,14 +235,34 @@ def unrendered_certificate_ids() -> list[int]:
 
 @retried(*RENDER_RETRY_INTERVALS)
 def render_certificates(certificate_ids: list[int]) -> None:
-    """Job: ``render_certificate`` for each id in turn (each stored and committed on its own).
-    When one failed, ``RetryLater`` has the workers run the job again later (the certificates
-    made meanwhile are skipped)."""
-    failed = [certificate_id for certificate_id in certificate_ids
-              if not render_certificate(certificate_id)]
+    """Job: ``render_certificate`` for each id, the certificates read in one query and those
+    made recorded together, in one transaction (each with its ``certificate.rendered`` event,
+    as ``render_certificate`` records one): the two workers of a batch then take the audit
+    chain's lock once per job, not once per certificate. A failure is recorded on its own, as
+    ``render_certificate`` records it. When one failed, ``RetryLater`` has the workers run the
+    job again later (the certificates made meanwhile are skipped)."""
+    wanted = db.session.execute(
+        select(Certificate).where(Certificate.id.in_(certificate_ids))).scalars().all()
+    by_id = {certificate.id: certificate for certificate in wanted}
+    made, failed = [], []
+    for certificate_id in certificate_ids:
+        certificate = by_id.get(certificate_id)
+        if certificate is None or certificate.render_state == RenderState.RENDERED:
+            continue
+        try:
+            made.append((certificate_id, certificate.number, *_make_pdf(certificate)))
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded for the admin to see
+            log.exception("Rendering certificate %s failed", certificate_id)
+            failed.append((certificate_id, certificate.number, exc))
+    db.session.rollback()  # the reads' transaction: the chain's lock is taken just before writing
+    for certificate_id, number, stored, signer in made:
+        _record_rendered(certificate_id, number, stored, signer)
+    db.session.commit()
+    for certificate_id, number, exc in failed:
+        _record_render_failure(certificate_id, number, exc)
     if failed:
         raise RetryLater(f"{len(failed)} of {len(certificate_ids)} certificate PDF(s) failed: "
-                         f"ids {failed}")
+                         f"ids {[certificate_id for certificate_id, _, _ in failed]}")
 
 
 def render_certificate(certificate_id: int) -> bool:
@@ -238,20 +275,34 @@ def render_certificate(certificate_id: int) -> bool:
     (the admin sees them and can render again); they are never raised into the transaction
     that queued it.
     """
-    from certify.certificates.rendering import certificate_pdf
-
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.render_state == RenderState.RENDERED:
         return True
     try:
-        pdf, signer = certificate_pdf(certificate)
-        stored = storage.store_bytes(pdf)
+        stored, signer = _make_pdf(certificate)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded for the admin to see
         log.exception("Rendering certificate %s failed", certificate_id)
         number = certificate.number
         db.session.rollback()
         _record_render_failure(certificate_id, number, exc)
         return False
+    _record_rendered(certificate_id, certificate.number, stored, signer)
+    db.session.commit()
+    return True
+
+
+def _make_pdf(certificate: Certificate):
+    """Render, sign (when a key is configured) and store the certificate's PDF; the stored file
+    and the signer (``None`` unsigned). Writes nothing to the database."""
+    from certify.certificates.rendering import certificate_pdf
+
+    pdf, signer = certificate_pdf(certificate)
+    return storage.store_bytes(pdf), signer
+
+
+def _record_rendered(certificate_id: int, number: str, stored, signer) -> None:
+    """Record a stored PDF on its certificate, with its ``certificate.rendered`` event, in the
+    current transaction, unless the certificate has a PDF already (another run was first)."""
     claimed = db.session.execute(
         update(Certificate)
         .where(Certificate.id == certificate_id, Certificate.render_state != RenderState.RENDERED)
@@ -263,10 +314,8 @@ def render_certificate(certificate_id: int) -> bool:
     if claimed:
         # In the keyed audit log: the sha256 in the table is trusted only when this agrees.
         record_event(RENDERED, object_type="certificates", object_id=certificate_id,
-                     details={"number": certificate.number, "sha256": stored.sha256,
+                     details={"number": number, "sha256": stored.sha256,
                               "size": stored.size, "signed": signer is not None})
-    db.session.commit()
-    return True
 
 
 def _record_render_failure(certificate_id: int, number: str, error: Exception) -> None:

@@ -314,3 +314,63 @@ def test_expiry_follows_the_dates_and_the_command_records_it(db, admin, app):
     assert old.application.status == Status.EXPIRED
     assert current.status == CertificateStatus.VALID
     assert services.expire_due_certificates() == []
+
+
+def test_a_render_job_records_the_pdfs_it_made_together_and_each_failure_on_its_own(db, admin, monkeypatch):
+    from certify.audit.services import verify_chain
+
+    applications = [factories.approved_application(admin=admin, kind="factory") for _ in range(3)]
+    with monkeypatch.context() as later:
+        later.setattr(services, "_queue_render", lambda *certificates: None)  # rendered below
+        certificates = announced_together(applications, admin)
+        db.session.commit()
+    ids = [certificate.id for certificate in certificates]
+    assert all(certificate.render_state == RenderState.PENDING for certificate in certificates)
+    real = rendering.certificate_pdf
+
+    def fail_the_second(certificate):
+        if certificate.id == ids[1]:
+            raise RuntimeError("the printer is on fire")
+        return real(certificate)
+
+    monkeypatch.setattr(rendering, "certificate_pdf", fail_the_second)
+    with pytest.raises(jobs.RetryLater, match=rf"1 of 3 .*\[{ids[1]}\]"):
+        services.render_certificates(ids)
+    db.session.expire_all()
+    states = [db.session.get(Certificate, certificate_id).render_state for certificate_id in ids]
+    assert states == [RenderState.RENDERED, RenderState.FAILED, RenderState.RENDERED]
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.object_id).where(
+        AuditEvent.action.in_((services.RENDERED, services.RENDER_FAILED))).order_by(AuditEvent.id)).all()
+    assert events == [(services.RENDERED, str(ids[0])), (services.RENDERED, str(ids[2])),
+                      (services.RENDER_FAILED, str(ids[1]))]
+    for certificate_id in (ids[0], ids[2]):
+        assert services.issued_pdf(db.session.get(Certificate, certificate_id))
+
+    monkeypatch.setattr(rendering, "certificate_pdf", real)
+    services.render_certificates(ids)  # run again: only the one that failed is made
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == services.RENDERED)) == 3
+    assert all(db.session.get(Certificate, i).render_state == RenderState.RENDERED for i in ids)
+    assert verify_chain()[1] == []
+
+
+def test_issued_certificates_are_audited_in_order_with_their_ids_and_the_chain_verifies(db, admin):
+    from certify.audit.services import verify_chain
+
+    applications = [factories.approved_application(admin=admin, kind=kind)
+                    for kind in ("factory", "supply_chain", "factory")]
+    certificates = announced_together(applications, admin)
+    db.session.commit()
+    issued = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "certificate.issued")
+                                .order_by(AuditEvent.id)).all()
+    assert [(event.object_type, event.object_id, event.actor_id) for event in issued] == [
+        ("certificates", str(certificate.id), admin.id) for certificate in certificates]
+    assert [event.details for event in issued] == [{
+        "number": c.number, "application_id": c.application_id, "organisation": c.organisation_name,
+        "credit_code": c.credit_code, "valid_from": c.valid_from.isoformat(),
+        "valid_until": c.valid_until.isoformat()} for c in certificates]
+    for application, certificate in zip(applications, certificates, strict=True):
+        standard = db.session.get(Application, application.id).rule_set_frozen.get("standard") or {}
+        assert (certificate.standard_code, certificate.standard_title_en) == (
+            standard.get("code", ""), (standard.get("title") or {}).get("en", ""))
+    assert verify_chain()[1] == []

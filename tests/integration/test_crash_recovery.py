@@ -190,11 +190,14 @@ def test_an_rq_worker_killed_mid_batch_leaves_nothing_behind_after_the_sweep(
         worker = subprocess.Popen([FLASK, "worker"], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT,
                                   env=subprocess_environment(rq_app), start_new_session=True)
-        at_kill = kill_when(worker, lambda seen: seen["rendered"] >= 4, group=True)
+        queue = Queue(rq_app.config["CERTIFY_QUEUE"], connection=jobs.redis_connection())
+        # A job records the PDFs it made together (RENDER_JOB_SIZE at a time): killed in the
+        # middle of one, after the first has recorded its own.
+        at_kill = kill_when(worker, lambda seen: seen["rendered"] >= 4 and queue.started_job_registry.count,
+                            group=True)
         print(f"\nSIGKILL of the worker with {at_kill['rendered']} of {ENTRIES} rendered")
         assert at_kill["rendered"] < ENTRIES
 
-        queue = Queue(rq_app.config["CERTIFY_QUEUE"], connection=jobs.redis_connection())
         [abandoned] = queue.started_job_registry.get_job_ids()
         # RQ itself runs it again once it notices the worker died (its retries are untouched).
         assert Job.fetch(abandoned.split(":")[0], connection=queue.connection).retries_left == 3

@@ -134,3 +134,43 @@ def test_with_redis_a_failed_rendering_is_tried_again_after_30_seconds_then_2_an
     finally:
         for key in redis_queue.scan_iter(f"*{app.config['CERTIFY_QUEUE']}*"):
             redis_queue.delete(key)
+
+
+def fail_on(text: str) -> None:
+    """A job that fails for the text ``boom`` and leaves a marker for the others."""
+    if text == "boom":
+        raise RuntimeError("boom")
+    write_marker(text)
+
+
+def test_with_redis_consecutive_calls_of_one_function_go_as_one_job_and_a_failure_stays_its_own(
+        make_app, db, redis_queue, monkeypatch):
+    from certify.certificates.services import render_certificates
+
+    monkeypatch.setattr(jobs, "CALLS_PER_JOB", 3)
+    app = make_app(REDIS_URL=REDIS_URL, CERTIFY_QUEUE=f"certify-test-{uuid.uuid4().hex[:12]}")
+    try:
+        with app.app_context():
+            queue = jobs.job_queue()
+            calls = [(fail_on, ("one",)), (fail_on, ("boom",)), (fail_on, ("two",)), (fail_on, ("three",)),
+                     (write_marker, ("four",)), (render_certificates, ([1],)), (render_certificates, ([2],))]
+            jobs.run_jobs(calls)
+            queued = [(job.func_name, job.args) for job in queue.get_jobs()]
+            assert queued == [
+                ("certify.jobs.execute_each", (jobs.job_path(fail_on), [["one"], ["boom"], ["two"]])),
+                ("certify.jobs.execute", (jobs.job_path(fail_on), "three")),
+                ("certify.jobs.execute", (jobs.job_path(write_marker), "four")),
+                # Retried: one job each, so that RQ runs exactly it again.
+                ("certify.jobs.execute", (jobs.job_path(render_certificates), [1])),
+                ("certify.jobs.execute", (jobs.job_path(render_certificates), [2]))]
+            for job in queue.get_jobs()[3:]:  # no certificates here
+                job.cancel()
+            jobs.start_worker(app, burst=True)
+            texts = [d["text"] for d in _db.session.execute(
+                select(AuditEvent.details).order_by(AuditEvent.id)).scalars()]
+            [failed] = queue.failed_job_registry.get_job_ids()
+            assert "1 of 3 calls" in queue.fetch_job(failed).latest_result().exc_string
+        assert texts == ["one", "two", "three", "four"]
+    finally:
+        for key in redis_queue.scan_iter(f"*{app.config['CERTIFY_QUEUE']}*"):
+            redis_queue.delete(key)

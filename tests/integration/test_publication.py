@@ -227,3 +227,37 @@ def test_past_notices_stay_listed_with_their_announced_lists(client, db):
     past = page.split("Past notices")[1]
     assert f'href="/notices/{batch.id}"' in past and f'href="/lists/{batch.id}"' in past and "2 entries" in past
     assert client.get(f"/notices/{batch.id}").status_code == 200
+
+
+def test_announcing_audits_and_mails_each_entry_as_the_workflow_step_does(db):
+    from certify.audit.models import AuditEvent
+    from certify.audit.services import verify_chain
+    from certify.mail.models import MailMessage
+    from certify.notifications import recipients
+    from certify.workflow import Action, find
+
+    batch, applications, admin = _batch_in_notice(db, count=3)
+    batch.notice_starts_on, batch.notice_ends_on = local_today() - timedelta(days=20), local_today() - timedelta(days=6)
+    step = find(Status.IN_NOTICE, Action.ANNOUNCE)
+    expected_mail = sum(len([p for p in recipients(a, step) if p.id != admin.id]) for a in applications)
+    first_event = db.session.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    mails_before = len(db.session.execute(select(MailMessage.id)).all())
+
+    certificates = services.announce(admin, batch)
+    db.session.commit()
+
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.id > first_event)
+                                .order_by(AuditEvent.id)).scalars().all()
+    ids = [str(application.id) for application in applications]
+    assert [(e.action, e.object_type, e.object_id, e.actor_id, e.details) for e in events[:3]] == [
+        ("application.announce", "applications", i, admin.id,
+         {"from": "in_notice", "to": "listed", "reason": "", "batch_id": batch.id}) for i in ids]
+    assert [(e.action, e.object_id) for e in events[3:]] == [
+        *(("certificate.issued", str(c.id)) for c in certificates),
+        ("batch.announced", str(batch.id)),
+        # Inline, after the commit: the public files, then the PDFs.
+        ("batch.exports_stored", str(batch.id)),
+        *(("certificate.rendered", str(c.id)) for c in certificates)]
+    assert all(application.status == Status.LISTED for application in applications)
+    assert len(db.session.execute(select(MailMessage.id)).all()) - mails_before == expected_mail > 0
+    assert verify_chain()[1] == []
