@@ -18,7 +18,7 @@ import statistics
 import time
 from datetime import date
 
-TARGETS = {"certificate_render_ratio": ("<=", 3.0)}
+TARGETS = {"certificate_render_ratio": ("<=", 2.0)}
 ONE_LINE = "<p>四川省绿色制造 Sichuan green manufacturing</p>"
 LATIN_LINE = "<p>Hello</p>"
 

@@ -35,7 +35,7 @@ from sqlalchemy import event
 from tests.servers import served
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"list_page_ratio": (">=", 0.5), "queries_per_page": ("equal", None)}
+TARGETS = {"list_page_ratio": (">=", 0.7), "queries_per_page": ("equal", None)}
 PUBLIC_PAGE = "/lists?kind=factory"
 ADMIN_PAGE = "/admin/applications?status=listed&kind=factory&sort=newest"
 SECRET_KEY = "bench-secret-key-long-enough-for-certify"
@@ -124,12 +124,17 @@ def recorded_statements(engine):
 
 
 def admin_session_cookie(app) -> str:
-    """A signed session cookie of the demo administrator, for the load generator."""
+    """A signed session cookie of the demo administrator, for the load generator: the cookie a
+    browser holds after its first page (with the session's form token), made just before it is
+    used. A load generator sends the same cookie throughout while a browser stores each one it
+    is sent: an older cookie would have every request refresh the session's last-seen time
+    (``certify.security``, once a minute) or add the token, and re-sign the cookie each time."""
     from certify.demo import ADMIN_EMAIL, DEMO_PASSWORD
 
     client = app.test_client()
     response = client.post("/login", data={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD})
     assert response.status_code == 302, "the demo administrator could not log in"
+    assert client.get("/").status_code == 200
     cookie = client.get_cookie("session")
     return f"session={cookie.value}"
 
@@ -293,7 +298,8 @@ def run(count: int | None = None, seconds: float | None = None) -> dict:
                "queries_per_page": queries_per_page(app),
                "queries_per_page_admin": admin_queries_per_page(app, cookie)}
     ratios = {}
-    for name, path, page_cookie in (("public", PUBLIC_PAGE, None), ("admin", ADMIN_PAGE, cookie)):
+    for name, path, signed_in in (("public", PUBLIC_PAGE, False), ("admin", ADMIN_PAGE, True)):
+        page_cookie = admin_session_cookie(app) if signed_in else None
         statements = page_statements(app, path, page_cookie)
         real, minimal = measure_ratio(url, storage, path, page_cookie, statements, seconds)
         results[f"list_{name}_rps"] = round(real, 1)

@@ -2,7 +2,7 @@
 
 Both compute the total of the same varied answers of a steelmaking works (GB/T 4754-2017 class 3120) in the
 same run, so the ratio (engine time ÷ hand-written time) is comparable across machines; the totals
-must agree exactly. Target: at most 3×.
+must agree exactly. Target: at most 2×.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from certify.scoring import load, score
 
 FACTORY = Path(__file__).resolve().parents[1] / "criteria" / "factory-gbt-36132-2018.yaml"
-TARGETS = {"scoring_ratio": ("<=", 3.0)}
+TARGETS = {"scoring_ratio": ("<=", 2.0)}
 CENT = Decimal("0.01")
 
 # The factory rule set written out by hand: (weight, raw maximum, mandatory items, optional items).

@@ -66,6 +66,7 @@ def from_environment(instance_path: Path, environ: Mapping[str, str] | None = No
 
 # Fixed settings that are not meant to vary by deployment.
 DEFAULTS = {
+    # A connection the pool kept may have been closed by the database server meanwhile.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

@@ -7,6 +7,7 @@ the session), else the best match of the browser's ``Accept-Language``.
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -99,19 +100,37 @@ class Labels(Mapping):
 
 def badge(labels: Labels):
     """A function that shows a value of ``labels`` (e.g. an application's status) as a badge
-    with the value's own class, for templates."""
+    with the value's own class, for templates. Each badge is made once per language: list pages
+    show one on every row."""
+    made: dict = {}
+
     def badge_of(value) -> Markup:
-        return Markup('<span class="badge badge-%s">%s</span>') % (getattr(value, "value", value), labels[value])
+        key = (current_language(), value)
+        try:
+            return made[key]
+        except KeyError:
+            html = made[key] = Markup('<span class="badge badge-%s">%s</span>') % (
+                getattr(value, "value", value), labels[value])
+            return html
 
     return badge_of
 
 
+def cities() -> tuple:
+    """The 21 cities and prefectures of Sichuan, in code order (for option lists)."""
+    from certify.organisations.reference import cities as sichuan_cities
+
+    return sichuan_cities()
+
+
+@cache
+def _city_names(language: str) -> dict[str, str]:
+    return {city.code: city.name(language) for city in cities()}
+
+
 def city_name(code: str | None) -> str:
     """The name of a Sichuan city or prefecture in the current language."""
-    from certify.organisations.reference import cities_by_code
-
-    city = cities_by_code().get(code or "")
-    return city.name(current_language()) if city else (code or "")
+    return _city_names(current_language()).get(code or "") or (code or "")
 
 
 def industry_name(code: str | None) -> str:
@@ -156,7 +175,12 @@ ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July"
 def _zone() -> ZoneInfo:
     """Everyone's time zone: the configured one (no per-user zone is kept), looked up without
     Flask-Babel's per-call context search; list pages write a time on every row."""
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return _zone_named(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+@cache
+def _zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _day(value: date, english: bool) -> str:
@@ -172,9 +196,10 @@ def datetime_text(value: datetime | None) -> str:
     if value is None:
         return ""
     moment = as_utc(value).astimezone(_zone())
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"  # as %H:%M, without strftime's cost
     if current_language() == "en":
-        return f"{_day(moment, True)}, {moment:%H:%M}"
-    return f"{_day(moment, False)} {moment:%H:%M}"
+        return f"{_day(moment, True)}, {clock}"
+    return f"{_day(moment, False)} {clock}"
 
 
 def date_text(value: date | datetime | None) -> str:
@@ -205,6 +230,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name
+    app.jinja_env.globals["sichuan_cities"] = cities
     app.jinja_env.filters["industry_name"] = industry_name
     app.jinja_env.filters["plain"] = plain
     app.jinja_env.filters["item_name"] = item_name

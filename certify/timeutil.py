@@ -1,6 +1,7 @@
 """Time helpers: the system stores UTC and shows China Standard Time."""
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -28,6 +29,13 @@ def local_today() -> date:
 def local_date(moment: datetime) -> date:
     """The China Standard Time date of ``moment``."""
     return as_utc(moment).astimezone(LOCAL_TIMEZONE).date()
+
+
+@lru_cache(maxsize=4096)
+def local_year(moment: datetime) -> int:
+    """The China Standard Time year of ``moment``; kept, as the public list asks it of every
+    announced batch's time on every request."""
+    return local_date(moment).year
 
 
 def local_isoformat(moment: datetime) -> str:

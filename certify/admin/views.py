@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from certify.admin.forms import OrganisationEditForm, StaffUserForm
-from certify.applications.kinds import all_kinds, is_kind
+from certify.applications.kinds import is_kind
 from certify.applications.models import Application
 from certify.audit import labels as audit_labels
 from certify.audit.models import AuditEvent
@@ -368,12 +368,7 @@ def application_list_query(args):
 @bp.route("/applications")
 @roles_required(Role.ADMIN)
 def applications():
-    from certify.workflow import Status
-
     query, filters = application_list_query(request.args)
     per_page = int_arg("per_page", low=1, high=1000) or current_app.config["PAGE_SIZE"]
     page = paginate(query, count=lambda: application_count(filters), per_page=per_page, rows=True)
-    return render_template("admin/applications.html", page=page, filters=filters,
-                           application_url=url_builder("applications.show", "application_id"),
-                           statuses=list(Status), kinds=all_kinds(), cities=cities(),
-                           sorts=list(APPLICATION_SORTS))
+    return render_template("admin/applications.html", page=page, filters=filters)

@@ -50,10 +50,23 @@ def kinds_for(organisation_kind: str) -> list[Kind]:
 
 
 class KindLabels(Mapping):
-    """``kind_labels[key]`` for templates: the kind's name in the reader's language."""
+    """``kind_labels[key]`` for templates: the kind's name in the reader's language, each looked
+    up once per language for as long as the kinds stay the same (list pages show one per row)."""
+
+    def __init__(self):
+        self._kinds: Mapping | None = None
+        self._names: dict = {}
 
     def __getitem__(self, key) -> str:
-        return kind_label(key)
+        kinds = current_registry().vocabulary.kinds
+        if kinds is not self._kinds:  # rule files reloaded: forget the names of the old kinds
+            self._kinds, self._names = kinds, {}
+        language = current_language()
+        try:
+            return self._names[language, key]
+        except KeyError:
+            name = self._names[language, key] = kind_label(key, language)
+            return name
 
     def __iter__(self) -> Iterator[str]:
         return iter(current_registry().vocabulary.kinds)

@@ -29,10 +29,10 @@ def _certificate_part(application) -> dict | None:
 
 def init_app(app: Flask) -> None:
     from certify.certificates.cli import certificates_cli, keys_cli
-    from certify.certificates.models import REASON_TEXTS, RENDER_STATE_TEXTS, STATUS_TEXTS
+    from certify.certificates.models import REASON_TEXTS, RENDER_STATE_TEXTS, STATUS_TEXTS, public_status
     app.jinja_env.globals.update(
         certificate_status_texts=STATUS_TEXTS, revocation_reason_texts=REASON_TEXTS,
-        render_state_texts=RENDER_STATE_TEXTS)
+        render_state_texts=RENDER_STATE_TEXTS, certificate_status_on=public_status)
     register_template_hook(app, "application-top", "certificates/_application.html",
                            context=_certificate_part, order=10)
     from certify.certificates.rendering import warm_up

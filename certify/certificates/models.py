@@ -85,6 +85,16 @@ class CertificateCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def public_status(status: CertificateStatus, valid_until: date, today: date) -> CertificateStatus:
+    """What the public is told on ``today`` about a certificate decided ``status`` and valid
+    until ``valid_until`` (:meth:`Certificate.public_status`; list pages read the columns alone)."""
+    if status == CertificateStatus.REVOKED:
+        return CertificateStatus.REVOKED
+    if status == CertificateStatus.EXPIRED or today > valid_until:
+        return CertificateStatus.EXPIRED
+    return CertificateStatus.VALID
+
+
 class Certificate(db.Model):
     __tablename__ = "certificates"
     __table_args__ = (
@@ -155,11 +165,7 @@ class Certificate(db.Model):
     def public_status(self, today: date) -> CertificateStatus:
         """What the public is told on ``today`` (a China Standard Time date): revoked, else
         expired once the last valid day has passed (even before the expiry command runs)."""
-        if self.status == CertificateStatus.REVOKED:
-            return CertificateStatus.REVOKED
-        if self.status == CertificateStatus.EXPIRED or today > self.valid_until:
-            return CertificateStatus.EXPIRED
-        return CertificateStatus.VALID
+        return public_status(self.status, self.valid_until, today)
 
     @property
     def filename(self) -> str:

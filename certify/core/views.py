@@ -22,7 +22,13 @@ def home():
 
 
 @bp.route("/language", methods=["POST"])
+@csrf.exempt  # checked below for a signed-in user only
 def switch_language():
+    # A visitor's choice changes nothing but their own session, so the switcher on public pages
+    # carries no token: those pages then set no cookie and can be kept by a cache in front. A
+    # signed-in user's choice is saved to the account and must come with the session's token.
+    if current_user.is_authenticated and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()
     language = request.form.get("language", "")
     if language in current_app.config["LANGUAGES"]:
         session[SESSION_KEY] = language

@@ -18,12 +18,13 @@ from certify import storage
 from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.audit.services import record_event
-from certify.certificates.models import STATUS_TEXTS
+from certify.certificates.models import STATUS_TEXTS, Certificate
 from certify.certificates.services import certificates_by_application
 from certify.core import spreadsheets
 from certify.core.spreadsheets import to_csv, to_xlsx
 from certify.extensions import db
 from certify.jobs import call_after_commit
+from certify.organisations.models import Organisation
 from certify.organisations.reference import cities_by_code
 from certify.publication.models import Batch, BatchEntry, BatchStatus
 from certify.signals import batch_announced, certificates_changed, connect_once
@@ -70,6 +71,20 @@ def entries_query(batch_ids_query):
                      .defer(Application.answer_texts).defer(Application.not_applicable),
                      joinedload(BatchEntry.batch))
             .where(BatchEntry.batch_id.in_(batch_ids_query), BatchEntry.removed_at.is_(None)))
+
+
+def entry_rows_query(batch_ids):
+    """The current entries of the batches ``batch_ids`` (a list or a select of ids), as rows of
+    the columns a public list shows, with their certificate's (none before it is issued): no
+    model objects (building four of them per entry took a page of 50 longer than its query)."""
+    return (select(BatchEntry.id, BatchEntry.batch_id, BatchEntry.application_id, Application.kind,
+                   Application.subject, Organisation.name.label("organisation_name"), Organisation.city_code,
+                   Batch.title.label("batch_title"), Certificate.number.label("certificate_number"),
+                   Certificate.status.label("certificate_status"), Certificate.valid_until,
+                   Certificate.revoked_at)
+            .join(BatchEntry.application).join(Application.organisation).join(BatchEntry.batch)
+            .outerjoin(Certificate, Certificate.application_id == BatchEntry.application_id)
+            .where(BatchEntry.batch_id.in_(batch_ids), BatchEntry.removed_at.is_(None)))
 
 
 def batch_rows(batch: Batch) -> list[dict]:

@@ -1,25 +1,29 @@
 """Public pages: notices (公示) with objections, the objector's private page, and announced
 lists (公告) with open-data downloads."""
 
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import extract, func, select
+from sqlalchemy import Text, cast, func, select
 
 from certify import storage
-from certify.applications.kinds import all_kinds, is_kind
+from certify.applications.kinds import is_kind
 from certify.applications.models import Application
 from certify.core.forms import int_arg, page_number, show_service_error
 from certify.core.paging import paginate
 from certify.exceptions import ServiceError
 from certify.extensions import db, limiter
-from certify.i18n import current_language
 from certify.organisations.models import Organisation
-from certify.organisations.reference import cities, cities_by_code
+from certify.organisations.reference import cities_by_code
 from certify.public import exports
 from certify.publication import services
 from certify.publication.forms import ObjectionForm
 from certify.publication.models import PUBLIC_BATCH, Batch, BatchEntry, BatchStatus, Objection
-from certify.timeutil import local_today
+from certify.timeutil import local_today, local_year
 
 bp = Blueprint("public", __name__)
 
@@ -114,10 +118,19 @@ def _list_filters():
 @bp.route("/lists")
 def lists():
     year, kind, city, search = _list_filters()
-    announced = select(Batch.id).where(Batch.status == BatchStatus.ANNOUNCED)
+    # Every announced batch in one query (a province announces a few a year): the years to
+    # choose from, the batches of the chosen year, their kept totals and the latest twenty.
+    announced = db.session.execute(
+        select(Batch.id, Batch.title, Batch.announced_at, cast(Batch.kind_counts, Text).label("kind_counts"))
+        .where(Batch.status == BatchStatus.ANNOUNCED).order_by(Batch.announced_at.desc(), Batch.id.desc())
+    ).all()
+    chosen = [batch for batch in announced if not year or local_year(batch.announced_at) == year]
+    # The entries' batches as a subquery: given as a list of ids, SQLite starts from every
+    # application of the kind and sorts them all (160 ms at 100,000 applications, not 8).
+    batch_ids = select(Batch.id).where(Batch.status == BatchStatus.ANNOUNCED)
     if year:
-        announced = announced.where(extract("year", Batch.announced_at) == year)
-    query = exports.entries_query(announced)
+        batch_ids = batch_ids.where(Batch.id.in_([batch.id for batch in chosen]))
+    query = exports.entry_rows_query(batch_ids)
     if kind:
         query = query.where(Application.kind == kind)
     if city:
@@ -128,31 +141,42 @@ def lists():
                             | Application.subject.contains(search, autoescape=True))
     query = query.order_by(BatchEntry.batch_id.desc(), BatchEntry.id)
 
-    page = paginate(query, count=lambda: None if city or search else _kept_total(announced, kind),
-                    per_page=current_app.config["PAGE_SIZE"])
-    years = db.session.execute(
-        select(func.distinct(extract("year", Batch.announced_at)))
-        .where(Batch.status == BatchStatus.ANNOUNCED)
-    ).scalars().all()
-    batches = db.session.execute(
-        select(Batch).where(Batch.status == BatchStatus.ANNOUNCED).order_by(Batch.announced_at.desc()).limit(20)
-    ).scalars().all()
+    page = paginate(query, count=lambda: None if city or search else _kept_total(chosen, kind),
+                    per_page=current_app.config["PAGE_SIZE"], rows=True)
     return render_template(
-        "public/lists.html", page=page, batches=batches,
-        years=sorted({int(y) for y in years if y is not None}, reverse=True),
-        cities=cities(), kinds=all_kinds(), language=current_language(),
+        "public/lists.html", page=page,
+        batches=[BatchLink(batch.id, batch.title, batch.announced_at) for batch in announced[:LATEST_BATCHES_SHOWN]],
+        years=tuple(sorted({local_year(batch.announced_at) for batch in announced}, reverse=True)),
         filters={"year": year or "", "kind": kind or "", "city": city or "", "q": search},
-        certificates=_certificates_for(entry.application_id for entry in page.items), today=local_today(),
+        today=local_today(),
     )
 
 
-def _kept_total(announced_batch_ids, kind: str | None) -> int | None:
-    """The entries of the announced batches (of ``kind``), from the counts kept on each batch;
-    ``None`` when a batch has none kept."""
-    kept = db.session.execute(select(Batch.kind_counts).where(Batch.id.in_(announced_batch_ids))).scalars().all()
-    if any(counts is None for counts in kept):
+LATEST_BATCHES_SHOWN = 20
+
+
+class BatchLink(NamedTuple):
+    """An announced batch as the public list links it (drawn once per value, ``fragment_each``)."""
+
+    id: int
+    title: str
+    announced_at: datetime
+
+
+def _kept_total(batches, kind: str | None) -> int | None:
+    """The entries of ``batches`` (of ``kind``), from the counts kept on each batch (as JSON
+    text); ``None`` when a batch has none kept."""
+    counts = [_kind_counts(batch.kind_counts) for batch in batches]
+    if any(kept is None for kept in counts):
         return None
-    return sum(counts.get(kind, 0) if kind else sum(counts.values()) for counts in kept)
+    return sum(kept.get(kind, 0) if kind else sum(kept.values()) for kept in counts)
+
+
+@lru_cache(maxsize=1024)
+def _kind_counts(text: str | None) -> dict | None:
+    """A batch's kept counts read from their JSON text once: an announced batch's never change,
+    and the list reads every batch's on every request. (Callers must not change the dict.)"""
+    return json.loads(text) if text else None
 
 
 def _certificates_for(application_ids) -> dict:

@@ -68,6 +68,19 @@ def test_the_public_list_filters_by_kind_city_year_and_name(client, db):
     assert client.get(f"/lists/{batch.id}").status_code == 200
 
 
+def test_a_list_announced_in_the_first_hours_of_a_chinese_new_year_counts_in_that_year(client, db):
+    from datetime import datetime, timezone
+
+    batch, applications, admin = announced_batch(db)
+    services.announce(admin, batch)
+    batch.announced_at = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)  # 1 January 2027, 01:00 in Chengdu
+    db.session.commit()
+    listed = client.get("/lists?year=2027", headers=EN).get_data(as_text=True)
+    assert "攀西绿色钢铁有限公司" in listed and "1 January 2027" in listed
+    assert '<option value="2027"' in listed and '<option value="2026"' not in listed
+    assert "攀西绿色钢铁有限公司" not in client.get("/lists?year=2026", headers=EN).get_data(as_text=True)
+
+
 def test_the_public_list_says_how_many_entries_match(client, db):
     batch, applications, admin = announced_batch(db)
     services.announce(admin, batch)

@@ -135,3 +135,28 @@ def test_state_changes_need_a_csrf_token(make_app, db):
 def test_a_nul_character_anywhere_gets_a_plain_400(client, db, path):
     response = client.post(path, data={"email": "a\x00@example.com"}) if path == "/login" else client.get(path)
     assert response.status_code == 400
+
+
+def test_a_visitor_switches_language_without_a_cookie_but_a_user_needs_the_token(make_app, db):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/lists")
+    assert "Set-Cookie" not in page.headers  # public pages set no cookie: a cache in front may keep them
+    assert 'name="csrf_token"' not in page.get_data(as_text=True)
+    switched = client.post("/language", data={"language": "en", "next": "/lists"})
+    assert switched.status_code == 302 and "Announced lists" in client.get("/lists").get_data(as_text=True)
+
+    user = factories.make_user()
+    db.session.commit()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = login_page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    refused = client.post("/language", data={"language": "zh"})
+    assert refused.status_code == 400
+    assert db.session.get(type(user), user.id).preferred_language != "zh"
+    home = client.get("/").get_data(as_text=True)
+    token = home.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/language", data={"language": "zh", "csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).preferred_language == "zh"

@@ -47,3 +47,20 @@ def test_the_worst_of_a_ceiling_is_its_highest_run():
     assert bench.miss_text("certificate_render_ratio", 2.6, ("<=", 2.0)) == (
         "certificate_render_ratio missed: worst run 2.6 against the target <= 2.0, off by 0.6")
     assert bench.worst_of([{"10": 5, "1000": 5}, {"10": 5, "1000": 7}], ("equal", None)) == {"10": 5, "1000": 7}
+
+
+def test_the_profiler_counts_each_part_without_the_parts_inside_it(monkeypatch):
+    """``bench.profile``'s timers are exclusive: an outer part's figure leaves out its inner parts."""
+    from bench import profile
+
+    clock = iter(range(100))
+    monkeypatch.setattr(profile, "CLOCK", lambda: next(clock))
+    timers = profile.Timers()
+    inner = timers.wrap("inner", lambda: None)
+
+    def outer():
+        inner()  # the clock reads 1 on entering and 2 on leaving
+        inner()  # 3 and 4
+
+    timers.wrap("outer", outer)()  # 0 on entering, 5 on leaving
+    assert timers.totals == {"outer": 3, "inner": 2}
