@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -82,14 +81,9 @@ class Timers:
 
 
 def median_ms(function, repeats: int, warm_up: int = 5) -> float:
-    for _ in range(warm_up):
-        function()
-    times = []
-    for _ in range(repeats):
-        started = CLOCK()
-        function()
-        times.append(CLOCK() - started)
-    return statistics.median(times) * 1000
+    from bench.certificates import median_ms as median
+
+    return median(function, repeats, clock=CLOCK, warm_up=warm_up)
 
 
 def print_table(title: str, totals: dict[str, float], count: int, plain_ms: float) -> None:

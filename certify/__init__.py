@@ -36,10 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update({key: value for key, value in config.items() if key not in settings.SETTING_KEYS})
     app.extensions["certify.settings"] = loaded
     app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
-        # A database file has no server that could have dropped a pooled connection: no test
-        # query before each request's first one.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"] | {"pool_pre_ping": False}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", settings.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     app.jinja_env.add_extension("jinja2.ext.do")
     _check_secret_key(app)
     instance_path.mkdir(parents=True, exist_ok=True)

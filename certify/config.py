@@ -30,6 +30,13 @@ def database_url(url: str) -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    """SQLAlchemy's engine options for the database at ``url``: a connection the pool kept may
+    have been closed by a database server meanwhile, so it is tested before use; a SQLite file
+    has no server, and its connections are not."""
+    return {"pool_pre_ping": not url.startswith("sqlite")}
+
+
 def _env_bool(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -66,8 +73,6 @@ def from_environment(instance_path: Path, environ: Mapping[str, str] | None = No
 
 # Fixed settings that are not meant to vary by deployment.
 DEFAULTS = {
-    # A connection the pool kept may have been closed by the database server meanwhile.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "LANGUAGES": ("zh", "en"),

@@ -116,15 +116,10 @@ def badge(labels: Labels):
     return badge_of
 
 
-def cities() -> tuple:
-    """The 21 cities and prefectures of Sichuan, in code order (for option lists)."""
-    from certify.organisations.reference import cities as sichuan_cities
-
-    return sichuan_cities()
-
-
 @cache
 def _city_names(language: str) -> dict[str, str]:
+    from certify.organisations.reference import cities
+
     return {city.code: city.name(language) for city in cities()}
 
 
@@ -230,6 +225,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["tr"] = translated
     app.jinja_env.filters["city_name"] = city_name
     app.jinja_env.globals["city_name"] = city_name
+    from certify.organisations.reference import cities
+
     app.jinja_env.globals["sichuan_cities"] = cities
     app.jinja_env.filters["industry_name"] = industry_name
     app.jinja_env.filters["plain"] = plain

@@ -124,6 +124,16 @@ def record_event(action: str, *, actor=None, obj=None, object_type: str | None =
     return event
 
 
+def pending_event(action: str, *, actor=None, obj=None, details: dict | None = None,
+                  created_at=None) -> dict:
+    """An event for ``record_events``, as ``record_event`` would record it (``obj`` must have its
+    id already: flush first)."""
+    return {"action": action, "created_at": created_at or utcnow(),
+            "actor_id": actor.id if actor is not None else None,
+            "object_type": obj.__tablename__ if obj is not None else None,
+            "object_id": obj.id if obj is not None else None, "details": details or {}}
+
+
 def record_events(events: list[dict], chunk: int = 2000) -> int:
     """Append many events in the current transaction, in the order given, as ``record_event``
     appends one (the same chain, key and lock), inserted a few thousand rows at a time: the

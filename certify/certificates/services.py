@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from certify import storage
 from certify.applications.models import Application
 from certify.audit.models import AuditEvent
-from certify.audit.services import event_is_authentic, record_event, record_events
+from certify.audit.services import event_is_authentic, pending_event, record_event, record_events
 from certify.auth.models import Role
 from certify.certificates.models import (
     REASON_TEXTS,
@@ -200,12 +200,10 @@ def _issue(application: Application, actor, now: datetime, first_day: date, sequ
 
 def _issued_event(certificate: Certificate, actor, recorded: datetime) -> dict:
     """The ``certificate.issued`` event of a certificate that has its id (for ``record_events``)."""
-    return {"action": "certificate.issued", "created_at": recorded, "actor_id": actor.id,
-            "object_type": Certificate.__tablename__, "object_id": certificate.id, "details": {
-                "number": certificate.number, "application_id": certificate.application_id,
-                "organisation": certificate.organisation_name, "credit_code": certificate.credit_code,
-                "valid_from": certificate.valid_from.isoformat(),
-                "valid_until": certificate.valid_until.isoformat()}}
+    return pending_event("certificate.issued", actor=actor, obj=certificate, created_at=recorded, details={
+        "number": certificate.number, "application_id": certificate.application_id,
+        "organisation": certificate.organisation_name, "credit_code": certificate.credit_code,
+        "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_until.isoformat()})
 
 
 def _queue_render(*certificates: Certificate) -> None:

@@ -14,7 +14,7 @@ from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.applications.services import return_application
 from certify.audit.models import AuditEvent
-from certify.audit.services import record_event, record_events
+from certify.audit.services import record_event
 from certify.auth.models import Role
 from certify.certificates.services import issue_certificates
 from certify.exceptions import PermissionDenied, ServiceError
@@ -31,10 +31,10 @@ from certify.publication.models import (
     Objection,
     ObjectionStatus,
 )
-from certify.signals import application_transitioned, batch_announced
+from certify.signals import batch_announced
 from certify.timeutil import local_today, utcnow
 from certify.uploads import save_upload
-from certify.workflow import Action, Status, TransitionNotAllowed, check, transition
+from certify.workflow import Action, Status, TransitionNotAllowed, check, transition, transition_all
 
 MAX_REASON_LENGTH = 4000
 
@@ -368,7 +368,7 @@ def announce(admin, batch: Batch) -> list:
     # Before the entries: what receivers queue (the public files: quick) runs after the commit
     # ahead of the certificates' rendering.
     batch_announced.send(batch, actor=admin)
-    _list_all(applications, admin, {"batch_id": batch.id})
+    transition_all(applications, Action.ANNOUNCE, admin, details={"batch_id": batch.id})
     certificates = issue_certificates(applications, admin)
     record_event("batch.announced", actor=admin, obj=batch,
                  details={"applications": [entry.application_id for entry in entries]})
@@ -388,23 +388,3 @@ def _current_entries(batch: Batch) -> list[BatchEntry]:
         select(BatchEntry).where(BatchEntry.batch_id == batch.id, BatchEntry.removed_at.is_(None))
         .options(joinedload(BatchEntry.application).options(*(defer(column) for column in _NOT_ANNOUNCED)))
         .order_by(BatchEntry.id)).unique().scalars().all()
-
-
-def _list_all(applications: list[Application], admin, details: dict) -> None:
-    """``transition(application, Action.ANNOUNCE, admin, details=details)`` for each of
-    ``applications``, in bulk: the same checks, statuses, audit events (in the same order) and
-    signals (so the same e-mails), but the statuses are written in one statement and the events
-    appended in one, instead of two flushes and two INSERTs per application (a batch lists
-    thousands in the one transaction the workers wait for)."""
-    steps = [check(application, Action.ANNOUNCE, admin) for application in applications]
-    for application, step in zip(applications, steps, strict=True):
-        application.status = step.target
-    db.session.flush()
-    recorded = utcnow()
-    record_events([{"action": f"application.{step.action.value}", "created_at": recorded,
-                    "actor_id": admin.id, "object_type": Application.__tablename__,
-                    "object_id": application.id,
-                    "details": {"from": step.source.value, "to": step.target.value, "reason": ""} | details}
-                   for application, step in zip(applications, steps, strict=True)])
-    for application, step in zip(applications, steps, strict=True):
-        application_transitioned.send(application, step=step, actor=admin, reason=None)
