@@ -18,6 +18,14 @@ Sender: the application. Keywords: ``step`` (the ``workflow.Transition``), ``act
 or ``None`` for the system) and ``reason`` (text, or ``None``).
 """)
 
+applications_transitioned = _signals.signal("applications-transitioned", doc="""
+Several applications moved along the workflow table by one action in one transaction (a batch
+announced lists thousands): their statuses are already the new ones. Sent once, in place of
+``application_transitioned`` for each, so that receivers can do their work in bulk.
+Sender: the list of applications. Keywords: ``steps`` (their ``workflow.Transition``, in the
+same order) and ``actor``.
+""")
+
 batch_announced = _signals.signal("batch-announced", doc="""
 A batch is announced: it is marked announced, before its entries are listed and their
 certificates issued (so that what receivers queue after the commit comes before the

@@ -22,7 +22,7 @@ from certify.audit.services import pending_event, record_event, record_events
 from certify.auth.models import Role
 from certify.exceptions import ServiceError
 from certify.extensions import db
-from certify.signals import application_transitioned
+from certify.signals import application_transitioned, applications_transitioned
 from certify.timeutil import utcnow
 
 
@@ -213,8 +213,9 @@ def transition(application, action: Action, actor, *, reason: str | None = None,
 
 def transition_all(applications: list, action: Action, actor, *, details: dict | None = None) -> list[Transition]:
     """``transition`` for each of ``applications`` (a batch announced lists thousands in one
-    transaction): the same checks, statuses, audit events in the same order and signals, but the
-    statuses written in one flush and the events appended in one bulk insert."""
+    transaction): the same checks, statuses and audit events in the same order, but the statuses
+    written in one flush, the events appended in one bulk insert, and one signal for them all
+    (``signals.applications_transitioned``)."""
     steps = [check(application, action, actor) for application in applications]
     for application, step in zip(applications, steps, strict=True):
         application.status = step.target
@@ -223,8 +224,7 @@ def transition_all(applications: list, action: Action, actor, *, details: dict |
     record_events([pending_event(f"application.{step.action.value}", actor=actor, obj=application,
                                  details=_event_details(step, None, details), created_at=recorded)
                    for application, step in zip(applications, steps, strict=True)])
-    for application, step in zip(applications, steps, strict=True):
-        application_transitioned.send(application, step=step, actor=actor, reason=None)
+    applications_transitioned.send(applications, steps=steps, actor=actor)
     return steps
 
 

@@ -143,13 +143,14 @@ def issue_certificates(applications: list[Application], actor, *,
         raise ServiceError(_l("A certificate is issued only for a listed application."))
     now = now or utcnow()
     first_day = now.astimezone(LOCAL_TIMEZONE).date()
-    standards = _standards(application.id for application in new)
+    standards = _standards(new)
     sequences = {}
     for kind in dict.fromkeys(application.kind for application in new):
         of_kind = [application for application in new if application.kind == kind]
         sequences |= zip((application.id for application in of_kind),
                          allocate_sequences(kind, first_day.year, len(of_kind)), strict=True)
-    issued = [_issue(application, actor, now, first_day, sequences[application.id], standards.get(application.id) or {})
+    issued = [_issue(application, actor, now, first_day, sequences[application.id],
+                     standards.get(application.rule_set_sha256) or {})
               for application in new]
     if issued:
         # One flush gives every certificate its id (a few multi-row INSERTs for a batch), and
@@ -164,15 +165,18 @@ def issue_certificates(applications: list[Application], actor, *,
     return [existing[application.id] for application in applications]
 
 
-def _standards(application_ids) -> dict[int, dict]:
-    """Application id -> the standard named by its frozen rule set (only that part of the rule
-    set is read: the whole of it is large)."""
-    ids = list(application_ids)
-    if not ids:
+def _standards(applications) -> dict[str, dict]:
+    """Rule set sha256 -> the standard its frozen copy names, read from one application per
+    rule set (only that part of the rule set is read: the whole of it is large; and the copies
+    frozen from one rule set are the same, which their sha256 says)."""
+    readers = {}
+    for application in applications:
+        readers.setdefault(application.rule_set_sha256, application.id)
+    if not readers:
         return {}
-    rows = db.session.execute(select(Application.id, Application.rule_set_frozen["standard"])
-                              .where(Application.id.in_(ids)))
-    return {application_id: standard or {} for application_id, standard in rows}
+    rows = db.session.execute(select(Application.rule_set_sha256, Application.rule_set_frozen["standard"])
+                              .where(Application.id.in_(readers.values())))
+    return {sha256: standard or {} for sha256, standard in rows}
 
 
 def _issue(application: Application, actor, now: datetime, first_day: date, sequence: int,

@@ -2,6 +2,7 @@
 
 import smtplib
 from email.message import EmailMessage
+from typing import NamedTuple
 
 from blinker import Namespace
 from flask import current_app, render_template
@@ -20,6 +21,17 @@ _signals = Namespace()
 message_delivered = _signals.signal("message-delivered")
 
 
+class OutgoingMail(NamedTuple):
+    """One message to send: ``mail/<template>.txt`` rendered with ``context`` in ``language``
+    (``None``: the default) for ``recipient``; ``secret`` as in :func:`send_mail`."""
+
+    recipient: str
+    template: str
+    language: str | None
+    context: dict
+    secret: str | None = None
+
+
 def send_mail(recipient: str, template: str, *, language: str | None = None, secret: str | None = None,
               **context) -> MailMessage:
     """Render ``mail/<template>.txt`` (first line: subject) and send it after commit.
@@ -28,23 +40,36 @@ def send_mail(recipient: str, template: str, *, language: str | None = None, sec
     link): it goes to the recipient only. The mail log, and so the database and its backups, keep
     the message with that part replaced by a note; the whole text travels in the delivery job
     alone."""
-    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(language):
-        rendered = render_template(f"mail/{template}.txt", **context)
-        hidden = str(_l("[a personal link, not kept in the mail log]"))
+    return send_mails([OutgoingMail(recipient, template, language, context, secret)])[0]
+
+
+def send_mails(mails: list[OutgoingMail]) -> list[MailMessage]:
+    """:func:`send_mail` for each of ``mails``, stored in the mail log with one flush (a
+    batch announced mails every listed unit in its transaction)."""
+    delivery = deliver_mail if current_app.config.get("MAIL_SERVER") else log_mail
+    status = MailStatus.QUEUED if delivery is deliver_mail else MailStatus.LOGGED
+    rendered = [_rendered(mail) for mail in mails]
+    messages = [MailMessage(recipient=mail.recipient, subject=subject, body=kept, status=status)
+                for mail, (subject, kept, _) in zip(mails, rendered, strict=True)]
+    if not messages:
+        return messages
+    db.session.add_all(messages)
+    db.session.flush()  # for their ids
+    for message, (_, _, whole_text) in zip(messages, rendered, strict=True):
+        call_after_commit(delivery, message.id, whole_text)
+    return messages
+
+
+def _rendered(mail: OutgoingMail) -> tuple[str, str, str | None]:
+    """The subject, the body as the mail log keeps it, and the whole body when it differs."""
+    with force_locale(mail.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        rendered = render_template(f"mail/{mail.template}.txt", **mail.context)
+        hidden = str(_l("[a personal link, not kept in the mail log]")) if mail.secret else ""
     subject, _, body = rendered.strip().partition("\n")
     body = body.strip() + "\n"
-    smtp = bool(current_app.config.get("MAIL_SERVER"))
-    message = MailMessage(
-        recipient=recipient,
-        subject=subject.strip()[:200],
-        body=body.replace(secret, hidden) if secret else body,
-        status=MailStatus.QUEUED if smtp else MailStatus.LOGGED,
-    )
-    db.session.add(message)
-    db.session.flush()  # for its id
-    call_after_commit(deliver_mail if smtp else log_mail, message.id, body if secret else None)
-    return message
+    if not mail.secret:
+        return subject.strip()[:200], body, None
+    return subject.strip()[:200], body.replace(mail.secret, hidden), body
 
 
 def log_mail(message_id: int, body: str | None = None) -> None:

@@ -3,7 +3,7 @@
 import io
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certify.publication import services
 from certify.publication.models import Batch, BatchStatus, Objection, ObjectionStatus
@@ -261,3 +261,36 @@ def test_announcing_audits_and_mails_each_entry_as_the_workflow_step_does(db):
     assert all(application.status == Status.LISTED for application in applications)
     assert len(db.session.execute(select(MailMessage.id)).all()) - mails_before == expected_mail > 0
     assert verify_chain()[1] == []
+
+
+def test_an_announcement_mails_each_units_people_of_their_own_application_in_their_language(db):
+    from certify.mail.models import MailMessage
+
+    admin = factories.make_user("admin")
+    first = factories.approved_application(admin=admin)
+    second = factories.approved_application(admin=admin)
+    applicant = first.organisation.users[0]
+    colleague = factories.make_user("applicant", organisation=first.organisation, preferred_language="en")
+    factories.make_user("applicant", organisation=first.organisation, is_active=False)
+    factories.make_user("applicant", organisation=first.organisation, password_hash=None)  # invited
+    other = second.organisation.users[0]
+    batch = services.create_batch(admin, title="2026年第二批绿色制造名单", kinds=["supply_chain"])
+    services.add_to_batch(admin, batch, [first, second])
+    services.open_notice(admin, batch)
+    batch.notice_starts_on, batch.notice_ends_on = local_today() - timedelta(days=20), local_today() - timedelta(days=6)
+    db.session.commit()
+    before = db.session.execute(select(func.max(MailMessage.id))).scalar() or 0
+
+    services.announce(admin, batch)
+    db.session.commit()
+
+    mails = db.session.execute(select(MailMessage).where(MailMessage.id > before)
+                               .order_by(MailMessage.id)).scalars().all()
+    assert sorted(mail.recipient for mail in mails) == sorted([applicant.email, colleague.email, other.email])
+    by_recipient = {mail.recipient: mail for mail in mails}
+    assert first.reference in by_recipient[applicant.email].subject
+    assert first.reference in by_recipient[colleague.email].subject
+    assert second.reference in by_recipient[other.email].subject
+    assert first.reference in by_recipient[applicant.email].body and first.reference in by_recipient[colleague.email].body
+    assert by_recipient[applicant.email].body.startswith(f"{applicant.name}，您好")
+    assert by_recipient[colleague.email].body.startswith(f"Hello {colleague.name},")
