@@ -1,5 +1,6 @@
-"""Certificates: numbering, the PDF (rendered by a job, signed when a key is configured), public
-verification, revocation and expiry.
+"""Certificates: numbering, the PDF (rendered by a job, signed when a key is configured), the
+signed machine-readable certificate and status list (``credentials``), public verification,
+revocation and expiry.
 
 ``init_app(app)`` offers templates the application's certificate and registers the
 ``flask certificates`` and ``flask keys`` commands.
@@ -30,9 +31,12 @@ def _certificate_part(application) -> dict | None:
 def init_app(app: Flask) -> None:
     from certify.certificates.cli import certificates_cli, keys_cli
     from certify.certificates.models import REASON_TEXTS, RENDER_STATE_TEXTS, STATUS_TEXTS, public_status
+    from certify.certificates.signing import signing_configured
     app.jinja_env.globals.update(
         certificate_status_texts=STATUS_TEXTS, revocation_reason_texts=REASON_TEXTS,
-        render_state_texts=RENDER_STATE_TEXTS, certificate_status_on=public_status)
+        render_state_texts=RENDER_STATE_TEXTS, certificate_status_on=public_status,
+        # Whether pages offer the signed JSON beside the PDF (it needs the signing key).
+        credentials_offered=signing_configured)
     register_template_hook(app, "application-top", "certificates/_application.html",
                            context=_certificate_part, order=10)
     from certify.certificates.rendering import warm_up

@@ -1,4 +1,4 @@
-"""``flask certificates expire|render|sweep`` and ``flask keys init|rotate``."""
+"""``flask certificates expire|render|sweep|verify-json`` and ``flask keys init|rotate``."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from certify.extensions import db
 
-certificates_cli = AppGroup("certificates", help="Certificates: expiry and rendering.")
+certificates_cli = AppGroup("certificates", help="Certificates: expiry, rendering and checking.")
 keys_cli = AppGroup("keys", help="Keys that sign certificate PDFs.")
 
 
@@ -83,6 +83,108 @@ def sweep(minutes: int | None) -> None:
         for number in result.given_up:
             click.echo(f"  {number}", err=True)
         raise SystemExit(1)
+
+
+# A status list of a province's certificates is a few megabytes at most.
+MAX_STATUS_LIST_BYTES = 32 * 1024 * 1024
+STATUS_LIST_TIMEOUT = 20
+
+
+def _read_status_list(source: str) -> bytes:
+    """The bytes of the status list at ``source``: an http(s) address, fetched once, or a file."""
+    import urllib.error
+    import urllib.request
+
+    if not source.lower().startswith(("http://", "https://")):
+        try:
+            return Path(source).read_bytes()
+        except OSError as error:
+            raise click.ClickException(f"The status list {source} cannot be read: {error.strerror}.") from error
+    try:
+        with urllib.request.urlopen(source, timeout=STATUS_LIST_TIMEOUT) as response:  # noqa: S310 - http(s) only
+            return response.read(MAX_STATUS_LIST_BYTES + 1)
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise click.ClickException(f"The status list could not be fetched from {source}: {reason}.") from error
+
+
+def _trust_roots(extra: tuple[Path, ...]) -> list:
+    """The configured trust roots (the signing certificate and the trust-roots folder, as for the
+    PDF's signature) and the certificates of the files given."""
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    from certify.certificates.signing import signer_trust_roots
+
+    roots = signer_trust_roots()
+    for path in extra:
+        try:
+            found = list(load_certs_from_pemder_data(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise click.ClickException(f"{path} is not a certificate file (PEM or DER): {error}") from error
+        if not found:
+            raise click.ClickException(f"{path} holds no certificate.")
+        roots.extend(found)
+    return roots
+
+
+def _echo_fields(fields: dict) -> None:
+    """The certificate's facts as the credential states them."""
+    standard = fields.get("standard") or {}
+    organisation = fields.get("organisation") or {}
+    kind = fields.get("kind") or {}
+    title = (kind.get("title") or {}).get("en") or kind.get("key")
+    for label, value in (
+            ("Number", fields.get("number")), ("Kind", f"{title} ({kind.get('code') or kind.get('key')})"),
+            ("Organisation", organisation.get("name")), ("Credit code", organisation.get("credit_code")),
+            ("Subject", fields.get("subject")), ("Standard", standard.get("code")),
+            ("Valid", f"{fields.get('valid_from')} to {fields.get('valid_until')}"),
+            ("Issued at", fields.get("issued_at")),
+            ("Status when signed", f"{fields.get('status')} (signed {fields.get('signed_at')})"),
+            ("PDF SHA-256", (fields.get("pdf") or {}).get("sha256")),
+            ("Verification page", fields.get("verification_url"))):
+        click.echo(f"  {label + ':':<20}{value}")
+
+
+@certificates_cli.command("verify-json")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--status-list", "status_list", metavar="FILE_OR_URL",
+              help="The department's status list (a saved file, or its address, fetched once): "
+                   "a revoked or expired certificate then fails.")
+@click.option("--trust-root", "trust_root", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PEM", help="A certificate to trust besides the configured ones, e.g. the "
+                                  "department's published signing certificate (repeatable).")
+def verify_json(file: Path, status_list: str | None, trust_root: tuple[Path, ...]) -> None:
+    """Check a machine-readable certificate (the signed JSON beside a certificate PDF) offline:
+    its signature, that the signing key chains to a trust root, its dates and, with
+    --status-list, that it is not revoked or expired. Prints VALID or INVALID with the reason;
+    the exit code is 0 only when valid."""
+    from certify.certificates.credentials import verify_credential
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise click.ClickException(f"{file} cannot be read: {error.strerror}.") from error
+    roots = _trust_roots(trust_root)
+    if not roots:
+        raise click.ClickException(
+            "No trust root to check against: this installation has no signing certificate "
+            "(CERTIFY_SIGNING_CERT) and nothing in its trust-roots folder (CERTIFY_TRUST_ROOTS). "
+            "Give the department's published signing certificate with --trust-root PEM.")
+    listed = _read_status_list(status_list) if status_list else None
+    check = verify_credential(data, trust_roots=roots, status_list=listed)
+    if check.fields is not None:
+        click.echo(f"Certificate {check.fields.get('number')}")
+        _echo_fields(check.fields)
+    if check.signer:
+        click.echo(f"  {'Signed by:':<20}{check.signer}" + (f" ({check.fingerprint})" if check.fingerprint else ""))
+    if check.status_list is not None:
+        click.echo(f"  {'Status list:':<20}issued {check.status_list.get('issued_at')}, "
+                   f"next update {check.status_list.get('next_update')}")
+    if check.is_valid:
+        click.echo(f"VALID: {check.reason}.")
+        return
+    click.echo(f"INVALID ({check.state.value}): {check.reason}.")
+    raise SystemExit(1)
 
 
 @keys_cli.command("init")

@@ -198,7 +198,7 @@ def _unique(certificates: list) -> list:
     return unique
 
 
-def _anchors(certificates: list) -> list:
+def trust_anchors(certificates: list) -> list:
     """Trust anchors that count only within their certificate's validity: pyHanko's path
     validation otherwise accepts a trust root for ever, so an expired self-signed key would
     never stop validating."""
@@ -241,7 +241,7 @@ def timestamp_authority_problem(url: str, roots: list) -> str | None:
 
     async def ask():
         token = await HTTPTimeStamper(url, timeout=5).async_timestamp(digest, "sha256")
-        context = ValidationContext(trust_roots=_anchors(roots), allow_fetching=True)
+        context = ValidationContext(trust_roots=trust_anchors(roots), allow_fetching=True)
         return TimestampSignatureStatus(**await validate_tst_signed_data(
             token["content"], context, expected_tst_imprint=lambda _algorithm: digest))
 
@@ -272,7 +272,7 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str) -> tuple[bytes, SignerIn
     tsa = timestamper()
     # Fetching stays allowed so that a CA-issued certificate's OCSP response or CRL is embedded;
     # certificates that name no such service (the development pair) cause no request.
-    context = ValidationContext(trust_roots=_anchors(_unique(
+    context = ValidationContext(trust_roots=trust_anchors(_unique(
         [signer.signing_cert, *signer_trust_roots(), *(tsa_trust_roots() if tsa else [])])),
         allow_fetching=True)
     metadata = signers.PdfSignatureMetadata(
@@ -329,7 +329,7 @@ async def _validate(reader, signature, roots: list, moment: datetime):
         dss = None
 
     def context(trusted: list, at: datetime):
-        settings = {"trust_roots": _anchors(trusted), "allow_fetching": False, "moment": at,
+        settings = {"trust_roots": trust_anchors(trusted), "allow_fetching": False, "moment": at,
                     "retroactive_revinfo": True}
         if dss is None:
             from pyhanko_certvalidator import ValidationContext

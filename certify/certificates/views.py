@@ -1,6 +1,6 @@
 """Certificates in public and for their holders: the verification page (by number, QR code or
-uploaded file), the public revocation list, the PDF downloads; and the admin's list, revocation
-and re-rendering.
+uploaded file), the public revocation list, the PDF downloads, the machine-readable certificate
+beside each PDF and the signed status list; and the admin's list, revocation and re-rendering.
 
 Public pages need no login. The verification page leads with one verdict (``Verdict``): what a
 reader is to conclude, before any detail.
@@ -10,7 +10,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
@@ -21,7 +21,7 @@ from certify.applications.models import Application
 from certify.applications.permissions import load_application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.certificates import services
+from certify.certificates import credentials, services
 from certify.certificates.forms import CheckFileForm, RevokeForm
 from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus
 from certify.certificates.numbers import normalise_number
@@ -106,6 +106,11 @@ def verify():
     )
 
 
+def _unknown_number(number: str) -> str:
+    return _("No certificate with the number “%(number)s” has been issued by the department. Check "
+             "the number as printed (for example SC-GF-2026-0001).", number=number)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the verification page tells its reader first, in one word and one reason: ``kind`` is
@@ -131,9 +136,7 @@ def verdict(certificate, status, upload, number: str, form) -> Verdict | None:
     if certificate is None:
         if not number:
             return None
-        return Verdict("unknown", _("No certificate found"),
-                       _("No certificate with the number “%(number)s” has been issued by the department. Check "
-                         "the number as printed (for example SC-GF-2026-0001).", number=number))
+        return Verdict("unknown", _("No certificate found"), _unknown_number(number))
     if status == CertificateStatus.REVOKED:
         return Verdict("revoked", _("Revoked: no longer valid"),
                        _("Certificate %(number)s was revoked on %(date)s. Reason: %(reason)s",
@@ -187,6 +190,21 @@ def public_pdf(number: str):
     if certificate is None:
         abort(404)
     return _send_pdf(certificate, public=True)
+
+
+@bp.route("/certificates/<number>.json")
+def public_credential(number: str):
+    """The machine-readable certificate beside its PDF, for anyone."""
+    certificate = services.find_by_number(normalise_number(number))
+    if certificate is None:
+        return jsonify(error="unknown", message=_unknown_number(number[:40])), 404
+    return credentials.credential_response(certificate)
+
+
+@bp.route("/certificates/status-list.json")
+def status_list():
+    """The signed list of revoked and expired certificate numbers, for verifiers to keep."""
+    return credentials.status_list_response()
 
 
 @bp.route("/applications/<int:application_id>/certificate.pdf")

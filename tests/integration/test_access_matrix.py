@@ -19,12 +19,21 @@ from werkzeug.routing import Rule
 
 from certify.assessment.assignment import accept_assignment
 from certify.assessment.models import ConflictDeclaration
+from certify.certificates.signing import create_development_key
 from certify.mail.models import MailMessage
 from certify.publication import services as publication
 from tests import factories
 
 MATRIX = yaml.safe_load((Path(__file__).parents[1] / "access_matrix.yaml").read_text(encoding="utf-8"))
 ACTORS = ("visitor", "applicant_a", "applicant_b", "assessor_assigned", "assessor_other", "admin")
+
+
+@pytest.fixture(autouse=True)
+def signing_key(app, monkeypatch, tmp_path):
+    """A signing key, so that the signed documents beside the PDF exist to be reached."""
+    key, cert = create_development_key(tmp_path / "keys", days=30)
+    monkeypatch.setitem(app.config, "CERTIFY_SIGNING_KEY", str(key))
+    monkeypatch.setitem(app.config, "CERTIFY_SIGNING_CERT", str(cert))
 
 
 def build_world(db):
@@ -69,6 +78,7 @@ def build_world(db):
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},
                "certificates.public_pdf": {"number": certificate.number},
+               "certificates.public_credential": {"number": certificate.number},
                "certificates.application_pdf": {"application_id": certificate.application_id},
                "public.list_batch": {"batch_id": announced_batch.id},
                "public.export_batch": {"batch_id": announced_batch.id},
