@@ -3,6 +3,7 @@ rule file itself (see ``rulesets/forms.py``)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -54,3 +55,10 @@ class ReturnForm(FlaskForm):
 class EvidenceUploadForm(FlaskForm):
     indicator_id = HiddenField()
     version = HiddenField()
+
+
+class WorkbookUploadForm(FlaskForm):
+    """The self-assessment workbook, filled in, uploaded back into the draft."""
+
+    workbook = FileField(_l("Filled-in workbook (.xlsx)"),
+                         validators=[FileRequired(_l("Choose the filled-in workbook to upload."))])

@@ -121,11 +121,12 @@ def _refresh_self_score(application: Application) -> Result:
 
 
 def save_answers(user, application: Application, parsed: ParsedAnswers, *,
-                 seen_version: int | None) -> list[str]:
+                 seen_version: int | None, source: str | None = None) -> list[str]:
     """Store the valid answers, texts typed, not-applicable declarations and remarks of one page;
     return the indicator ids that changed. Invalid answers are not stored (the page shows them
     back with their errors); a page whose answers together contradict the rule file (an answer
-    for an item that no longer applies) is refused whole, with the reason."""
+    for an item that no longer applies) is refused whole, with the reason. ``source`` names
+    where answers came from when not from a section page (``workbook``), for the audit trail."""
     _require_editable(user, application)
     _require_version(application, seen_version)
     answers = dict(application.answers or {})
@@ -164,7 +165,7 @@ def save_answers(user, application: Application, parsed: ParsedAnswers, *,
     record_event("application.answers_saved", actor=user, obj=application, details={
         "indicators": sorted(set(changed)),
         "not_applicable": {key: declared[key] for key in sorted(parsed.declared) if key in declared},
-        "applicable_again": sorted(parsed.undeclared & set(changed))})
+        "applicable_again": sorted(parsed.undeclared & set(changed))} | ({"source": source} if source else {}))
     return sorted(set(changed))
 
 

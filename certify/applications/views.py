@@ -1,6 +1,8 @@
 """Applicant pages: the list, opening an application, the self-assessment pages, evidence,
 submission, withdrawal, earlier submissions; and the admin's return."""
 
+import io
+
 from flask import (
     Blueprint,
     abort,
@@ -10,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -18,7 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from certify.applications import services
-from certify.applications.forms import NewApplicationForm, ReturnForm, SubmitForm, WithdrawForm
+from certify.applications.forms import (
+    NewApplicationForm,
+    ReturnForm,
+    SubmitForm,
+    WithdrawForm,
+    WorkbookUploadForm,
+)
 from certify.applications.kinds import kinds_for
 from certify.applications.models import Application, Evidence, Submission
 from certify.applications.permissions import (
@@ -27,6 +36,7 @@ from certify.applications.permissions import (
     is_own_application,
     load_application,
 )
+from certify.applications.workbook import build_workbook, read_workbook
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import (
@@ -37,6 +47,7 @@ from certify.core.forms import (
     seen_version,
     show_service_error,
 )
+from certify.core.spreadsheets import MEDIA_TYPES
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.i18n import current_language
@@ -140,7 +151,7 @@ def show(application_id: int):
         can_edit=can_edit_application(current_user, application),
         actions=available_actions(application, current_user)
         if is_own_application(current_user, application) or current_user.role == Role.ADMIN else [],
-        withdraw_form=WithdrawForm(), return_form=ReturnForm(),
+        withdraw_form=WithdrawForm(), return_form=ReturnForm(), workbook_form=WorkbookUploadForm(),
     )
 
 
@@ -332,3 +343,55 @@ def delete_evidence(application_id: int, evidence_id: int):
     _commit_change(lambda: services.delete_evidence(current_user, evidence),
                    _("The file “%(name)s” has been removed.", name=evidence.original_name))
     return redirect(url_for("applications.show", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/workbook.xlsx")
+@login_required
+def workbook(application_id: int):
+    """The self-assessment workbook: the application's sections with its current answers."""
+    application = load_application(application_id)
+    return _workbook_download(application, build_workbook(application), _("Self-assessment"))
+
+
+@bp.route("/applications/<int:application_id>/workbook", methods=["POST"])
+@login_required
+def upload_workbook(application_id: int):
+    """Fill the draft from its workbook: every changed cell saved in one go, or — when any cell is
+    refused — nothing saved and the workbook given back with each refused cell marked."""
+    application = load_application(application_id)
+    if not can_edit_application(current_user, application):
+        abort(403)
+    back = redirect(url_for("applications.show", application_id=application.id) + "#workbook")
+    form = WorkbookUploadForm()
+    if not form.validate_on_submit():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return back
+    try:
+        reading = read_workbook(application, form.workbook.data.stream, form.workbook.data.filename)
+    except UploadRefused as refusal:
+        flash(refusal.message, "error")
+        return back
+    if reading.errors:
+        flash(_("Nothing was saved: %(count)d cells of the workbook need correcting. The workbook you "
+                "received marks each of them in red, with its reason.", count=len(reading.errors)), "error")
+        return _workbook_download(application, build_workbook(application, reading.uploaded, reading.errors),
+                                  _("to correct"))
+    parsed = reading.parsed
+    if not parsed.answers and not parsed.remarks:
+        flash(_("The workbook changes nothing: no answer or note differs from the one downloaded."), "success")
+    elif _commit_change(lambda: services.save_answers(current_user, application, parsed, seen_version=None,
+                                                      source="workbook"), None):
+        flash(_("Filled in from the workbook: %(answers)d answers and %(notes)d notes.",
+                answers=len(parsed.answers), notes=len(parsed.remarks)), "success")
+    return back
+
+
+def _workbook_download(application: Application, data: bytes, what: str):
+    """A workbook of the application as a download, named by its reference; never cached (it holds
+    the answers)."""
+    response = send_file(io.BytesIO(data), mimetype=MEDIA_TYPES["xlsx"], as_attachment=True,
+                         download_name=f"{application.reference}-{what}.xlsx", conditional=False, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
