@@ -64,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.certificates.views import bp as certificates_bp
     from certify.core.errors import register_error_handlers
     from certify.core.views import bp as core_bp
+    from certify.imports.views import bp as imports_bp
     from certify.management.views import bp as management_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(management_bp)
     app.register_blueprint(workbench_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(imports_bp, url_prefix="/admin")
     register_error_handlers(app)
 
     from certify import assessment, certificates, cli, management, notifications, ops, rulesets

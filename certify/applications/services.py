@@ -83,24 +83,35 @@ def open_application(user, *, kind: str, subject: str, subject_detail: str = "",
     if not choices:
         raise ServiceError(_l("No rule set is in force for this kind of recognition today. "
                               "Please contact the department."), field="rule_set_id")
-    rule_set = choices[0]
+    application, details = draft_application(organisation, kind=kind, subject=subject,
+                                             subject_detail=subject_detail, rule_set=choices[0],
+                                             created_by=user)
+    db.session.add(application)
+    record_event("application.opened", actor=user, obj=application, details=details)
+    return application
+
+
+def draft_application(organisation, *, kind: str, subject: str, subject_detail: str = "",
+                      rule_set: RuleSet, created_by, frozen: dict | None = None) -> tuple[Application, dict]:
+    """A new draft of ``organisation`` pinned for good to ``rule_set`` and the terms in force for
+    it, with the details of its ``application.opened`` event. Nothing is checked, added or
+    recorded here: the caller has checked, adds it and records the event (one application, or
+    many from an import). ``frozen`` is ``rule_set.to_dict()`` when the caller has it already."""
     terms = terms_for_new(rule_set)
     application = Application(
-        organisation=organisation, kind=kind, subject=subject[:MAX_SUBJECT_LENGTH],
+        organisation=organisation, kind=kind, subject=subject.strip()[:MAX_SUBJECT_LENGTH],
         subject_detail=(subject_detail or "").strip()[:500],
         industry_code=organisation.industry_code,
         rule_set_id=rule_set.id, rule_set_version=rule_set.version,
-        rule_set_sha256=rule_set.sha256, rule_set_frozen=rule_set.to_dict(),
+        rule_set_sha256=rule_set.sha256, rule_set_frozen=frozen or rule_set.to_dict(),
         threshold=terms.threshold, threshold_source=terms.source,
-        answers={}, answer_texts={}, remarks={}, not_applicable={}, created_by_id=user.id,
+        answers={}, answer_texts={}, remarks={}, not_applicable={}, created_by_id=created_by.id,
     )
-    db.session.add(application)
-    record_event("application.opened", actor=user, obj=application, details={
+    return application, {
         "kind": kind, "subject": application.subject,
         "rule_set": {"id": rule_set.id, "version": rule_set.version, "sha256": rule_set.sha256},
         "terms": terms.to_dict(),
-    })
-    return application
+    }
 
 
 def _require_editable(user, application: Application) -> None:
@@ -258,11 +269,16 @@ def withdraw_application(user, application: Application, *, reason: str = "") ->
 def same_subject_in_progress(organisation, kind: str, subject: str) -> Application | None:
     """The organisation's application of ``kind`` for the same subject (spaces and case aside)
     that is still open or listed, if any: a second one is most often opened by mistake."""
-    wanted = "".join((subject or "").split()).casefold()
+    wanted = subject_key(subject)
     candidates = db.session.execute(
         select(Application).where(Application.organisation_id == organisation.id, Application.kind == kind,
                                   Application.status.not_in(FINAL))).scalars()
-    return next((a for a in candidates if "".join(a.subject.split()).casefold() == wanted), None)
+    return next((a for a in candidates if subject_key(a.subject) == wanted), None)
+
+
+def subject_key(subject: str | None) -> str:
+    """A subject as compared for sameness: spaces and case aside."""
+    return "".join((subject or "").split()).casefold()
 
 
 def return_application(admin, application: Application, *, note: str) -> None:

@@ -70,6 +70,7 @@ ACTIONS = {
     "evaluation_report.requested": _l("Evaluation report requested"),
     "evidence.deleted": _l("Evidence deleted"),
     "evidence.uploaded": _l("Evidence uploaded"),
+    "import.completed": _l("Candidates imported from a workbook"),
     "objection.filed": _l("Objection filed"),
     "objection.upheld": _l("Objection upheld"),
     "objection.dismissed": _l("Objection dismissed"),

@@ -135,15 +135,25 @@ def new_user(*, email: str, name: str, role: Role, organisation: Organisation,
     _require_new_email(email)
     if password is not None:
         check_password_rules(password, email=email)
-    user = User(
-        email=email, name=name, role=role, organisation=organisation,
-        password_hash=hash_password(password) if password is not None else None,
-        # null(): the column's default (confirmed now) must not fill in a deliberate blank.
-        preferred_language=language, email_confirmed_at=utcnow() if confirmed else null(),
-    )
+    user = user_record(email=email, name=name, role=role, organisation=organisation,
+                       password_hash=hash_password(password) if password is not None else None,
+                       language=language, confirmed=confirmed)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def user_record(*, email: str, name: str, role: Role, organisation: Organisation,
+                password_hash: str | None = None, language: str | None = None,
+                confirmed: bool = True) -> User:
+    """A new account of details already checked (as ``new_user`` checks them: an address in
+    canonical form that no account has, a clean name, an organisation that holds the role). Not
+    added: an import adds many and writes them together."""
+    return User(
+        email=email, name=name, role=role, organisation=organisation, password_hash=password_hash,
+        # null(): the column's default (confirmed now) must not fill in a deliberate blank.
+        preferred_language=language, email_confirmed_at=utcnow() if confirmed else null(),
+    )
 
 
 def register_applicant(*, organisation: dict, email: str, name: str, password: str,

@@ -45,15 +45,30 @@ def create_organisation(*, actor, kind: OrganisationKind, name: str, credit_code
         raise ServiceError(INDUSTRY_CLASS_REQUIRED, field="industry_code")
     if kind == OrganisationKind.ENTERPRISE and not industry_code:
         raise ServiceError(_l("Choose the enterprise's industry."), field="industry_code")
-    organisation = Organisation(
-        kind=kind, name=name, credit_code=code, city_code=city_code,
+    organisation = organisation_record(kind=kind, name=name, credit_code=code, city_code=city_code,
+                                       industry_code=industry_code, address=address,
+                                       contact_name=contact_name, contact_phone=contact_phone)
+    db.session.add(organisation)
+    record_event("organisation.created", actor=actor, obj=organisation, details=created_details(organisation))
+    return organisation
+
+
+def organisation_record(*, kind: OrganisationKind, name: str, credit_code: str | None, city_code: str,
+                        industry_code: str | None = None, address: str = "", contact_name: str = "",
+                        contact_phone: str = "") -> Organisation:
+    """An organisation of details already checked (as ``create_organisation`` checks them; an
+    import checks a whole workbook's at once). Not added, no audit event: the caller adds it and
+    records ``organisation.created`` with ``created_details``."""
+    return Organisation(
+        kind=kind, name=name, credit_code=credit_code, city_code=city_code,
         industry_code=industry_code or None, address=(address or "").strip(),
         contact_name=(contact_name or "").strip(), contact_phone=(contact_phone or "").strip(),
     )
-    db.session.add(organisation)
-    record_event("organisation.created", actor=actor, obj=organisation,
-                 details={"kind": kind.value, "name": name, "credit_code": code})
-    return organisation
+
+
+def created_details(organisation: Organisation) -> dict:
+    """The details of an ``organisation.created`` event."""
+    return {"kind": organisation.kind.value, "name": organisation.name, "credit_code": organisation.credit_code}
 
 
 EDITABLE_FIELDS = ("name", "city_code", "industry_code", "address", "contact_name", "contact_phone")

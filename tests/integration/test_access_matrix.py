@@ -74,6 +74,7 @@ def build_world(db):
         "agency_id": agency.id, "declaration_id": declaration.id, "assignment_id": assignment.id,
         "key": "city", "fmt": "csv", "action": "open-notice",
         "self_declaration_id": self_declaration.id, "rule_set_id": "factory-gbt-36132-2025",
+        "import_id": 1,  # no import in this world: refused to everyone
     }
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},
