@@ -84,6 +84,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/admin")
     register_error_handlers(app)
+    from certify import api
+
+    api.init_app(app)  # the JSON API under /api/v1, and the administrators' key pages
 
     from certify import assessment, certificates, cli, management, notifications, ops, rulesets
     from certify.applications.kinds import KindLabels

@@ -142,6 +142,12 @@ def _prefix(text: str) -> str:
     return check_prefix(text)
 
 
+def _rate_limit(text: str) -> str:
+    from certify.ratelimit import check_rate_limit
+
+    return check_rate_limit(text)
+
+
 def _due_dates(text: str) -> tuple:
     from certify.management.periods import parse_due_dates
 
@@ -224,6 +230,12 @@ class Settings:
     # Where rate limits are counted (default: Redis with REDIS_URL, else the database).
     ratelimit_storage_uri: str | None = field(default=None, metadata=_text())
     redis_url: str | None = field(default=None, metadata=_text())
+    # The public API's rate limits: an anonymous caller's (per address), and a key's unless an
+    # administrator gave the key its own (Flask-Limiter's notation, several joined by ";").
+    certify_api_rate_limit: str = field(default="60 per minute;1000 per hour", metadata=_text(
+        _rate_limit, "rate limits such as 60 per minute;1000 per hour"))
+    certify_api_key_rate_limit: str = field(default="600 per minute", metadata=_text(
+        _rate_limit, "rate limits such as 600 per minute"))
 
     # Files: evidence and PDFs (outside any web root), and the rule files.
     certify_storage_dir: str | None = field(default=None, metadata=_text(in_instance="storage"))

@@ -1,5 +1,6 @@
 """Imports every model module, so that the metadata (and migrations) know all tables."""
 
+from certify.api.models import ApiKey  # noqa: F401
 from certify.applications.models import Application, Evidence, Submission  # noqa: F401
 from certify.assessment.models import (  # noqa: F401
     AgencyProfile,

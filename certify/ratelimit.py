@@ -16,7 +16,7 @@ import hashlib
 import time
 
 from flask import Flask
-from limits import parse
+from limits import parse, parse_many
 from limits.errors import ConfigurationError
 from limits.storage import Storage
 from sqlalchemy import Float, Integer, String, case, delete, select, text
@@ -138,6 +138,18 @@ def storage_uri(app: Flask) -> str:
 def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app)
     limiter.init_app(app)
+
+
+def check_rate_limit(text: str) -> str:
+    """``text`` as a rate limit (``"600 per minute"``, several joined by ``;``), trimmed; else
+    ``ValueError``."""
+    text = (text or "").strip()
+    try:
+        if not text or not parse_many(text):
+            raise ValueError(text)
+    except ValueError as error:
+        raise ValueError(f"not a rate limit: {text!r} (write e.g. 600 per minute)") from error
+    return text
 
 
 def take(limit: str, *identifiers: str) -> bool:

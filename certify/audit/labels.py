@@ -14,6 +14,8 @@ from certify.extensions import db
 from certify.workflow import STATUS_LABELS, Status
 
 ACTIONS = {
+    "api_key.created": _l("API key made"),
+    "api_key.revoked": _l("API key revoked"),
     "agency.profile_saved": _l("Agency profile saved"),
     "application.answers_saved": _l("Answers saved"),
     "application.opened": _l("Application opened"),
@@ -110,6 +112,7 @@ ACTIONS = {
 }
 
 OBJECT_TYPES = {
+    "api_keys": _l("API key"),
     "applications": _l("Application"),
     "assignments": _l("Assignment"),
     "batches": _l("Batch"),
@@ -135,6 +138,7 @@ DETAIL_KEYS = {
     "period": _l("Period"), "misses_in_a_row": _l("Missed in a row"), "recipients": _l("Recipients"),
     "is_late": _l("Submitted late"), "assessor_id": _l("Assessor"), "assignment_ids": _l("Assignments"),
     "sheet_id": _l("Score sheet"),
+    "holder": _l("Holder"), "scopes": _l("Scopes"), "rate_limit": _l("Rate limit"), "prefix": _l("Key begins with"),
 }
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,6 +95,18 @@ def public_status(status: CertificateStatus, valid_until: date, today: date) -> 
     if status == CertificateStatus.EXPIRED or today > valid_until:
         return CertificateStatus.EXPIRED
     return CertificateStatus.VALID
+
+
+def public_status_condition(status: CertificateStatus, today: date):
+    """SQL for "shows as ``status`` on ``today``" (:func:`public_status` as a condition on the
+    columns, expiry following the dates)."""
+    if status == CertificateStatus.REVOKED:
+        return Certificate.status == CertificateStatus.REVOKED
+    if status == CertificateStatus.EXPIRED:
+        return or_(Certificate.status == CertificateStatus.EXPIRED,
+                   and_(Certificate.status == CertificateStatus.VALID,
+                        Certificate.valid_until < today))
+    return and_(Certificate.status == CertificateStatus.VALID, Certificate.valid_until >= today)
 
 
 class Certificate(db.Model):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from certify.applications.kinds import all_kinds, is_kind
@@ -23,7 +23,7 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.certificates import credentials, services
 from certify.certificates.forms import CheckFileForm, RevokeForm
-from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus
+from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus, public_status_condition
 from certify.certificates.numbers import normalise_number
 from certify.certificates.signing import SignatureCheck, SignatureState, check_signature
 from certify.core.forms import ActionForm, confirmation_page, confirmed, int_arg, page_number, show_service_error
@@ -228,17 +228,6 @@ def _admin_filters() -> dict:
             "q": (request.args.get("q") or "").strip()[:100]}
 
 
-def _public_status_condition(status: CertificateStatus, today):
-    """SQL for "shows as ``status`` today", expiry following the dates."""
-    if status == CertificateStatus.REVOKED:
-        return Certificate.status == CertificateStatus.REVOKED
-    if status == CertificateStatus.EXPIRED:
-        return or_(Certificate.status == CertificateStatus.EXPIRED,
-                   and_(Certificate.status == CertificateStatus.VALID,
-                        Certificate.valid_until < today))
-    return and_(Certificate.status == CertificateStatus.VALID, Certificate.valid_until >= today)
-
-
 @bp.route("/admin/certificates")
 @roles_required(Role.ADMIN)
 def admin_list():
@@ -250,7 +239,7 @@ def admin_list():
     if filters["year"]:
         query = query.where(Certificate.year == int(filters["year"]))
     if filters["status"]:
-        query = query.where(_public_status_condition(CertificateStatus(filters["status"]), today))
+        query = query.where(public_status_condition(CertificateStatus(filters["status"]), today))
     if filters["q"]:
         pattern = f"%{filters['q'].upper()}%"
         query = query.where(or_(Certificate.number.like(pattern),

@@ -23,7 +23,11 @@ MESSAGES = {
 
 def _render(code: int, detail=None, back: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if request.path.startswith("/api/"):
+        from certify.api.problems import problem_response
+
+        return problem_response(code, title=title, detail=detail or message)
+    if request.accept_mimetypes.best == "application/json":
         return jsonify(error=str(title), message=str(detail or message)), code
     return render_template("errors/error.html", code=code, title=title, message=detail or message,
                            back=back), code

@@ -75,6 +75,7 @@ def build_world(db):
         "key": "city", "fmt": "csv", "action": "open-notice",
         "self_declaration_id": self_declaration.id, "rule_set_id": "factory-gbt-36132-2025",
         "import_id": 1,  # no import in this world: refused to everyone
+        "number": certificate.number, "api_key_id": 1,
     }
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},
@@ -83,6 +84,8 @@ def build_world(db):
                "certificates.application_pdf": {"application_id": certificate.application_id},
                "public.list_batch": {"batch_id": announced_batch.id},
                "public.export_batch": {"batch_id": announced_batch.id},
+               "api.batch": {"batch_id": announced_batch.id},
+               "api.batch_entries": {"batch_id": announced_batch.id},
                "auth.set_password": {"token": "not-a-real-token"},
                "management.declare": {"application_id": certificate.application_id},
                "management.re_evaluation": {"application_id": certificate.application_id}}

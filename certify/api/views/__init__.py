@@ -1,0 +1,1 @@
+"""The API's endpoints (``public``) and the administrators' pages for API keys (``keys``)."""
