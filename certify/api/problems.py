@@ -22,6 +22,8 @@ KINDS = {
     "not-found": (404, _l("Not found"), _l("Nothing public has this number or id.")),
     "invalid-cursor": (400, _l("Invalid cursor"),
                        _l("The cursor is not one this API gave out. Start again without it.")),
+    "no-credential": (404, _l("No machine-readable certificate"),
+                      _l("No signed JSON can be given for this certificate now.")),
     "rate-limited": (429, _l("Too many requests"),
                      _l("The rate limit of this caller is spent. Wait as long as Retry-After says.")),
 }

@@ -84,9 +84,14 @@ def _numbers(typed) -> list[str]:
     return [number for number in map(normalise_number, typed) if NUMBER.fullmatch(number)]
 
 
-def certificate_by_number(number: str) -> dict | None:
+def certificate_record(number: str) -> Certificate | None:
+    """The certificate with ``number`` as typed (any spelling of a valid number), if any."""
     [number] = _numbers([number]) or [None]
-    certificate = find_by_number(number) if number else None
+    return find_by_number(number) if number else None
+
+
+def certificate_by_number(number: str) -> dict | None:
+    certificate = certificate_record(number)
     return certificate_data(certificate, local_today()) if certificate else None
 
 

@@ -60,6 +60,15 @@ class CertificateSchema(Schema):
     verify_url = fields.String(required=True)
 
 
+class SignedDocument(Schema):
+    """A JWS in flattened JSON serialization (RFC 7515 §7.2.2), signed ES256 by the key that
+    signs the certificate PDFs; its protected header carries the signing certificate (``x5c``)."""
+
+    protected = fields.String(required=True, metadata={"description": "The header, base64url."})
+    payload = fields.String(required=True, metadata={"description": "The signed JSON, base64url."})
+    signature = fields.String(required=True, metadata={"description": "ES256 signature, base64url."})
+
+
 class CertificatePage(PageSchema):
     items = fields.List(fields.Nested(CertificateSchema), required=True)
 

@@ -310,27 +310,35 @@ def credential_response(certificate: Certificate):
     JSON error saying why there is none (``{"error": kind, "message": …}`` in the reader's
     language) with ``CredentialUnavailable.http_status``."""
     try:
-        document = credential_document(certificate)
+        return signed_credential(certificate)
     except CredentialUnavailable as error:
         return _unavailable(error)
-    return _signed_json(document, download_name=f"{certificate.number}.json")
+
+
+def signed_credential(certificate: Certificate):
+    """The certificate's signed JSON as a download; raises ``CredentialUnavailable``."""
+    return _signed_json(credential_document(certificate), download_name=f"{certificate.number}.json")
 
 
 def status_list_response():
     """The signed status list as a response with its ETag (``304 Not Modified`` for a client
     that has it, before anything is signed), or 404 without a signing key."""
     try:
-        require_signing_key()
-        status_list = current_status_list()
-        if request.if_none_match.contains_weak(status_list.etag):
-            response = current_app.response_class(status=304)
-            response.set_etag(status_list.etag, weak=True)
-            response.headers["Cache-Control"] = f"public, max-age={STATUS_LIST_MAX_AGE}"
-            return response
-        document = status_list_document(status_list)
+        return signed_status_list()
     except CredentialUnavailable as error:
         return _unavailable(error)
-    return _signed_json(document, etag=status_list.etag, max_age=STATUS_LIST_MAX_AGE)
+
+
+def signed_status_list():
+    """``status_list_response`` that raises ``CredentialUnavailable`` when there is none."""
+    require_signing_key()
+    status_list = current_status_list()
+    if request.if_none_match.contains_weak(status_list.etag):
+        response = current_app.response_class(status=304)
+        response.set_etag(status_list.etag, weak=True)
+        response.headers["Cache-Control"] = f"public, max-age={STATUS_LIST_MAX_AGE}"
+        return response
+    return _signed_json(status_list_document(status_list), etag=status_list.etag, max_age=STATUS_LIST_MAX_AGE)
 
 
 # ---- checking -------------------------------------------------------------------------------

@@ -360,3 +360,33 @@ def test_the_admins_certificate_page_offers_the_json(client, login_as, admin, si
     html = client.get(f"/admin/certificates/{certificate.id}", headers=EN).get_data(as_text=True)
 
     assert f'href="/certificates/{certificate.number}.json"' in html and "Signed JSON" in html
+
+
+def test_the_api_gives_the_same_credential_and_status_list(app, client, admin, signing, tmp_path):
+    certificate = issue(admin)
+
+    served = client.get(f"/api/v1/certificates/{certificate.number.lower()}/credential")
+    listed = client.get("/api/v1/status-list")
+
+    assert served.status_code == 200 and served.mimetype == "application/jose+json"
+    assert payload_of(served.data) | {"signed_at": None} == payload_of(
+        client.get(f"/certificates/{certificate.number}.json").data) | {"signed_at": None}
+    path = tmp_path / "from-api.json"
+    path.write_bytes(served.data)
+    list_path = tmp_path / "list-from-api.json"
+    list_path.write_bytes(listed.data)
+    result = verify_json(app, path, "--status-list", list_path)
+    assert result.exit_code == 0 and "VALID:" in result.output, result.output
+    unchanged = client.get("/api/v1/status-list", headers={"If-None-Match": listed.headers["ETag"]})
+    assert unchanged.status_code == 304
+
+
+def test_the_api_says_why_there_is_no_credential_as_a_problem(client, admin):
+    certificate = issue(admin)
+
+    unsigned = client.get(f"/api/v1/certificates/{certificate.number}/credential", headers=ZH)
+    unknown = client.get("/api/v1/certificates/SC-GF-1999-9999/credential")
+
+    assert unsigned.status_code == 404 and unsigned.mimetype == "application/problem+json"
+    assert "签名密钥" in unsigned.get_json()["detail"]
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"

@@ -6,6 +6,7 @@ The OpenAPI document (``/api/v1/openapi.json``) is made from these functions, th
 and schemas; ``/api/v1/docs`` shows it as a page.
 """
 
+import functools
 from http import HTTPStatus
 
 from flask import Blueprint as FlaskBlueprint
@@ -31,9 +32,11 @@ from certify.api.schemas import (
     NoticeEntryPage,
     PageArgs,
     RuleSetList,
+    SignedDocument,
     StatisticsSchema,
 )
 from certify.api.spec import SECURITY_SCHEME, document_outline
+from certify.certificates import credentials
 from certify.extensions import db, limiter
 from certify.publication.models import BatchStatus
 
@@ -148,6 +151,50 @@ def certificate(number: str):
     if data is None:
         _not_found(f"No certificate has the number {number!r}.")
     return data
+
+
+def signed_operation(rule: str, *, errors=()):
+    """A GET operation at ``rule`` answering a signed document (``application/jose+json``),
+    documented with ``errors``; a document that cannot be given is a ``no-credential`` problem
+    with the status its reason calls for."""
+
+    def decorator(view):
+        def answer(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except credentials.CredentialUnavailable as error:
+                raise ApiProblem(error.http_status, "no-credential", detail=error.message) from None
+
+        answer = functools.wraps(view)(answer)
+        answer = bp.response(200, SignedDocument, content_type=credentials.MEDIA_TYPE)(documented_errors(*errors)(answer))
+        return bp.route(rule)(answer)
+
+    return decorator
+
+
+@signed_operation("/certificates/<string:number>/credential", errors=(404, 409, 503))
+def credential(number: str):
+    """The machine-readable certificate: its signed JSON
+
+    The certificate's public fields and its PDF's SHA-256, signed by the department (format in
+    docs/credentials.md; `flask certificates verify-json FILE` checks one offline). Given once the
+    PDF is made, and only where the site signs its certificates.
+    """
+    certificate = queries.certificate_record(number)
+    if certificate is None:
+        _not_found(f"No certificate has the number {number!r}.")
+    return credentials.signed_credential(certificate)
+
+
+@signed_operation("/status-list", errors=(404, 503))
+def status_list():
+    """The signed status list: every revoked and expired certificate
+
+    For checking machine-readable certificates offline. The list stays the same until a
+    revocation or the next day (China Standard Time, `next_update`); send its ETag back in
+    If-None-Match to get 304 while it has not changed.
+    """
+    return credentials.signed_status_list()
 
 
 @bp.route("/certificates/lookup", methods=["POST"])
