@@ -77,7 +77,8 @@ e2e: install-test
 	$(PY) -m pytest -q tests/e2e
 
 # Figures as ratios against references measured in the same run (see bench/); the first run
-# builds the 100,000-application database into instance/bench (a few minutes), later runs reuse it.
+# builds its databases (100,000 applications in SQLite in instance/bench, and on the local
+# PostgreSQL 100,000 applications and 100,000 certificates; several minutes each), later runs reuse them.
 bench: install-test
 	@sh scripts/system-packages $(BENCH_SYSTEM_PACKAGES)
 	$(PY) -m bench

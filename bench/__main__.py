@@ -22,7 +22,8 @@ import statistics
 import sys
 from pathlib import Path
 
-MODULES = ["bench.scoring", "bench.lists", "bench.certificates", "bench.workers", "bench.rescore", "bench.latency"]
+MODULES = ["bench.scoring", "bench.lists", "bench.certificates", "bench.workers", "bench.rescore", "bench.latency",
+           "bench.api"]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 

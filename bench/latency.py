@@ -39,32 +39,37 @@ def database_name(count: int) -> str:
     return f"certify_bench_{count}"
 
 
-def database_url(count: int) -> str:
-    return make_url(server_url()).set(database=database_name(count)).render_as_string(hide_password=False)
+def database_url(count: int | str) -> str:
+    """The address of ``database_name(count)``, or of the database named ``count``."""
+    name = count if isinstance(count, str) else database_name(count)
+    return make_url(server_url()).set(database=name).render_as_string(hide_password=False)
 
 
-def _settings(count: int, storage: Path) -> dict:
-    return {"SQLALCHEMY_DATABASE_URI": database_url(count), "SECRET_KEY": SECRET_KEY,
+def _settings(storage: Path, name: str) -> dict:
+    return {"SQLALCHEMY_DATABASE_URI": database_url(name), "SECRET_KEY": SECRET_KEY,
             "CERTIFY_STORAGE_DIR": str(storage), "CERTIFY_BASE_URL": BASE_URL}
 
 
-def prepare_database(count: int, folder: Path | None = None, echo=print) -> Path:
-    """The PostgreSQL database with the demo and ``count`` volume applications, built unless its
-    stamp (in ``folder``, default instance/bench) says it holds them already; returns the storage
-    folder beside the stamp."""
+def prepare_database(count: int, folder: Path | None = None, echo=print, *, name: str | None = None,
+                     shares: dict | None = None) -> Path:
+    """The PostgreSQL database ``name`` (default ``database_name(count)``) with the demo and
+    ``count`` volume applications in the states of ``shares`` (default ``load_scale``'s), built
+    unless its stamp (in ``folder``, default instance/bench) says it holds them already; returns
+    the storage folder beside the stamp."""
     folder = folder or ROOT / "instance" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    storage, stamp_file = folder / f"storage-postgresql-{count}", folder / f"postgresql-{count}.stamp"
+    name = name or database_name(count)
+    storage, stamp_file = folder / f"storage-{name}", folder / f"{name}.stamp"
     stamp = _generator_stamp(count)
-    if stamp_file.exists() and stamp_file.read_text() == stamp and _exists(database_name(count)):
+    if stamp_file.exists() and stamp_file.read_text() == stamp and _exists(name):
         return storage
-    echo(f"Building the PostgreSQL bench database ({count} applications; once) ...")
+    echo(f"Building the PostgreSQL bench database {name} ({count} applications; once) ...")
     admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{database_name(count)}"'))
-        connection.execute(text(f'CREATE DATABASE "{database_name(count)}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    fill_database(_settings(count, storage), count, echo)
+    fill_database(_settings(storage, name), count, echo, shares)
     stamp_file.write_text(stamp)
     return storage
 
@@ -129,7 +134,7 @@ def run(count: int | None = None, seconds: float | None = None, folder: Path | N
     count = count or applications_wanted()
     seconds = seconds or float(os.environ.get("BENCH_LATENCY_SECONDS", "10"))
     storage = prepare_database(count, folder)
-    app = create_app(_settings(count, storage) | {"WTF_CSRF_ENABLED": False})
+    app = create_app(_settings(storage, database_name(count)) | {"WTF_CSRF_ENABLED": False})
     verify, cookie = _targets(app)
     environment = os.environ | {"DATABASE_URL": database_url(count), "SECRET_KEY": SECRET_KEY,
                                 "CERTIFY_STORAGE_DIR": str(storage), "CERTIFY_BASE_URL": BASE_URL,

@@ -77,9 +77,10 @@ def prepare_database(count: int, folder: Path | None = None, *, echo=print) -> t
     return url, storage
 
 
-def fill_database(config: dict, count: int, echo=print) -> float:
+def fill_database(config: dict, count: int, echo=print, shares: dict | None = None) -> float:
     """Migrate the empty database of ``config``, load the demo data and ``count`` volume
-    applications, and gather the planner's statistics; returns the seconds the volume took."""
+    applications (in the states of ``shares``, default ``load_scale``'s), and gather the
+    planner's statistics; returns the seconds the volume took."""
     from flask_migrate import upgrade
 
     from certify import create_app
@@ -95,7 +96,7 @@ def fill_database(config: dict, count: int, echo=print) -> float:
         load_public_demo()
         db.session.commit()
         started = time.perf_counter()
-        load_scale(count, echo=echo)
+        load_scale(count, echo=echo, shares=shares)
         db.session.commit()
         seconds = time.perf_counter() - started
         db.session.execute(db.text("ANALYZE"))
@@ -260,12 +261,13 @@ def _threaded_load(port: int, path: str, cookie: str | None, seconds: float,
 
 
 def measure_ratio(url: str, storage: Path, path: str, cookie: str | None, statements: list,
-                  seconds: float, rounds: int = 4) -> tuple[float, float]:
+                  seconds: float, rounds: int = 4, settings: dict | None = None) -> tuple[float, float]:
     """(real page req/s, minimal endpoint req/s), both under the same gunicorn setup, served side
     by side and measured in turns (``rounds`` of each, ``seconds`` in all for each), so that a
-    change in the machine's load during the run weighs on both alike."""
+    change in the machine's load during the run weighs on both alike. ``settings``: more
+    environment for both servers."""
     env = os.environ | {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "CERTIFY_STORAGE_DIR": str(storage),
-                        "CERTIFY_BASE_URL": BASE_URL}
+                        "CERTIFY_BASE_URL": BASE_URL} | (settings or {})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump([[sql, list(params) if isinstance(params, (list, tuple)) else params]
                    for sql, params in statements], handle, default=str)

@@ -21,16 +21,31 @@ def test_the_certificate_benchmark_reports_a_ratio():
     assert measured["certificate_render_ratio"] > 0 and measured["certificate_pdf_kb"] > 1
 
 
-def test_the_latency_benchmark_reports_percentiles_of_each_page_on_postgresql(database_url, tmp_path, monkeypatch):
+@pytest.fixture()
+def bench_postgres(database_url, monkeypatch):
+    """The PostgreSQL server of ``TEST_DATABASE_URL`` for the benchmarks' own databases."""
     from sqlalchemy import make_url
-
-    from bench import latency
 
     if make_url(database_url).get_backend_name() != "postgresql":
         pytest.skip("measured on PostgreSQL (TEST_DATABASE_URL)")
     monkeypatch.setenv("BENCH_POSTGRES_URL", make_url(database_url).set(database="postgres").render_as_string(
         hide_password=False))
+
+
+def test_the_latency_benchmark_reports_percentiles_of_each_page_on_postgresql(bench_postgres, tmp_path):
+    from bench import latency
+
     measured = latency.run(count=24, seconds=1, folder=tmp_path)
     assert set(measured["latency_ms"]) == {"public_list", "workbench", "verify"}
     for page in measured["latency_ms"].values():
         assert 0 < page["p50"] <= page["p95"] <= page["p99"] and page["requests"] > 10
+
+
+def test_the_api_benchmark_compares_the_lookup_with_its_reference_on_postgresql(bench_postgres, tmp_path):
+    from bench import api
+
+    measured = api.run(count=30, seconds=1, folder=tmp_path)
+    assert measured["api_certificates"] >= 30 and measured["api_lookup_statements"] >= 1
+    assert measured["api_lookup_ratio"] > 0 and measured["api_lookup_minimal_rps"] > 0
+    latency = measured["api_lookup_latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] and latency["requests"] > 10
