@@ -13,6 +13,7 @@ take the last unit. Rows of windows that have ended are deleted now and then.
 """
 
 import hashlib
+import logging
 import time
 
 from flask import Flask
@@ -25,6 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certify.extensions import db, limiter
+
+log = logging.getLogger(__name__)
 
 DATABASE_SCHEME = "database"
 # Keys name the limit and what it counts (an address, an e-mail typed); longer ones are shortened
@@ -90,10 +93,27 @@ class DatabaseStorage(Storage):
         )
         with engine.begin() as connection:
             hits = connection.execute(statement).scalar_one()
-            if now - self._cleaned_at > CLEANING_INTERVAL_SECONDS:
-                self._cleaned_at = now
-                connection.execute(delete(table).where(table.c.expires_at < now))
+        if now - self._cleaned_at > CLEANING_INTERVAL_SECONDS:
+            self._cleaned_at = now
+            self._delete_ended(engine, now)
         return hits
+
+    @staticmethod
+    def _delete_ended(engine, now: float) -> None:
+        """Delete the rows of windows ended before ``now``: after the hit, in a transaction of its
+        own, and on PostgreSQL skipping the rows another transaction holds. Two processes cleaning
+        at once otherwise lock the same rows in different orders, and PostgreSQL ends one of them
+        as a deadlock, a request answered with a server error. Best effort: a row left behind
+        goes at the next cleaning."""
+        table = RateLimitCounter.__table__
+        ended = select(table.c.key).where(table.c.expires_at < now)
+        if engine.dialect.name == "postgresql":
+            ended = ended.with_for_update(skip_locked=True)
+        try:
+            with engine.begin() as connection:
+                connection.execute(delete(table).where(table.c.key.in_(ended.scalar_subquery())))
+        except SQLAlchemyError:
+            log.warning("Could not delete ended rate-limit windows; the next cleaning will", exc_info=True)
 
     def get(self, key: str) -> int:
         table = RateLimitCounter.__table__
