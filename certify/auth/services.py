@@ -237,7 +237,7 @@ def user_from_password_token(token: str) -> User:
     return user
 
 
-def _password_link(user: User) -> str:
+def password_link(user: User) -> str:
     return absolute_url("auth.set_password", token=password_token(user))
 
 
@@ -255,7 +255,7 @@ def request_password_reset(email: str) -> None:
     if not take(f"{current_app.config['CERTIFY_RESET_MAILS_PER_HOUR']} per hour", "reset-mail", str(user.id)):
         record_event("user.password_reset_throttled", obj=user)
         return
-    link = _password_link(user)
+    link = password_link(user)
     send_mail(user.email, "password_reset", language=user.preferred_language,
               user=user, link=link, secret=link)
     record_event("user.password_reset_requested", actor=user, obj=user)
@@ -276,7 +276,7 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
         raise PermissionDenied(_l("Only applicant users can invite colleagues."))
     user = new_user(email=email, name=name, role=Role.APPLICANT,
                     organisation=inviter.organisation, language=inviter.preferred_language)
-    link = _password_link(user)
+    link = password_link(user)
     send_mail(user.email, "invitation", language=user.preferred_language,
               user=user, inviter=inviter, link=link, secret=link)
     record_event("user.invited", actor=inviter, obj=user, details={"email": user.email})
@@ -294,7 +294,7 @@ def create_staff_user(admin: User | None, *, email: str, name: str, role: Role,
     user = new_user(email=email, name=name, role=role, organisation=organisation,
                     password=password)
     if password is None:
-        link = _password_link(user)
+        link = password_link(user)
         send_mail(user.email, "invitation", user=user, inviter=admin, link=link, secret=link)
     record_event("user.created", actor=admin, obj=user,
                  details={"email": user.email, "role": role.value})

@@ -36,10 +36,16 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from joserfc import jws
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from certify.certificates import services
-from certify.certificates.models import REASON_TEXTS, Certificate, CertificateStatus, RevocationReason
+from certify.certificates.models import (
+    REASON_TEXTS,
+    Certificate,
+    CertificateStatus,
+    RevocationReason,
+    public_status_condition,
+)
 from certify.certificates.signing import display_name, signing_configured, trust_anchors
 from certify.core.urls import absolute_url
 from certify.extensions import db
@@ -256,8 +262,7 @@ def current_status_list(now: datetime | None = None) -> StatusList:
         .where(Certificate.status == CertificateStatus.REVOKED).order_by(Certificate.number)).all()
     expired = db.session.execute(
         select(Certificate.number, Certificate.valid_until)
-        .where(or_(Certificate.status == CertificateStatus.EXPIRED,
-                   and_(Certificate.status == CertificateStatus.VALID, Certificate.valid_until < today)))
+        .where(public_status_condition(CertificateStatus.EXPIRED, today))
         .order_by(Certificate.number)).all()
     issued_at = max([_start_of_local_day(today)] + [as_utc(row.revoked_at) for row in revoked])
     payload = {

@@ -34,7 +34,7 @@ from certify.applications.services import (
 from certify.audit.models import AuditEvent
 from certify.audit.services import pending_event, record_event, record_events
 from certify.auth.models import Role, User
-from certify.auth.services import _password_link, normalise_email, user_record
+from certify.auth.services import normalise_email, password_link, user_record
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.imports.permissions import can_import_candidates
@@ -424,7 +424,7 @@ def _create(actor, candidates: list[Candidate], registered: Registered, outcome:
 
 def _invitation(user: User, inviter) -> OutgoingMail:
     """The mail that gives a new contact the link to set a password."""
-    link = _password_link(user)
+    link = password_link(user)
     return OutgoingMail(user.email, "invitation", user.preferred_language,
                         {"user": user, "inviter": inviter, "link": link}, secret=link)
 
