@@ -4,6 +4,7 @@ a plain dict in the shape of its schema (``certify.api.schemas``)."""
 
 import re
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from flask import url_for
 from sqlalchemy import Text, case, cast, func, select
@@ -41,9 +42,16 @@ def kind_name(key: str) -> dict:
 
 # ---- certificates -----------------------------------------------------------------------------
 
-def certificate_data(certificate: Certificate, today) -> dict:
+def verify_page() -> str:
+    """The verification page's address, to which each certificate's number is added."""
+    return url_for("certificates.verify", _external=True)
+
+
+def certificate_data(certificate: Certificate, today, verify_url: str | None = None) -> dict:
     """A certificate as the verification page states it (the revocation note, free text an
-    administrator wrote, is left out: it may name people)."""
+    administrator wrote, is left out: it may name people). ``verify_url``: ``verify_page()``,
+    when the caller states many certificates (building the address once costs as much as
+    the rest of a row)."""
     status = certificate.public_status(today)
     reason = certificate.revocation_reason
     return {
@@ -58,7 +66,7 @@ def certificate_data(certificate: Certificate, today) -> dict:
         "revocation_reason": reason.value if reason else None,
         "revocation_reason_text": bilingual(REASON_TEXTS[reason]) if reason else None,
         "pdf_sha256": certificate.pdf_sha256,
-        "verify_url": url_for("certificates.verify", number=certificate.number, _external=True),
+        "verify_url": f"{verify_url or verify_page()}?{urlencode({'number': certificate.number})}",
     }
 
 
@@ -72,7 +80,8 @@ def certificates_page(args: dict) -> tuple[list[dict], str | None]:
     if args.get("status"):
         query = query.where(public_status_condition(CertificateStatus(args["status"]), today))
     rows, next_cursor = keyset_page(query, Certificate.id, cursor=args["cursor"], limit=args["limit"], scalars=True)
-    return [certificate_data(certificate, today) for certificate in rows], next_cursor
+    verify_url = verify_page()
+    return [certificate_data(certificate, today, verify_url) for certificate in rows], next_cursor
 
 
 # What a certificate number can be once normalised: anything else (a NUL byte, which PostgreSQL
@@ -103,8 +112,8 @@ def lookup(credit_codes: list[str], numbers: list[str]) -> list[dict]:
     found = db.session.execute(select(Certificate).where(
         Certificate.credit_code.in_(credit_codes) | Certificate.number.in_(numbers)
     ).order_by(Certificate.id)).scalars()
-    today = local_today()
-    return [certificate_data(certificate, today) for certificate in found]
+    today, verify_url = local_today(), verify_page()
+    return [certificate_data(certificate, today, verify_url) for certificate in found]
 
 
 # ---- lists and notices ------------------------------------------------------------------------

@@ -163,6 +163,37 @@ def test_the_statistics_count_the_listed_units_and_their_certificates(client, db
     assert (certificates_of_kind["valid"], certificates_of_kind["expired"], certificates_of_kind["revoked"]) == (2, 0, 0)
 
 
+def test_every_answer_has_exactly_its_documented_shape(client, db):
+    """Answers are written straight from their data: each loads back through its schema, which
+    refuses a field missing, a field not documented and a value of the wrong type."""
+    from certify.api import schemas
+
+    [application] = listed(db)
+    number = certificates.certificate_for(application).number
+    certificates.revoke_certificate(factories.make_user("admin"), certificates.certificate_for(listed(db)[0]),
+                                    "falsification", "")
+    batch = in_notice(db)
+    announced = client.get(f"{API}/batches").get_json()["items"][0]["id"]
+    answers = {
+        f"{API}/certificates": schemas.CertificatePage,
+        f"{API}/certificates/{number}": schemas.CertificateSchema,
+        f"{API}/lists": schemas.ListedEntryPage,
+        f"{API}/batches": schemas.BatchPage,
+        f"{API}/batches/{announced}": schemas.BatchSchema,
+        f"{API}/batches/{announced}/entries": schemas.ListedEntryPage,
+        f"{API}/notices": schemas.BatchPage,
+        f"{API}/notices/{batch.id}/entries": schemas.NoticeEntryPage,
+        f"{API}/rule-sets": schemas.RuleSetList,
+        f"{API}/statistics": schemas.StatisticsSchema,
+    }
+    for path, schema in answers.items():
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "application/json", path
+        schema().load(response.get_json())
+    revoked = client.get(f"{API}/certificates", query_string={"status": "revoked"}).get_json()["items"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", revoked[0]["revoked_on"])
+
+
 # ---- ETags and pages ---------------------------------------------------------------------------
 
 def test_an_unchanged_answer_is_304_and_a_change_gives_a_new_etag(client, db):

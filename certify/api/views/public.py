@@ -7,12 +7,15 @@ and schemas; ``/api/v1/docs`` shows it as a page.
 """
 
 import functools
+import hashlib
+from datetime import date
 from http import HTTPStatus
 
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app, render_template
+from flask import current_app, json, render_template, request
 from flask_smorest import Blueprint
 from flask_smorest.exceptions import NotModified
+from flask_smorest.utils import unpack_tuple_response
 from werkzeug.exceptions import HTTPException
 
 from certify.api import auth, queries
@@ -42,7 +45,9 @@ from certify.publication.models import BatchStatus
 
 
 class ApiBlueprint(Blueprint):
-    """flask-smorest's blueprint, whose 304 answers repeat the ETag they confirm (RFC 9110)."""
+    """flask-smorest's blueprint, whose 304 answers repeat the ETag they confirm (RFC 9110), and
+    whose ETags are the digest of the body sent: the answer is serialised once, not a second time
+    to be hashed."""
 
     def _check_not_modified(self, etag):
         try:
@@ -50,6 +55,13 @@ class ApiBlueprint(Blueprint):
         except NotModified as error:
             error.etag = etag
             raise
+
+    def _set_etag_in_response(self, response):
+        if request.method not in self.METHODS_ALLOWING_SET_ETAG:
+            return
+        etag = hashlib.sha256(response.get_data()).hexdigest()[:40]
+        self._check_not_modified(etag)
+        response.set_etag(etag)
 
 
 bp = ApiBlueprint("api", __name__, description="Public data on green manufacturing recognition in Sichuan.")
@@ -108,15 +120,39 @@ def documented_errors(*codes: int):
     return decorator
 
 
+def _json_value(value):
+    """Dates and times as the schemas write them: ISO 8601."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_answer(result):
+    """A view's answer (data, or data with status and headers) as a JSON response.
+
+    The data of a read operation is built in its schema's shape already (``certify.api.queries``;
+    tests load every answer back through its schema): writing it straight to JSON spares the
+    schema's dump, which took about a third of a lookup's time."""
+    data, status, headers = unpack_tuple_response(result)
+    body = json.dumps(data, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+    response = current_app.response_class(body, status=status or 200, mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
 def read_operation(rule: str, schema, *, query=None, errors=()):
     """A GET operation at ``rule`` answering ``schema`` with an ETag (304 on If-None-Match),
     reading the ``query`` schema's parameters (invalid ones: 422), documented with ``errors``."""
 
     def decorator(view):
-        view = bp.response(200, schema)(documented_errors(*errors)(view))
+        @functools.wraps(view)
+        def answer(*args, **kwargs):
+            return json_answer(view(*args, **kwargs))
+
+        operation = bp.response(200, schema)(documented_errors(*errors)(answer))
         if query is not None:
-            view = bp.arguments(query, location="query", as_kwargs=False)(view)
-        return bp.route(rule)(bp.etag(view))
+            operation = bp.arguments(query, location="query", as_kwargs=False)(operation)
+        return bp.route(rule)(bp.etag(operation))
 
     return decorator
 
