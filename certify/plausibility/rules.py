@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from certify.plausibility.settings import Settings
 from certify.scoring.formula import Formula, ZeroDivisor
@@ -69,8 +70,12 @@ class Value:
     unit: str | None = None
 
     def to_dict(self) -> dict:
+        """As stored and shown: a computed value to four decimal places at most."""
+        value = self.value
+        if self.role == COMPUTED and isinstance(value.as_tuple().exponent, int) and value.as_tuple().exponent < -4:
+            value = value.quantize(Decimal("0.0001"))
         return {"indicator": self.indicator, "input": self.input, "role": self.role,
-                "value": plain(self.value), "unit": self.unit}
+                "value": plain(value), "unit": self.unit}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,11 @@ def _unit(indicator: Indicator, key: str | None = None) -> str | None:
     return entry.unit.key if entry is not None and entry.unit is not None else None
 
 
+@lru_cache(maxsize=256)
+def _formula(text: str) -> Formula:
+    return Formula(text)
+
+
 def computed_value(indicator: Indicator, inputs: Mapping[str, Decimal] | None) -> Decimal | None:
     """The metric's formula on the reported inputs; ``None`` when an input is missing or the
     formula divides by zero."""
@@ -172,7 +182,7 @@ def computed_value(indicator: Indicator, inputs: Mapping[str, Decimal] | None) -
     if any(inputs.get(key) is None for key in keys):
         return None
     try:
-        return Formula(indicator.formula).evaluate({key: Decimal(inputs[key]) for key in keys})
+        return _formula(indicator.formula).evaluate({key: Decimal(inputs[key]) for key in keys})
     except ZeroDivisor:
         return None
 
@@ -323,22 +333,23 @@ def change_flags(current: Figures, previous: Figures, metrics: Mapping[str, Indi
                 flagged_input = True
         if flagged_input:
             continue
-        now = _value_or_computed(current, indicator)
-        before = _value_or_computed(previous, indicator)
-        flag = _change(indicator, None, now, before, settings)
+        now, role = _value_or_computed(current, indicator)
+        before, _role = _value_or_computed(previous, indicator)
+        flag = _change(indicator, None, now, before, settings, role=role)
         if flag is not None:
             flags.append(flag)
     return flags
 
 
-def _value_or_computed(figures: Figures, indicator: Indicator) -> Decimal | None:
+def _value_or_computed(figures: Figures, indicator: Indicator) -> tuple[Decimal | None, str]:
     reported = figures.values.get(indicator.id)
     if reported is not None:
-        return Decimal(reported)
-    return computed_value(indicator, figures.inputs.get(indicator.id))
+        return Decimal(reported), REPORTED
+    return computed_value(indicator, figures.inputs.get(indicator.id)), COMPUTED
 
 
-def _change(indicator: Indicator, key: str | None, now, before, settings: Settings) -> Flag | None:
+def _change(indicator: Indicator, key: str | None, now, before, settings: Settings, *,
+            role: str = REPORTED) -> Flag | None:
     if now is None or before is None:
         return None
     now, before = Decimal(now), Decimal(before)
@@ -350,7 +361,7 @@ def _change(indicator: Indicator, key: str | None, now, before, settings: Settin
     if direction is None and not is_jump(ratio, settings):
         return None
     unit = _unit(indicator, key)
-    values = (Value(indicator.id, key, REPORTED, now, unit), Value(indicator.id, key, PREVIOUS, before, unit))
+    values = (Value(indicator.id, key, role, now, unit), Value(indicator.id, key, PREVIOUS, before, unit))
     if direction is not None:
         return Flag(UNIT_SLIP, (indicator.id,), values,
                     {"basis": PREVIOUS, "direction": direction, "factor": plain(settings.slip_factor)})
