@@ -44,11 +44,14 @@ class Settings:
                 "than CERTIFY_PLAUSIBILITY_JUMP_FACTOR, and the band greater than 1")
 
 
-def settings_from(config: Mapping) -> Settings:
-    """The settings in ``config`` (missing ones at their defaults)."""
+def settings_from(config: Mapping, environ: Mapping | None = None) -> Settings:
+    """The settings in ``config`` (the application's, which wins), else in ``environ`` (the
+    environment variables of the same names), else at their defaults."""
     values = {}
     for name, (attribute, default) in SETTINGS.items():
         raw = config.get(name)
+        if raw is None and environ is not None:
+            raw = environ.get(name)
         text = default if raw is None or (isinstance(raw, str) and not raw.strip()) else str(raw).strip()
         try:
             number = Decimal(text)
