@@ -35,3 +35,20 @@ Parts:
   a self-assessment or a declaration is submitted, clearing a flag with a reason, and the panel
   on the application's and the declaration's pages.
 """
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Read the settings and reference files (refused at start-up when wrong), register the
+    page that clears a flag and the flag panel on the application's and declaration's pages."""
+    from certify.core.hooks import register_template_hook
+    from certify.plausibility import panel, services
+    from certify.plausibility.views import bp
+
+    services.configure(app)
+    app.register_blueprint(bp)
+    register_template_hook(app, "application-top", "plausibility/_panel.html",
+                           context=panel.application_panel, order=30)
+    register_template_hook(app, "declaration-review", "plausibility/_panel.html",
+                           context=panel.declaration_panel, order=10)
