@@ -116,7 +116,7 @@ def test_clearing_without_a_reason_says_so_and_changes_nothing(db, client, login
     response = clear(client, application, flag, "   ")
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Say why the figures are plausible" in page or "请说明" in page
+    assert "Say why the figures are plausible" in page or "请填写核销理由" in page
     assert flags_of(db, application)[0].is_open
 
 

@@ -288,3 +288,15 @@ def test_a_wrong_relations_file_is_refused_naming_the_key(tmp_path):
     path.write_text("rules:\n  same:\n    - {name: g, figures: [energy.per_value.G, G]}\n", encoding="utf-8")
     with pytest.raises(ReferenceFileError, match=r"shared.yaml: rules.same\[0\].figures: must be written"):
         load_relations(path)
+
+
+def test_the_rules_and_their_reference_import_no_framework():
+    import grimp
+
+    graph = grimp.build_graph("certify", include_external_packages=True, cache_dir=None)
+    pure = ("certify.plausibility.rules", "certify.plausibility.settings", "certify.plausibility.reference")
+    for module in pure:
+        imported = graph.find_modules_directly_imported_by(module)
+        assert not {m for m in imported if m.split(".")[0] in ("flask", "sqlalchemy", "flask_sqlalchemy")}, module
+        assert {m for m in imported if m.startswith("certify.")} <= set(pure) | {
+            "certify.scoring.formula", "certify.scoring.model"}, module
