@@ -23,7 +23,7 @@ from certify.management.models import Declaration, DeclarationStatus
 from certify.plausibility.models import PlausibilityFlag
 from certify.plausibility.permissions import can_clear_flag
 from certify.plausibility.reference import Reference, load_reference
-from certify.plausibility.rules import Figures, Flag, check
+from certify.plausibility.rules import Figures, check
 from certify.plausibility.settings import Settings, settings_from
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import for_engine
@@ -94,22 +94,25 @@ def comparable(previous: Figures, earlier: RuleSet, later: RuleSet) -> Figures:
     return Figures(values=values, inputs={i: given for i, given in inputs.items() if given})
 
 
-def _run(figures: Figures, previous: Figures | None, rule_set: RuleSet, industry: str | None) -> list[Flag]:
+def _raise_flags(figures: Figures, previous: Figures | None, application: Application, *, obj, event: dict,
+                 submission_id: int | None = None, declaration_id: int | None = None) -> list[PlausibilityFlag]:
+    """Run the rules on the figures of ``application``'s subject (a submission or a
+    declaration), store what they find and, when they find anything, record it on ``obj``."""
+    rule_set = rule_set_of(application)
     reference = current_reference()
     relations = reference.relations_of(rule_set.id)
-    return check(figures, indicators=rule_set.indicators, previous=previous, industry=industry,
-                 limits=reference.limits, same=relations.same, parts=relations.parts,
-                 settings=current_settings())
-
-
-def _store(flags: list[Flag], *, application: Application, submission_id=None, declaration_id=None) -> list[PlausibilityFlag]:
+    found = check(figures, indicators=rule_set.indicators, previous=previous, industry=application.industry_code,
+                  limits=reference.limits, same=relations.same, parts=relations.parts, settings=current_settings())
     now = utcnow()
     rows = [PlausibilityFlag(application_id=application.id, submission_id=submission_id,
                              declaration_id=declaration_id, rule=flag.rule, indicator_ids=list(flag.indicators),
                              figures=[value.to_dict() for value in flag.figures], details=dict(flag.details),
                              raised_at=now, clear_reason="")
-            for flag in flags]
+            for flag in found]
     db.session.add_all(rows)
+    if rows:
+        record_event("plausibility.flags_raised", obj=obj, details=event | {"flags": [
+            {"rule": str(row.rule), "indicators": row.indicator_ids, "figures": row.figures} for row in rows]})
     return rows
 
 
@@ -144,12 +147,8 @@ def check_submission(application: Application, submission: Submission) -> list[P
     previous = previous_self_assessment(application)
     if previous is not None:
         previous = comparable(previous[0], previous[1], rule_set)
-    rows = _store(_run(figures, previous, rule_set, application.industry_code),
-                  application=application, submission_id=submission.id)
-    if rows:
-        record_event("plausibility.flags_raised", obj=application, details={
-            "submission": submission.number, "flags": [_summary(row) for row in rows]})
-    return rows
+    return _raise_flags(figures, previous, application, obj=application, event={"submission": submission.number},
+                        submission_id=submission.id)
 
 
 def previous_declaration_values(declaration: Declaration) -> dict:
@@ -172,20 +171,10 @@ def _decimals(values: dict) -> dict[str, Decimal]:
 def check_declaration(declaration: Declaration) -> list[PlausibilityFlag]:
     """Check the values of a self-declaration just submitted against the previous period's and
     the national limits; store the flags."""
-    application = declaration.application
-    rule_set = rule_set_of(application)
-    figures = Figures(values=_decimals(declaration.values))
-    previous = Figures(values=_decimals(previous_declaration_values(declaration)))
-    rows = _store(_run(figures, previous, rule_set, application.industry_code),
-                  application=application, declaration_id=declaration.id)
-    if rows:
-        record_event("plausibility.flags_raised", obj=declaration, details={
-            "application_id": application.id, "flags": [_summary(row) for row in rows]})
-    return rows
-
-
-def _summary(row: PlausibilityFlag) -> dict:
-    return {"rule": str(row.rule), "indicators": row.indicator_ids, "figures": row.figures}
+    return _raise_flags(Figures(values=_decimals(declaration.values)),
+                        Figures(values=_decimals(previous_declaration_values(declaration))),
+                        declaration.application, obj=declaration,
+                        event={"application_id": declaration.application_id}, declaration_id=declaration.id)
 
 
 # ---- clearing -----------------------------------------------------------------------------------

@@ -191,3 +191,10 @@ def test_a_declared_value_ten_times_last_years_is_flagged_on_the_declaration_pag
     assert response.headers["Location"].endswith(f"/admin/declarations/{declaration.id}#plausibility")
     db.session.expire_all()
     assert not db.session.get(PlausibilityFlag, flag.id).is_open
+
+
+def test_a_wrong_setting_stops_the_application_at_start_up_naming_it(make_app):
+    from certify.plausibility.settings import PlausibilitySettingError
+
+    with pytest.raises(PlausibilitySettingError, match="CERTIFY_PLAUSIBILITY_JUMP_FACTOR"):
+        make_app(CERTIFY_PLAUSIBILITY_JUMP_FACTOR="twice")
