@@ -15,6 +15,7 @@ from certify.auth.models import Role
 from certify.management import services as management
 from certify.plausibility import services as plausibility
 from certify.plausibility.models import PlausibilityFlag, PlausibilityRule
+from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers
 from tests import factories
 
@@ -198,3 +199,25 @@ def test_a_wrong_setting_stops_the_application_at_start_up_naming_it(make_app):
 
     with pytest.raises(PlausibilitySettingError, match="CERTIFY_PLAUSIBILITY_JUMP_FACTOR"):
         make_app(CERTIFY_PLAUSIBILITY_JUMP_FACTOR="twice")
+
+
+def test_a_re_evaluation_is_compared_with_the_figures_of_the_listing(db):
+    admin = factories.make_user(Role.ADMIN)
+    applicant = factories.make_user(Role.APPLICANT)
+    listed = factories.listed_application(applicant, admin=admin, kind="factory", subject="电弧炉炼钢工厂")
+    assert all(listed.answers[i]["G"] == "1" for i in OUTPUT_VALUE_METRICS)
+    successor = management.open_re_evaluation(applicant, listed)
+    answers = factories.best_answers(rule_set_of(successor), successor.industry_code)
+    # The output value typed in 元 where 万元 is asked: 1000 times last time's, the same everywhere.
+    for indicator_id in OUTPUT_VALUE_METRICS:
+        answers[indicator_id] = dict(answers[indicator_id]) | {"G": "1000"}
+    applications.save_answers(applicant, successor, ParsedAnswers(answers=answers), seen_version=None)
+    factories.attach_evidence(successor, applicant)
+    with current_app.test_request_context():
+        applications.submit_application(applicant, successor, pledge_name=applicant.name, pledge_accepted=True)
+    db.session.commit()
+    flags = flags_of(db, successor)
+    assert {flag.rule for flag in flags} == {PlausibilityRule.UNIT_SLIP}
+    assert sorted(flag.indicator_ids[0] for flag in flags) == sorted(OUTPUT_VALUE_METRICS)
+    assert all([(v["role"], v["value"]) for v in flag.figures] == [("reported", "1000"), ("previous", "1")]
+               for flag in flags)
