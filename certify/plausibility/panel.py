@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from certify.plausibility import rules
+from certify.plausibility.forms import ClearFlagForm
 from certify.plausibility.models import RULE_LABELS, PlausibilityFlag
 from certify.plausibility.permissions import can_clear_flag, can_view_flags
 from certify.plausibility.services import flags_of_application, flags_of_declaration
@@ -18,6 +19,21 @@ ROLE_LABELS = {
     rules.PREVIOUS: _l("previous period"),
     rules.LIMIT: _l("national limit, grade 3"),
 }
+
+
+# What a unit slip was measured against, by direction and basis.
+SLIP_TEXTS = {
+    ("up", rules.PREVIOUS): _l("About %(factor)s times the previous period's figure"),
+    ("down", rules.PREVIOUS): _l("About 1/%(factor)s of the previous period's figure"),
+    ("up", rules.LIMIT): _l("About %(factor)s times the national limit"),
+    ("down", rules.LIMIT): _l("About 1/%(factor)s of the national limit"),
+}
+
+
+def slip_text(details: dict) -> str | None:
+    """How far off a unit slip is, in words (``None`` for other flags)."""
+    text = SLIP_TEXTS.get((details.get("direction"), details.get("basis")))
+    return None if text is None else text % {"factor": details.get("factor", "")}
 
 
 def _shown_value(rule_set, value: dict) -> dict:
@@ -40,15 +56,13 @@ def flag_rows(application, flags: list[PlausibilityFlag]) -> list[dict]:
     rule_set = rule_set_of(application)
     return [{"flag": flag, "label": RULE_LABELS[flag.rule],
              "values": [_shown_value(rule_set, value) for value in flag.figures],
-             "details": flag.details or {}, "can_clear": can_clear_flag(current_user, flag)}
+             "details": flag.details or {}, "slip": slip_text(flag.details or {}), "can_clear": can_clear_flag(current_user, flag)}
             for flag in flags]
 
 
 def _panel(application, flags) -> dict | None:
     if not can_view_flags(current_user, application) or not flags:
         return None
-    from certify.plausibility.forms import ClearFlagForm
-
     return {"plausibility_rows": flag_rows(application, flags), "clear_form": ClearFlagForm(formdata=None)}
 
 

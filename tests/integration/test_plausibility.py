@@ -15,6 +15,7 @@ from certify.auth.models import Role
 from certify.management import services as management
 from certify.plausibility import services as plausibility
 from certify.plausibility.models import PlausibilityFlag, PlausibilityRule
+from certify.plausibility.panel import slip_text
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers
 from tests import factories
@@ -221,3 +222,5 @@ def test_a_re_evaluation_is_compared_with_the_figures_of_the_listing(db):
     assert sorted(flag.indicator_ids[0] for flag in flags) == sorted(OUTPUT_VALUE_METRICS)
     assert all([(v["role"], v["value"]) for v in flag.figures] == [("reported", "1000"), ("previous", "1")]
                for flag in flags)
+    with current_app.test_request_context():
+        assert slip_text(flags[0].details) in ("About 1000 times the previous period's figure", "约为上一期数值的 1000 倍")
