@@ -53,15 +53,22 @@ def _shown_value(rule_set, value: dict) -> dict:
 
 
 def flag_rows(application, flags: list[PlausibilityFlag]) -> list[dict]:
+    """The flags of one application as the panel shows them. Whether the viewer may clear them is
+    decided once for the application (``can_clear_flag`` for the first open flag): every flag
+    shown belongs to it."""
     rule_set = rule_set_of(application)
+    first_open = next((flag for flag in flags if flag.is_open), None)
+    may_clear = first_open is not None and can_clear_flag(current_user, first_open)
     return [{"flag": flag, "label": RULE_LABELS[flag.rule],
              "values": [_shown_value(rule_set, value) for value in flag.figures],
-             "details": flag.details or {}, "slip": slip_text(flag.details or {}), "can_clear": can_clear_flag(current_user, flag)}
+             "details": flag.details or {}, "slip": slip_text(flag.details or {}), "can_clear": may_clear and flag.is_open}
             for flag in flags]
 
 
 def _panel(application, flags) -> dict | None:
-    if not can_view_flags(current_user, application) or not flags:
+    """The panel's values (the caller has checked that the viewer may see flags); nothing to
+    show without flags."""
+    if not flags:
         return None
     return {"plausibility_rows": flag_rows(application, flags), "clear_form": ClearFlagForm(formdata=None)}
 
