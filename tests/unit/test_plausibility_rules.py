@@ -242,6 +242,15 @@ def test_settings_default_and_refuse_bad_values_by_name():
         settings_from({"CERTIFY_PLAUSIBILITY_TOLERANCE": "a lot"})
     with pytest.raises(PlausibilitySettingError, match="JUMP_FACTOR"):
         settings_from({"CERTIFY_PLAUSIBILITY_JUMP_FACTOR": "1"})
+    # A slip band so wide that a slip would overlap a jump is refused.
+    with pytest.raises(PlausibilitySettingError, match="SLIP_BAND"):
+        settings_from({"CERTIFY_PLAUSIBILITY_SLIP_BAND": "600"})
+
+
+def test_settings_come_from_the_environment_unless_the_application_sets_them():
+    environ = {"CERTIFY_PLAUSIBILITY_SLIP_BAND": "2", "CERTIFY_PLAUSIBILITY_TOLERANCE": "0.01"}
+    assert settings_from({}, environ).slip_band == D("2")
+    assert settings_from({"CERTIFY_PLAUSIBILITY_TOLERANCE": "0.02"}, environ).tolerance == D("0.02")
 
 
 def test_the_limits_are_the_published_values():
