@@ -16,6 +16,7 @@ from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.organisations.models import OrganisationKind
 from certify.organisations.reference import industry_label, is_industry_class
+from certify.plausibility import services as plausibility
 from certify.rulesets import RuleSetUnavailable, current_registry
 from certify.rulesets.applied import (
     freeze,
@@ -254,6 +255,7 @@ def submit_application(user, application: Application, *, pledge_name: str, pled
     transition(application, Action.SUBMIT, user, details={
         "submission": number, "pledge_name": application.pledge_name,
         "total": str(result.total), "passed": result.passed, "threshold": terms.to_dict()})
+    plausibility.check_submission(application, submission)
     return submission
 
 

@@ -30,6 +30,7 @@ from certify.management.permissions import (
     can_open_re_evaluation,
     can_review_declaration,
 )
+from certify.plausibility import services as plausibility
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers
 from certify.scoring import Indicator, applicable_indicators
@@ -281,6 +282,7 @@ def submit_declaration(user, declaration: Declaration, *, seen_version: int | No
     declaration.is_late = local_date(declaration.submitted_at) > declaration.period
     record_event("declaration.submitted", actor=user, obj=declaration, details={
         "period": declaration.period.isoformat(), "flags": flags, "is_late": declaration.is_late})
+    plausibility.check_declaration(declaration)
     return flags
 
 
