@@ -58,6 +58,7 @@ class Outcome(enum.StrEnum):
     SMALL_COHORT = "small_cohort"      # reported, not graded: the cohort is under the minimum size
     WITHHELD = "withheld"              # open plausibility flags
     NO_VALUES = "no_values"            # no indicator comparable within the cohort
+    NOT_DECLARED = "not_declared"      # no declaration submitted for the period (set by the caller)
 
 
 # ---- cohorts -----------------------------------------------------------------------------------
