@@ -38,6 +38,13 @@ OUTCOME_LABELS = {
     Outcome.NOT_DECLARED: _l("Not graded: no declaration submitted for the period"),
 }
 
+# Why a unit was withheld or not graded (the codes ``certify.grades.services`` records).
+REASON_LABELS = {
+    "not_declared": _l("No declaration was submitted for the period."),
+    "declaration_flag_open": _l("A flagged declaration has not been reviewed by the department yet."),
+    "plausibility_flags_open": _l("The plausibility checks hold open flags."),
+}
+
 
 class GradingRun(db.Model):
     """One grading of a closed period: when, by whom (``None``: the command line), and the
@@ -100,6 +107,10 @@ class UnitGrade(db.Model):
     @property
     def grade_label(self) -> str:
         return GRADE_LABELS.get(self.grade, "") if self.grade else ""
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason, self.reason)
 
 
 class RemovalDecision(db.Model):

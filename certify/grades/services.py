@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from certify.applications.models import Application
 from certify.audit.services import record_event
-from certify.auth.models import Role
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.grades.models import GradingRun, UnitGrade
+from certify.grades.permissions import can_manage_grades
 from certify.grades.ranking import (
     GradingRules,
     Outcome,
@@ -31,10 +31,10 @@ from certify.management.models import Declaration, DeclarationStatus
 from certify.management.periods import period_for
 from certify.workflow import Status
 
-# Why a unit without a composite of its own is not graded (recorded on its row).
-NOT_DECLARED_REASON = "no declaration submitted for the period"
-OPEN_DECLARATION_FLAG_REASON = "a flagged declaration not yet reviewed"
-OPEN_PLAUSIBILITY_FLAG_REASON = "open plausibility flags"
+# Why a unit is not graded, recorded on its row (labels in ``certify.grades.models``).
+NOT_DECLARED_REASON = "not_declared"
+OPEN_DECLARATION_FLAG_REASON = "declaration_flag_open"
+OPEN_PLAUSIBILITY_FLAG_REASON = "plausibility_flags_open"
 _SIX_PLACES = Decimal("0.000001")
 
 
@@ -126,7 +126,7 @@ def _listed(kinds) -> list[Application]:
         .order_by(Application.id)).scalars().all()
 
 
-def _declarations(application_ids, period: date) -> dict[int, Declaration]:
+def submitted_declarations(application_ids, period: date) -> dict[int, Declaration]:
     if not application_ids:
         return {}
     return {d.application_id: d for d in db.session.execute(
@@ -165,14 +165,14 @@ def grade_period(user, period: date | None = None, *, kinds=None, today: date | 
     declaration of the closed ``period`` (the last closed one by default): a new run, which
     becomes the period's current one. ``user`` is an administrator, or ``None`` for the command
     line."""
-    if user is not None and not (user.is_authenticated and user.role == Role.ADMIN):
+    if user is not None and not can_manage_grades(user):
         raise PermissionDenied(_l("Only the department grades a declaration period."))
     period = period or management.last_closed_period(today)
     check_closed_period(period, today)
     kinds = tuple(kinds or graded_kinds())
     fields = cohort_fields()
     applications = _listed(kinds)
-    declarations = _declarations([a.id for a in applications], period)
+    declarations = submitted_declarations([a.id for a in applications], period)
     units, directions = units_of(applications, declarations, fields)
     withheld = withheld_application_ids(unit.key for unit in units)
     reports = grade_units(units, directions, grading_rules(), withheld)

@@ -148,3 +148,79 @@ def test_open_flags_of_the_plausibility_checks_are_used_when_they_are_installed(
     monkeypatch.setitem(sys.modules, "certify.plausibility", package)
     monkeypatch.setitem(sys.modules, "certify.plausibility.services", module)
     assert grades.withheld_application_ids([1, 2, 3]) == {2: grades.OPEN_PLAUSIBILITY_FLAG_REASON}
+
+
+# ---- pages and command ---------------------------------------------------------------------------
+
+@pytest.fixture()
+def graded_world(app, db, admin, monkeypatch):
+    """Three listed factories, each of its own organisation, graded in a cohort of three (the
+    minimum lowered to 2 for the test): values 9, 5, 2 -> A+ none (floor(0.15) = 0), A one
+    (floor(1.05) = 1: the 9), B two."""
+    monkeypatch.setitem(app.config, "CERTIFY_GRADE_MINIMUM_COHORT", 2)
+    units = listed_units(3, admin=admin)
+    period = management.current_period()
+    for application, value in zip(units, (9, 5, 2), strict=True):
+        declare(application, {INDICATOR: value}, reviewed_by=admin)
+    run = grades.grade_period(admin, period, today=after(period))
+    db.session.commit()
+    return units, run
+
+
+def test_the_department_reads_each_cohort_and_each_units_grade(client, login_as, graded_world, admin):
+    units, run = graded_world
+    login_as(admin)
+    page = client.get("/admin/grades").get_data(as_text=True)
+    assert "kind=factory;industry=3120;province=51" in page
+    for application in units:
+        assert application.reference in page
+    assert "<strong>A</strong>" in page and page.count("<strong>B</strong>") == 2
+    filtered = client.get("/admin/grades", query_string={"run": run.id, "cohort": "kind=park;all=*"})
+    assert filtered.status_code == 200  # an unknown cohort shows the whole run
+
+
+def test_the_department_runs_grading_from_its_page_and_earlier_runs_are_kept(client, login_as, db, graded_world, admin):
+    _units, first = graded_world
+    login_as(admin)
+    period = management.last_closed_period()
+    response = client.post("/admin/grades/run", data={"period": period.isoformat()})
+    assert response.status_code == 302
+    runs = db.session.execute(select(GradingRun).order_by(GradingRun.id)).scalars().all()
+    assert [r.id for r in runs][0] == first.id and len(runs) == 2
+    assert runs[1].period == period and runs[1].run_by_id == admin.id
+    refused = client.post("/admin/grades/run", data={"period": management.current_period().isoformat()},
+                          follow_redirects=True)
+    text = refused.get_data(as_text=True)
+    assert "Choose a closed declaration period." in text or "请选择已截止的声明期" in text
+    assert len(db.session.execute(select(GradingRun)).scalars().all()) == 2
+
+
+@pytest.mark.parametrize("role", ["applicant", "assessor"])
+def test_nobody_but_the_department_can_run_grading_or_read_the_grades_page(client, login_as, db, graded_world, role):
+    login_as(role)
+    assert client.post("/admin/grades/run", data={"period": management.last_closed_period().isoformat()}).status_code == 403
+    assert client.get("/admin/grades").status_code == 403
+    assert len(db.session.execute(select(GradingRun)).scalars().all()) == 1
+
+
+def test_a_unit_sees_its_own_grade_history_and_no_other_units(client, login_as, graded_world):
+    units, _run = graded_world
+    login_as(units[0].created_by)
+    page = client.get("/declarations").get_data(as_text=True)
+    assert units[0].reference in page and "<strong>A</strong>" in page
+    assert units[1].reference not in page and units[2].reference not in page
+
+
+def test_a_unit_not_graded_sees_no_grades_section(client, login_as, graded_world):
+    login_as("applicant")
+    assert "own-grades" not in client.get("/declarations").get_data(as_text=True)
+
+
+def test_the_command_grades_a_closed_period_and_refuses_an_open_one(app, db, admin):
+    runner = app.test_cli_runner()
+    period = management.last_closed_period()
+    result = runner.invoke(args=["grades", "run", "--period", period.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert f"Period {period.isoformat()} graded" in result.output
+    refused = runner.invoke(args=["grades", "run", "--period", management.current_period().isoformat()])
+    assert refused.exit_code != 0 and "has not closed yet" in refused.output
