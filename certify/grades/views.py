@@ -15,6 +15,7 @@ from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change
 from certify.grades import removal_services, services
 from certify.grades.forms import RemovalDecisionForm, RunFilterForm, RunForm
+from certify.grades.labels import cohort_label
 from certify.i18n import date_text, datetime_text
 from certify.management import services as management
 
@@ -44,7 +45,7 @@ def admin_index():
     cohorts = services.cohorts_of(run) if run is not None else []
     cohort = filters.cohort.data if filters.cohort.data in {c["cohort"] for c in cohorts} else None
     filters.cohort.choices = [SelectChoice("", _("All cohorts"))] + [
-        SelectChoice(c["cohort"], c["cohort"]) for c in cohorts]
+        SelectChoice(c["cohort"], cohort_label(c["cohort"])) for c in cohorts]
     if run is not None:
         filters.run.data = str(run.id)
     return render_template("grades/admin_index.html", runs=runs, run=run, current=current,

@@ -171,7 +171,7 @@ def test_the_department_reads_each_cohort_and_each_units_grade(client, login_as,
     units, run = graded_world
     login_as(admin)
     page = client.get("/admin/grades").get_data(as_text=True)
-    assert "kind=factory;industry=3120;province=51" in page
+    assert "绿色工厂 · 3120 炼钢 · 四川省" in page
     for application in units:
         assert application.reference in page
     assert "<strong>A</strong>" in page and page.count("<strong>B</strong>") == 2
