@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from certify.applications.models import Application
 from certify.audit.services import record_event
@@ -239,13 +240,15 @@ def cohorts_of(run: GradingRun) -> list[dict]:
     return sorted(cohorts.values(), key=lambda entry: entry["cohort"])
 
 
-def grades_of_run(run: GradingRun, cohort: str | None = None) -> list[UnitGrade]:
-    query = select(UnitGrade).where(UnitGrade.run_id == run.id)
+def grades_of_run(run: GradingRun, cohort: str | None = None):
+    """The query of the run's unit results (of one cohort when given), by cohort then rank; the
+    organisation and application of each loaded with it."""
+    query = (select(UnitGrade).where(UnitGrade.run_id == run.id)
+             .options(selectinload(UnitGrade.organisation), selectinload(UnitGrade.application)))
     if cohort:
         query = query.where(UnitGrade.cohort == cohort)
-    return db.session.execute(
-        query.order_by(UnitGrade.cohort, UnitGrade.rank.is_(None), UnitGrade.rank, UnitGrade.application_id)
-    ).scalars().all()
+    return query.order_by(UnitGrade.cohort, UnitGrade.rank.is_(None), UnitGrade.rank,
+                          UnitGrade.application_id)
 
 
 def grade_history(organisation_id: int) -> list[UnitGrade]:
@@ -257,4 +260,5 @@ def grade_history(organisation_id: int) -> list[UnitGrade]:
     return db.session.execute(
         select(UnitGrade).join(GradingRun).where(UnitGrade.organisation_id == organisation_id,
                                                  UnitGrade.run_id.in_(current))
+        .options(selectinload(UnitGrade.application), selectinload(UnitGrade.run))
         .order_by(GradingRun.period.desc(), UnitGrade.application_id)).scalars().all()

@@ -5,14 +5,15 @@ its declarations page (the ``declarations-bottom`` template hook, see ``init_app
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.core.forms import commit_change
+from certify.core.forms import commit_change, page_number
+from certify.extensions import db
 from certify.grades import removal_services, services
 from certify.grades.forms import RemovalDecisionForm, RunFilterForm, RunForm
 from certify.grades.labels import cohort_label
@@ -48,9 +49,12 @@ def admin_index():
         SelectChoice(c["cohort"], cohort_label(c["cohort"])) for c in cohorts]
     if run is not None:
         filters.run.data = str(run.id)
+    page = (db.paginate(services.grades_of_run(run, cohort), page=page_number(),
+                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
+            if run is not None else None)
     return render_template("grades/admin_index.html", runs=runs, run=run, current=current,
                            cohorts=cohorts, cohort=cohort, filters=filters, run_form=_run_form(),
-                           grades=services.grades_of_run(run, cohort) if run is not None else [])
+                           page=page)
 
 
 @bp.route("/admin/grades/run", methods=["POST"])

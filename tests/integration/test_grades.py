@@ -177,6 +177,18 @@ def test_the_department_reads_each_cohort_and_each_units_grade(client, login_as,
     assert "<strong>A</strong>" in page and page.count("<strong>B</strong>") == 2
     filtered = client.get("/admin/grades", query_string={"run": run.id, "cohort": "kind=park;all=*"})
     assert filtered.status_code == 200  # an unknown cohort shows the whole run
+    assert client.get("/admin/grades", query_string={"run": "x", "page": "y"}).status_code == 200
+
+
+def test_the_units_of_a_run_come_in_pages(app, client, login_as, graded_world, admin, monkeypatch):
+    units, run = graded_world
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    login_as(admin)
+    first = client.get("/admin/grades").get_data(as_text=True)
+    second = client.get("/admin/grades", query_string={"run": run.id, "page": 2}).get_data(as_text=True)
+    # Ranks 1 and 2 (values 9 and 5) on the first page, rank 3 (value 2) on the second.
+    assert units[0].reference in first and units[1].reference in first and units[2].reference not in first
+    assert units[2].reference in second and units[0].reference not in second
 
 
 def test_the_department_runs_grading_from_its_page_and_earlier_runs_are_kept(client, login_as, db, graded_world, admin):
