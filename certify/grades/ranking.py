@@ -20,6 +20,12 @@ provisional, and documented here so that the department can judge it:
 - Arithmetic is exact (fractions), so equal composites are really equal and never depend on
   rounding.
 
+Cohorts (``cohort_key``): the source states the shares over all national-level green factories
+and says the code also shows a factory's position within its industry, but not whether A+ / A / B
+are ranked within the industry (§1.4, not found). The default here, as the department asked, is
+the industry class and the province (``CERTIFY_GRADE_COHORT=industry,province``); in a
+deployment for one province that is the industry class. ``all`` gives one cohort per kind.
+
 Grading (``grade_cohort``): units withheld (open plausibility flags) are set aside first, so a
 withheld unit changes the others' grades exactly as its absence from the cohort would. The
 remaining units are ordered by composite, best first, then by their tie key (the application id:
