@@ -6,6 +6,7 @@ is its current one, and the earlier ones stay as they were.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -95,7 +96,7 @@ class UnitGrade(db.Model):
     grade: Mapped[Grade | None] = mapped_column(enum_column(Grade, "cohort_grade"))
     # The composite (0 worst … 1 best), rounded to six places for reading; the ranking used the
     # exact value.
-    composite: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=True))
+    composite: Mapped[Decimal | None] = mapped_column(Numeric(9, 6, asdecimal=True))
     rank: Mapped[int | None] = mapped_column(Integer)
     tied_at_boundary: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
