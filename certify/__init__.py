@@ -88,7 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)  # the JSON API under /api/v1, and the administrators' key pages
 
-    from certify import assessment, certificates, cli, management, notifications, ops, plausibility, rulesets
+    from certify import assessment, certificates, cli, grades, management, notifications, ops, plausibility, rulesets
     from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
     from certify.assessment import reports
@@ -120,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     certificates.init_app(app)
     management.init_app(app)
     plausibility.init_app(app)
+    grades.init_app(app)  # cohort grades and park removal: pages, ``flask grades``, the unit's grades
     # Receivers of the signals (``certify.signals``) that other areas send.
     notifications.init_app(app)
     exports.init_app(app)

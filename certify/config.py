@@ -154,6 +154,12 @@ def _due_dates(text: str) -> tuple:
     return parse_due_dates(text)
 
 
+def _cohort_fields(text: str) -> tuple:
+    from certify.grades.ranking import parse_cohort_fields
+
+    return parse_cohort_fields(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the areas, typed. A field's environment variable is its name in
@@ -207,6 +213,23 @@ class Settings:
     # declaration at the half-yearly cadence, as one yearly form missed).
     certify_missed_warning_after: int = field(default=1, metadata=_whole(1))
     certify_missed_review_after: int = field(default=2, metadata=_whole(1))
+
+    # Cohort grades (企业绿码), provisional: docs/sources/tiers-and-zero-carbon.md §1.4 gives the
+    # shares A+ 5 % and A 35 % (B the rest) [V], but neither the formula nor whether the cohort is
+    # the industry (certify's composite: certify/grades/ranking.py). The cohort's fields
+    # (industry, industry_division, province, city, all), the smallest cohort graded and the kinds
+    # graded are the department's choice, not published.
+    certify_grade_cohort: str = field(default="industry,province", metadata=_text(
+        _cohort_fields, "fields among industry, industry_division, province, city, all, such as industry,province"))
+    certify_grade_minimum_cohort: int = field(default=20, metadata=_whole(1))
+    certify_grade_top_share: Decimal = field(default=Decimal("0.05"), metadata=_decimal(0))
+    certify_grade_second_share: Decimal = field(default=Decimal("0.35"), metadata=_decimal(0))
+    certify_grade_kinds: tuple[str, ...] = field(default=("factory",), metadata=_names())
+    # Removal of the bottom 5 % three years in a row [U] (§1.5: "得分连续三年处于后5%的移出名单",
+    # source document disputed), applied to parks by default.
+    certify_removal_bottom_share: Decimal = field(default=Decimal("0.05"), metadata=_decimal(0))
+    certify_removal_consecutive_years: int = field(default=3, metadata=_whole(1))
+    certify_removal_kinds: tuple[str, ...] = field(default=("park",), metadata=_names())
 
     # Accounts. A self-registration not confirmed by its mailed link within this many hours is
     # removed, freeing its e-mail address and credit code.
@@ -276,6 +299,11 @@ class Settings:
         if self.certify_missed_review_after < self.certify_missed_warning_after:
             raise SettingError("CERTIFY_MISSED_WARNING_AFTER must be at least 1 and "
                                "CERTIFY_MISSED_REVIEW_AFTER at least as large.")
+        if self.certify_grade_top_share + self.certify_grade_second_share > 1:
+            raise SettingError("CERTIFY_GRADE_TOP_SHARE and CERTIFY_GRADE_SECOND_SHARE must add up "
+                               "to at most 1.")
+        if self.certify_removal_bottom_share > 1:
+            raise SettingError("CERTIFY_REMOVAL_BOTTOM_SHARE must be at most 1.")
 
     def as_config(self) -> dict:
         """The settings as ``app.config`` keys (the environment variables' names, unless a

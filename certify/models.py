@@ -13,6 +13,7 @@ from certify.assessment.models import (  # noqa: F401
 from certify.audit.models import AuditEvent  # noqa: F401
 from certify.auth.models import Role, User  # noqa: F401
 from certify.certificates.models import Certificate, CertificateCounter  # noqa: F401
+from certify.grades.models import GradingRun, RemovalDecision, UnitGrade  # noqa: F401
 from certify.mail.models import MailMessage  # noqa: F401
 from certify.management.models import Declaration, ReminderSent  # noqa: F401
 from certify.organisations.models import Organisation, OrganisationKind  # noqa: F401
