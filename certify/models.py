@@ -16,5 +16,6 @@ from certify.certificates.models import Certificate, CertificateCounter  # noqa:
 from certify.mail.models import MailMessage  # noqa: F401
 from certify.management.models import Declaration, ReminderSent  # noqa: F401
 from certify.organisations.models import Organisation, OrganisationKind  # noqa: F401
+from certify.pilots.models import Pilot, PilotReport  # noqa: F401
 from certify.publication.models import Batch, BatchEntry, Decision, Objection  # noqa: F401
 from certify.rulesets.models import Rescore  # noqa: F401
