@@ -71,6 +71,7 @@ def test_a_pilot_goes_from_listing_through_its_report_and_review_to_acceptance(a
 
     # The pilot files this year's report through its form: the values beside the base year.
     browser = client_for(app, applicant)
+    assert 'href="/pilots"' in browser.get(f"/applications/{application.id}").get_data(as_text=True)
     page = browser.get(f"/pilots/{application.id}/report", headers=EN).get_data(as_text=True)
     assert "Carbon dioxide per unit of energy used" in page and "Base year" in page
     response = browser.post(f"/pilots/{application.id}/report", headers=EN, data={
@@ -85,6 +86,7 @@ def test_a_pilot_goes_from_listing_through_its_report_and_review_to_acceptance(a
 
     # The department: mid-term review after the first year, continue.
     staff = client_for(app, admin)
+    assert f'href="/admin/pilots/{application.id}"' in staff.get(f"/applications/{application.id}").get_data(as_text=True)
     assert staff.post(f"/admin/pilots/{application.id}/midterm", headers=EN,
                       data={"decision": "continue", "reason": "进展符合预期"}).status_code == 302
     # Final acceptance: 1,800 / 10,000 = 0.18 ≤ 0.2, the zero-carbon level.
