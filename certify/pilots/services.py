@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 
 from certify.applications.models import Application
 from certify.audit.services import record_event
-from certify.certificates.models import Certificate, CertificateStatus, RevocationReason
+from certify.certificates.models import Certificate, RevocationReason
 from certify.certificates.services import (
     certificate_for,
     certificates_by_application,
@@ -404,8 +404,3 @@ def pilot_entries(applications: list[Application], today: date | None = None) ->
 def reports_of(application: Application) -> list[PilotReport]:
     return db.session.execute(select(PilotReport).where(PilotReport.application_id == application.id)
                               .order_by(PilotReport.period.desc())).scalars().all()
-
-
-def is_certificate_valid(certificate: Certificate | None) -> bool:
-    return certificate is not None and certificate.public_status(local_today()) == CertificateStatus.VALID
-

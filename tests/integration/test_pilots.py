@@ -142,6 +142,28 @@ def test_a_park_is_accepted_against_the_threshold_of_its_band_of_energy_use(app,
     assert check.met and str(check.value) == "0.18"
 
 
+def test_a_park_reports_its_own_band_and_its_guiding_indicators(app, db):
+    admin = factories.make_user("admin")
+    committee = factories.make_user("applicant", organisation=factories.make_organisation("park_committee"))
+    application = make_pilot(committee, admin, kind=PARK, subject="宜宾临港经济技术开发区")
+    # the park declared the band it is not in not applicable in its application
+    application.not_applicable = {"core.carbon_per_energy_100": "年综合能源消费量 40 万吨标准煤"}
+    db.session.commit()
+    ids = [i.id for i in services.report_indicators(application)]
+    assert ids == ["core.carbon_per_energy_20_100", "guide.clean_energy_share", "guide.solid_waste_use",
+                   "guide.waste_heat_use", "guide.water_reuse"]
+    browser = client_for(app, committee)
+    response = browser.post(f"/pilots/{application.id}/report", headers=EN, data={
+        "a-core.carbon_per_energy_20_100.C": "76000", "a-core.carbon_per_energy_20_100.E": "400000",
+        "a-guide.clean_energy_share": "85%", "a-guide.solid_waste_use": "82", "a-guide.waste_heat_use": "45",
+        "a-guide.water_reuse": "88", "narrative": "分布式光伏和绿电直供项目建成投运。"})
+    assert response.status_code == 302
+    report = db.session.execute(select(PilotReport)).scalar_one()
+    [core, clean, *_] = services.report_rows(report)
+    # 76,000 / 400,000 = 0.19 this year
+    assert str(core.current) == "0.19" and str(clean.current) == "85"
+
+
 def test_removal_at_the_mid_term_review_revokes_the_listing(app, db, people):
     admin, applicant, _other = people
     application = make_pilot(applicant, admin, listed_days_ago=400)
