@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.core.views import bp as core_bp
     from certify.imports.views import bp as imports_bp
     from certify.management.views import bp as management_bp
+    from certify.pilots.views import bp as pilots_bp
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
     from certify.stats.views import bp as stats_bp
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(management_bp)
+    app.register_blueprint(pilots_bp)
     app.register_blueprint(workbench_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/admin")
@@ -88,7 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)  # the JSON API under /api/v1, and the administrators' key pages
 
-    from certify import assessment, certificates, cli, grades, management, notifications, ops, plausibility, rulesets
+    from certify import assessment, certificates, cli, grades, management, notifications, ops, pilots, plausibility, rulesets
     from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
     from certify.assessment import reports
@@ -121,6 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
     management.init_app(app)
     plausibility.init_app(app)
     grades.init_app(app)  # cohort grades and park removal: pages, ``flask grades``, the unit's grades
+    pilots.init_app(app)
     # Receivers of the signals (``certify.signals``) that other areas send.
     notifications.init_app(app)
     exports.init_app(app)

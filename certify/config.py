@@ -201,6 +201,10 @@ class Settings:
     certify_declaration_due_dates: str = field(default="01-15,07-15", metadata=_text(
         _due_dates, "month-day pairs such as 01-15,07-15"))
     certify_declaration_reminder_days: int = field(default=30, metadata=_whole(0))
+    # Zero-carbon construction pilots report their progress yearly "每年12月底前" (Sichuan's pilot
+    # list, docs/sources/tiers-and-zero-carbon.md §6, provisional): month-day pairs as above.
+    certify_pilot_report_due_dates: str = field(default="12-31", metadata=_text(
+        _due_dates, "month-day pairs such as 12-31"))
     certify_expiry_reminder_days: int = field(default=90, metadata=_whole(0))
     certify_objection_reminder_days: int = field(default=7, metadata=_whole(0))
     certify_assessment_due_soon_days: int = field(default=7, metadata=_whole(0))

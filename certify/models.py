@@ -17,6 +17,7 @@ from certify.grades.models import GradingRun, RemovalDecision, UnitGrade  # noqa
 from certify.mail.models import MailMessage  # noqa: F401
 from certify.management.models import Declaration, ReminderSent  # noqa: F401
 from certify.organisations.models import Organisation, OrganisationKind  # noqa: F401
+from certify.pilots.models import Pilot, PilotReport  # noqa: F401
 from certify.plausibility.models import PlausibilityFlag  # noqa: F401
 from certify.publication.models import Batch, BatchEntry, Decision, Objection  # noqa: F401
 from certify.rulesets.models import Rescore  # noqa: F401

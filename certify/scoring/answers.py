@@ -168,11 +168,12 @@ def meeting_limit(indicator: Indicator) -> Decimal:
 
 def figures_reaching(indicator: Indicator, target: Decimal | None) -> dict[str, Decimal]:
     """Figures of a computed indicator whose value is ``target`` (every input 1 but the first,
-    solved for: the formulas of the shipped files are linear in it). Where the assessment sets the
-    industry's levels, the figures are all 1 and the levels put ``target`` (None) at the leading
-    value."""
+    solved for: the formulas of the shipped files are linear in it; an input whose range starts
+    above 1, such as a band of energy use, at the start of its range). Where the assessment sets
+    the industry's levels, the figures are all 1 and the levels put ``target`` (None) at the
+    leading value."""
     formula, keys = Formula(indicator.formula), [i.key for i in indicator.inputs]
-    ones = {key: Decimal(1) for key in keys}
+    ones = {i.key: _least(i.range) for i in indicator.inputs}
     if indicator.benchmarks == "assessed":
         value = formula.evaluate(ones)
         worse = value + 1 if indicator.better == "lower" else value / 2
@@ -180,3 +181,10 @@ def figures_reaching(indicator: Indicator, target: Decimal | None) -> dict[str, 
     at_zero = formula.evaluate(ones | {keys[0]: Decimal(0)})
     slope = formula.evaluate(ones) - at_zero
     return ones | {keys[0]: (Decimal(target) - at_zero) / slope}
+
+
+def _least(domain) -> Decimal:
+    """1, or the least value of ``domain`` where that is larger (an inclusive lower bound)."""
+    if domain is None or domain.min is None or domain.min < 1:
+        return Decimal(1)
+    return domain.min if not domain.exclusive_min else domain.min + 1

@@ -23,6 +23,7 @@ from certify.certificates.signing import create_development_key
 from certify.mail.models import MailMessage
 from certify.publication import services as publication
 from tests import factories
+from tests.integration.test_pilots import file_report, make_pilot
 
 MATRIX = yaml.safe_load((Path(__file__).parents[1] / "access_matrix.yaml").read_text(encoding="utf-8"))
 ACTORS = ("visitor", "applicant_a", "applicant_b", "assessor_assigned", "assessor_other", "admin")
@@ -51,6 +52,8 @@ def build_world(db):
     draft = factories.complete_application(applicant_a)
     announced_batch, certificate = _announced(db, admin, applicant_a)
     self_declaration = _declared(applicant_a, certificate.application)
+    pilot = make_pilot(applicant_a, admin)
+    pilot_report = file_report(applicant_a, pilot)
     batch = _in_notice(admin, applicant_a)
     entry = batch.current_entries[0]
     objection = publication.file_objection(batch, entry, name="公众", contact="x@example.com",
@@ -75,7 +78,7 @@ def build_world(db):
         "key": "city", "fmt": "csv", "action": "open-notice",
         "self_declaration_id": self_declaration.id, "rule_set_id": "factory-gbt-36132-2025",
         "import_id": 1,  # no import in this world: refused to everyone
-        "number": certificate.number, "api_key_id": 1,
+        "number": certificate.number, "api_key_id": 1, "report_id": pilot_report.id,
     }
     special = {"applications.submission": {"number": 1},
                "applications.submit": {"application_id": draft.id},
@@ -88,7 +91,9 @@ def build_world(db):
                "api.batch_entries": {"batch_id": announced_batch.id},
                "auth.set_password": {"token": "not-a-real-token"},
                "management.declare": {"application_id": certificate.application_id},
-               "management.re_evaluation": {"application_id": certificate.application_id}}
+               "management.re_evaluation": {"application_id": certificate.application_id},
+               **{f"pilots.{name}": {"application_id": pilot.id}
+                  for name in ("report", "admin_show", "midterm", "acceptance")}}
     return actors, values, special
 
 

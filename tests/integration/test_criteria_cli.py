@@ -85,7 +85,8 @@ def test_check_lists_every_error_with_file_and_line_and_exits_1(run, tmp_path):
     lines = [line for line in result.output.splitlines() if line.startswith(str(broken))]
     assert len(lines) == 2
     kind, x11 = line_of(SUPPLY_CHAIN, "kind: "), line_of(SUPPLY_CHAIN, "id: X11")
-    assert any(f":{kind}: kind: must be one of factory, product, park, supply_chain, not 'chain'" in line for line in lines)
+    kinds = "factory, product, park, supply_chain, zero_carbon_factory, zero_carbon_park"
+    assert any(f":{kind}: kind: must be one of {kinds}, not 'chain'" in line for line in lines)
     assert any(f":{x11}: sections[0].indicators[0].max (X11): must be greater than 0, not -8" in line for line in lines)
 
 

@@ -102,5 +102,6 @@ def test_a_fifth_kind_goes_from_opening_to_its_certificate_without_code(db, pilo
 def test_a_rule_file_of_a_kind_the_kinds_file_does_not_have_is_refused(tmp_path):
     from certify.scoring import RuleFileError, loads
 
-    with pytest.raises(RuleFileError, match="must be one of factory, product, park, supply_chain, not 'low_carbon_pilot'"):
+    kinds = "factory, product, park, supply_chain, zero_carbon_factory, zero_carbon_park"
+    with pytest.raises(RuleFileError, match=f"must be one of {kinds}, not 'low_carbon_pilot'"):
         loads(RULE_FILE.encode(), "pilot.yaml")

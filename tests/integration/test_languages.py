@@ -62,7 +62,8 @@ def test_label_tables_give_each_language_its_own_words(app):
     for language in ("zh", "en", "zh"):
         with app.test_request_context(headers={"Accept-Language": language}):
             assert labels["factory"] == ("绿色工厂" if language == "zh" else "Green factory")
-            assert list(labels) == ["factory", "product", "park", "supply_chain"]
+            assert list(labels) == ["factory", "product", "park", "supply_chain", "zero_carbon_factory",
+                                    "zero_carbon_park"]
 
 
 def test_a_status_shows_as_a_badge_in_the_readers_language(app):

@@ -215,10 +215,13 @@ def test_a_renormalised_section_scores_raw_over_applicable_maximum_times_its_wei
 
 
 def best_figures(indicator) -> dict:
-    """Figures whose computed value reaches the leading value: every input 1 but the first, solved
+    """Figures whose computed value reaches the leading value (or the limit): every input 1 (or its
+    least value) but the first, solved
     for (the formulas are linear in it); where the assessment sets the levels, levels around it."""
     formula, keys = Formula(indicator.formula), [i.key for i in indicator.inputs]
-    ones = {key: Decimal(1) for key in keys}
+    # 1, or an input's least value where its range starts above 1 (a park's band of energy use)
+    ones = {i.key: max(Decimal(1), i.range.min) if i.range is not None and i.range.min is not None else Decimal(1)
+            for i in indicator.inputs}
     if indicator.benchmarks == "assessed":
         value = formula.evaluate(ones)
         step = Decimal("0.5") if indicator.better == "higher" else Decimal("-0.5")
@@ -226,4 +229,5 @@ def best_figures(indicator) -> dict:
         return ones | {"leading": value, "baseline": baseline if baseline != value else value - step * 2}
     at_zero = formula.evaluate(ones | {keys[0]: Decimal(0)})
     slope = formula.evaluate(ones) - at_zero
-    return ones | {keys[0]: (indicator.leading - at_zero) / slope}
+    target = indicator.leading if indicator.limit is None else indicator.limit
+    return ones | {keys[0]: (target - at_zero) / slope}

@@ -207,6 +207,16 @@ WORKED_EXAMPLES = {
 }
 
 
+def _zero_carbon_examples() -> dict:
+    """The zero-carbon factory and park examples, worked out in their own test module."""
+    from tests.unit import test_zero_carbon_rules
+
+    return test_zero_carbon_rules.WORKED_EXAMPLES
+
+
+WORKED_EXAMPLES |= _zero_carbon_examples()
+
+
 @pytest.mark.parametrize("rule_set_id", sorted(WORKED_EXAMPLES))
 def test_the_worked_example_matches_the_hand_computation(rule_sets, rule_set_id):
     rule_set = rule_sets[rule_set_id]
