@@ -42,7 +42,6 @@ OUTCOME_LABELS = {
 # Why a unit was withheld or not graded (the codes ``certify.grades.services`` records).
 REASON_LABELS = {
     "not_declared": _l("No declaration was submitted for the period."),
-    "declaration_flag_open": _l("A flagged declaration has not been reviewed by the department yet."),
     "plausibility_flags_open": _l("The plausibility checks hold open flags."),
 }
 

@@ -30,11 +30,11 @@ from certify.grades.ranking import (
 from certify.management import services as management
 from certify.management.models import Declaration, DeclarationStatus
 from certify.management.periods import period_for
+from certify.plausibility.services import open_flags_for
 from certify.workflow import Status
 
 # Why a unit is not graded, recorded on its row (labels in ``certify.grades.models``).
 NOT_DECLARED_REASON = "not_declared"
-OPEN_DECLARATION_FLAG_REASON = "declaration_flag_open"
 OPEN_PLAUSIBILITY_FLAG_REASON = "plausibility_flags_open"
 _SIX_PLACES = Decimal("0.000001")
 
@@ -83,32 +83,11 @@ def check_closed_period(period: date, today: date | None = None) -> None:
 # ---- withholding -------------------------------------------------------------------------------
 
 def withheld_application_ids(application_ids) -> dict[int, str]:
-    """Application id -> why it is withheld from grading, for those of ``application_ids`` with
-    open plausibility flags. Uses ``certify.plausibility.services.open_flags_for`` where that
-    module is installed; otherwise a declaration flagged on submission and not yet reviewed by
-    the department counts as an open flag."""
-    ids = sorted(set(application_ids))
-    if not ids:
-        return {}
-    try:
-        from certify.plausibility.services import open_flags_for
-    except ImportError:
-        open_flags_for = None
-    if open_flags_for is not None:
-        return {i: OPEN_PLAUSIBILITY_FLAG_REASON for i in _flagged_ids(open_flags_for(ids))}
-    rows = db.session.execute(
-        select(Declaration.application_id).where(
-            Declaration.application_id.in_(ids), Declaration.is_flagged.is_(True),
-            Declaration.status == DeclarationStatus.SUBMITTED).distinct())
-    return {application_id: OPEN_DECLARATION_FLAG_REASON for (application_id,) in rows}
-
-
-def _flagged_ids(open_flags) -> set[int]:
-    """The application ids ``open_flags_for`` names: a mapping id -> open flags (those with any),
-    or the flags themselves (ids, or objects with ``application_id``)."""
-    if hasattr(open_flags, "items"):
-        return {int(key) for key, flags in open_flags.items() if flags}
-    return {int(getattr(flag, "application_id", flag)) for flag in open_flags}
+    """Application id -> why it is withheld from grading, for those of ``application_ids`` whose
+    figures hold plausibility flags not yet cleared (``certify.plausibility``)."""
+    open_flags = open_flags_for(application_ids)
+    return {application_id: OPEN_PLAUSIBILITY_FLAG_REASON
+            for application_id, flags in sorted(open_flags.items()) if flags}
 
 
 # ---- grading -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 mid-term review and final acceptance of each pilot.
 
 Revision ID: 9e4b2d7c5a13
-Revises: c3e8a5f1d692
+Revises: 9aeec2ed25ad
 Create Date: 2026-12-06 22:44:04.522813
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9e4b2d7c5a13'
-down_revision = 'c3e8a5f1d692'
+down_revision = '9aeec2ed25ad'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 self-declaration, and who cleared each with what reason.
 
 Revision ID: 4e9b2c7d1a36
-Revises: c3e8a5f1d692
+Revises: 9e4b2d7c5a13
 Create Date: 2026-12-07 00:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4e9b2c7d1a36'
-down_revision = 'c3e8a5f1d692'
+down_revision = '9e4b2d7c5a13'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from certify.demo import builders
 from certify.extensions import db
 from certify.management import services as management
 from certify.organisations.models import OrganisationKind
+from certify.plausibility import services as plausibility
 from tests import factories
 
 
@@ -40,7 +41,8 @@ def listed_units(count: int, *, admin, kind: str = "factory", industry_code: str
 
 def declare(application, values: dict, *, reviewed_by=None, period: date | None = None):
     """The organisation's declaration of ``values`` (indicator id -> number) for the current
-    period, submitted; reviewed by ``reviewed_by`` when given (its flags then no longer open)."""
+    period, submitted; reviewed by ``reviewed_by`` when given: the declaration's flags read and
+    its plausibility flags cleared, so that none is open any more."""
     applicant = application.created_by
     declaration = management.open_declaration(applicant, application, period)
     declaration.values = {key: str(value) for key, value in values.items()}
@@ -48,6 +50,9 @@ def declare(application, values: dict, *, reviewed_by=None, period: date | None 
     management.submit_declaration(applicant, declaration)
     if reviewed_by is not None and declaration.is_flagged:
         management.review_declaration(reviewed_by, declaration, note="已核实，数据属实。")
+    if reviewed_by is not None:
+        for flag in plausibility.open_flags_for([application.id])[application.id]:
+            plausibility.clear_flag(reviewed_by, flag, "已核实，数据属实。")
     return declaration
 
 

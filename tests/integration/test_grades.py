@@ -81,13 +81,13 @@ def test_a_unit_with_a_flag_not_yet_reviewed_is_withheld_and_does_not_count(db, 
     flagged = declare(units[20], {INDICATOR: 3})
     assert flagged.is_flagged
     assert grades.withheld_application_ids([a.id for a in units]) == {
-        units[20].id: grades.OPEN_DECLARATION_FLAG_REASON}
+        units[20].id: grades.OPEN_PLAUSIBILITY_FLAG_REASON}
 
     run = grades.grade_period(admin, period, today=after(period))
 
     withheld = graded(run)[units[20].id]
     assert (withheld.outcome, withheld.grade, withheld.reason) == (
-        Outcome.WITHHELD, None, grades.OPEN_DECLARATION_FLAG_REASON)
+        Outcome.WITHHELD, None, grades.OPEN_PLAUSIBILITY_FLAG_REASON)
     # Twenty left: floor(1.0) = 1 A+, floor(7.0) = 7 A, 12 B.
     others = [g.grade for g in run.grades if g.application_id != units[20].id]
     assert (others.count(Grade.A_PLUS), others.count(Grade.A), others.count(Grade.B)) == (1, 7, 12)
@@ -125,7 +125,7 @@ def test_a_period_not_yet_closed_is_refused_with_a_clear_message(db, admin):
     period = management.current_period()
     with pytest.raises(ServiceError) as refused:
         grades.grade_period(admin, period, today=period)
-    assert "has not closed yet" in str(refused.value.message)
+    assert "尚未截止" in str(refused.value.message)
     with pytest.raises(ServiceError):
         grades.grade_period(admin, date(2026, 3, 1), today=after(period))  # not a due date
     assert db.session.execute(select(GradingRun)).first() is None
@@ -135,19 +135,6 @@ def test_a_period_not_yet_closed_is_refused_with_a_clear_message(db, admin):
 def test_only_the_department_grades(db, role):
     with pytest.raises(PermissionDenied):
         grades.grade_period(factories.make_user(role), management.last_closed_period())
-
-
-def test_open_flags_of_the_plausibility_checks_are_used_when_they_are_installed(db, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("certify.plausibility.services")
-    module.open_flags_for = lambda ids: {i: (["outlier"] if i == 2 else []) for i in ids}
-    package = types.ModuleType("certify.plausibility")
-    package.services = module
-    monkeypatch.setitem(sys.modules, "certify.plausibility", package)
-    monkeypatch.setitem(sys.modules, "certify.plausibility.services", module)
-    assert grades.withheld_application_ids([1, 2, 3]) == {2: grades.OPEN_PLAUSIBILITY_FLAG_REASON}
 
 
 # ---- pages and command ---------------------------------------------------------------------------
@@ -235,4 +222,4 @@ def test_the_command_grades_a_closed_period_and_refuses_an_open_one(app, db, adm
     assert result.exit_code == 0, result.output
     assert f"Period {period.isoformat()} graded" in result.output
     refused = runner.invoke(args=["grades", "run", "--period", management.current_period().isoformat()])
-    assert refused.exit_code != 0 and "has not closed yet" in refused.output
+    assert refused.exit_code != 0 and "尚未截止" in refused.output
