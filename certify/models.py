@@ -18,3 +18,4 @@ from certify.management.models import Declaration, ReminderSent  # noqa: F401
 from certify.organisations.models import Organisation, OrganisationKind  # noqa: F401
 from certify.publication.models import Batch, BatchEntry, Decision, Objection  # noqa: F401
 from certify.rulesets.models import Rescore  # noqa: F401
+from certify.tiers.models import CityReview  # noqa: F401

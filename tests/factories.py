@@ -23,6 +23,7 @@ ROLE_KINDS = {
     Role.APPLICANT: OrganisationKind.ENTERPRISE,
     Role.ASSESSOR: OrganisationKind.AGENCY,
     Role.ADMIN: OrganisationKind.AUTHORITY,
+    Role.CITY: OrganisationKind.AUTHORITY,  # a city bureau: pass ``organisation`` for its city
 }
 
 
