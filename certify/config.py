@@ -215,9 +215,9 @@ class Settings:
     certify_city_review_kinds: tuple[str, ...] = field(default=(), metadata=_names())
     # The national recommendation package's summary columns, in order. Provisional: the national
     # platform's column order was not found (sources §3), so the default is built from the fields
-    # certify keeps; see certify/tiers/national.py for the keys.
+    # certify keeps; see certify/tiers/national.py for the keys (序号 always comes first).
     certify_national_summary_columns: tuple[str, ...] = field(default=(
-        "number", "organisation", "credit_code", "city", "industry", "kind", "provincial_batch",
+        "organisation", "credit_code", "city", "industry", "kind", "provincial_batch",
         "certificate_number", "valid_until", "score", "key_indicators", "opinion"), metadata=_names())
     # The recommendation guard: a candidate's key indicators against the average of the other
     # listed units of its industry class in its region ("province": all listed units; "city"),

@@ -88,3 +88,11 @@ def recent_reviews(user, limit: int = 20) -> list[CityReview]:
         select(CityReview).where(CityReview.city_code == user.organisation.city_code)
         .order_by(CityReview.reviewed_at.desc(), CityReview.id.desc()).limit(limit)
     ).scalars())
+
+
+def reviews_of(application: Application) -> list[CityReview]:
+    """Every decision of the bureau on ``application``, newest first."""
+    return list(db.session.execute(
+        select(CityReview).where(CityReview.application_id == application.id)
+        .order_by(CityReview.reviewed_at.desc(), CityReview.id.desc())
+    ).scalars())
