@@ -6,7 +6,9 @@ region's existing national green factories and parks (原则上不低于本地�
 平均水平; docs/sources/tiers-and-zero-carbon.md §3, one source only: [U]). certify knows the units
 the province has listed, so the guard compares with those: for each key indicator of the
 candidate, the average of the same indicator over the *other* listed units of the same industry
-class, in the same region (the province, or the candidate's city). It warns; it never refuses.
+class (the caller gives units of the candidate's kind: factories with factories, parks with
+parks; parks, without a class, are peers of one another), in the same region (the province, or
+the candidate's city). It warns; it never refuses.
 With fewer peers than the minimum there is no comparison, and the guard says so.
 """
 
@@ -71,10 +73,8 @@ def number(value) -> Decimal | None:
 
 
 def peers_of(candidate: Unit, listed: list[Unit], *, region: str = PROVINCE) -> list[Unit]:
-    """The other listed units of the candidate's industry class (none without a class), in its
-    region."""
-    if candidate.industry_code is None:
-        return []
+    """The other listed units of the candidate's industry class, in its region. Units without a
+    class (parks: a park spans industries) are peers of one another."""
     return [unit for unit in listed
             if unit.key != candidate.key and unit.industry_code == candidate.industry_code
             and (region == PROVINCE or unit.city_code == candidate.city_code)]

@@ -148,24 +148,25 @@ def candidates(applications: list[Application]) -> list[Candidate]:
     for application in applications:
         values = certified_values(application)
         metrics = key_metrics(application)
-        industry = application.organisation.industry_code
-        key = (application.kind, industry)
-        if industry is not None and key not in peers_cache:
+        key = (application.kind, application.organisation.industry_code)
+        if key not in peers_cache:
             peers_cache[key] = [_unit(peer, certified_values(peer)) for peer in _listed_peers(*key)]
         comparisons = guard.compare(
             _unit(application, values), [guard.Metric(m.id, m.better) for m in metrics],
-            peers_cache.get(key, []), region=region, min_peers=min_peers)
+            peers_cache[key], region=region, min_peers=min_peers)
         result.append(Candidate(application, certificates.get(application.id), titles.get(application.id, ""),
                                 metrics, values, comparisons, _evaluation_total(application),
                                 opinions.get(application.id, "")))
     return result
 
 
-def _listed_peers(kind: str, industry_code: str) -> list[Application]:
+def _listed_peers(kind: str, industry_code: str | None) -> list[Application]:
+    """The listed units of ``kind`` and industry class (parks: those without a class)."""
+    industry = (Organisation.industry_code.is_(None) if industry_code is None
+                else Organisation.industry_code == industry_code)
     return list(db.session.execute(
         select(Application).join(Organisation, Organisation.id == Application.organisation_id)
-        .where(Application.status == Status.LISTED, Application.kind == kind,
-               Organisation.industry_code == industry_code)).scalars())
+        .where(Application.status == Status.LISTED, Application.kind == kind, industry)).scalars())
 
 
 # ---- the summary sheet -------------------------------------------------------------------------

@@ -71,10 +71,15 @@ def test_the_city_region_takes_only_the_candidates_city():
     assert (result.average, result.peers) == (Decimal(110), 3)
 
 
-def test_a_candidate_without_a_value_or_an_industry_is_not_compared():
-    assert compare(unit("candidate", None), [ENERGY], PEERS)[0].outcome == NO_VALUE
-    assert compare(unit("park", 90, industry=None), [ENERGY], [unit(k, 100, industry=None) for k in "abc"])[0].outcome \
-        == TOO_FEW_PEERS
+def test_a_candidate_without_a_value_is_not_compared():
+    [result] = compare(unit("candidate", None), [ENERGY], PEERS)
+    assert (result.outcome, result.peers) == (NO_VALUE, 3)
+
+
+def test_units_without_an_industry_class_are_compared_with_one_another():
+    parks = [unit(k, v, industry=None) for k, v in (("a", 100), ("b", 110), ("c", 120))]
+    [result] = compare(unit("park", 115, industry=None), [ENERGY], parks + PEERS)
+    assert (result.outcome, result.average, result.peers) == (WORSE, Decimal(110), 3)
 
 
 def test_an_unknown_region_is_refused():
