@@ -177,3 +177,15 @@ def test_the_bureaus_workbench_is_its_queue(client, login_as, db):
     login_as(factories.make_city_user(CHENGDU))
     response = client.get("/workbench")
     assert response.status_code == 302 and response.headers["Location"].endswith("/city")
+
+
+def test_the_administrators_list_marks_what_waits_for_the_city_bureau(client, login_as, db):
+    waiting = submitted_in(CHENGDU, "待推荐的供应链")
+    recommended = submitted_in(CHENGDU, "已推荐的供应链")
+    services.recommend_application(factories.make_city_user(CHENGDU), recommended, "同意推荐。")
+    login_as(factories.make_user(Role.ADMIN))
+    page = text(client.get("/admin/applications", headers=EN))
+    rows = {subject: row for row in page.split("<tr") for subject in (waiting.subject, recommended.subject)
+            if subject in row}
+    assert "awaiting the city bureau's recommendation" in rows[waiting.subject]
+    assert "awaiting the city bureau's recommendation" not in rows[recommended.subject]
