@@ -21,17 +21,23 @@ def city_review_part(application) -> dict | None:
     from certify.tiers.models import CITY_DECISION_LABELS, CityDecision
     from certify.tiers.permissions import awaiting_city_recommendation
     from certify.tiers.services import reviews_of
+    from certify.timeutil import as_utc
+    from certify.workflow import Status
 
     if not current_user.is_authenticated or current_user.role == Role.ASSESSOR:
         return None
     awaiting = awaiting_city_recommendation(application)
     reviews = reviews_of(application)
+    returned_by_bureau = (application.status == Status.DRAFT and bool(reviews)
+                          and reviews[0].decision == CityDecision.RETURNED and application.returned_at is not None
+                          and as_utc(reviews[0].reviewed_at) >= as_utc(application.returned_at))
     if current_user.role == Role.APPLICANT:
-        # The applicant reads the bureau's opinion when it sent the application back.
-        reviews = reviews[:1] if reviews and reviews[0].decision == CityDecision.RETURNED else []
+        # The applicant reads the bureau's opinion while the bureau's return is the current one.
+        reviews = reviews[:1] if returned_by_bureau else []
     if not reviews and not awaiting:
         return None
-    return {"reviews": reviews, "awaiting": awaiting, "decision_labels": CITY_DECISION_LABELS}
+    return {"reviews": reviews, "awaiting": awaiting, "decision_labels": CITY_DECISION_LABELS,
+            "returned_by_bureau": returned_by_bureau}
 
 
 def init_app(app: Flask) -> None:

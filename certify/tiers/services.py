@@ -58,6 +58,9 @@ def return_application(user, application: Application, opinion: str) -> CityRevi
     _require_pre_review(user, application)
     opinion = _opinion(opinion)
     applications.return_application(user, application, note=opinion)
+    # The page shows the department's own return note under the department's name; the bureau's
+    # opinion is shown as the bureau's (``tiers/_application_city_review.html``).
+    application.return_note = None
     return _review(user, application, CityDecision.RETURNED, opinion)
 
 

@@ -100,6 +100,7 @@ def test_a_return_makes_the_application_a_draft_and_the_applicant_reads_the_opin
     login_as(applicant)
     page = text(client.get(f"/applications/{application.id}", headers=EN))
     assert "City bureau's pre-review" in page and "请补充近三年能源审计报告。" in page
+    assert "Returned by the department" not in page  # the opinion is the bureau's, not the department's
 
 
 def test_the_provinces_page_says_it_waits_then_shows_the_bureaus_opinion(client, login_as, db):
