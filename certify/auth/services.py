@@ -436,4 +436,4 @@ def disable_totp(user: User, password: str) -> None:
 def second_factor_required(user: User) -> bool:
     """Whether ``user`` must set up the second factor before doing anything else."""
     return (bool(current_app.config.get("CERTIFY_REQUIRE_TOTP_FOR_STAFF"))
-            and user.role in (Role.ADMIN, Role.ASSESSOR) and not user.totp_secret)
+            and user.role != Role.APPLICANT and not user.totp_secret)

@@ -190,3 +190,17 @@ def test_the_administrators_list_marks_what_waits_for_the_city_bureau(client, lo
             if subject in row}
     assert "awaiting the city bureau's recommendation" in rows[waiting.subject]
     assert "awaiting the city bureau's recommendation" not in rows[recommended.subject]
+
+
+def test_city_bureau_accounts_are_listed_with_their_role(client, login_as, db):
+    factories.make_city_user(CHENGDU, name="成都经信初审员")
+    login_as(factories.make_user(Role.ADMIN))
+    page = text(client.get("/admin/users?role=city", headers=EN))
+    assert "成都经信初审员" in page and "City bureau (pre-review)" in page
+
+
+def test_a_city_bureau_user_must_set_up_the_second_factor_when_staff_must(app, monkeypatch, db):
+    from certify.auth.services import second_factor_required
+
+    monkeypatch.setitem(app.config, "CERTIFY_REQUIRE_TOTP_FOR_STAFF", True)
+    assert second_factor_required(factories.make_city_user(CHENGDU))

@@ -126,3 +126,10 @@ def test_an_unknown_summary_column_is_refused_by_name(app, monkeypatch, db, peop
     monkeypatch.setitem(app.config, "CERTIFY_NATIONAL_SUMMARY_COLUMNS", ("organisation", "annual_output"))
     with pytest.raises(ServiceError, match="annual_output"):
         national.build_package(people["admin"], [four_factories[0].id])
+
+
+def test_an_unknown_guard_region_stops_the_start_naming_the_setting(make_app):
+    from certify.config import SettingError
+
+    with pytest.raises(SettingError, match="CERTIFY_GUARD_REGION"):
+        make_app(CERTIFY_GUARD_REGION="country")
