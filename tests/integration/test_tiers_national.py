@@ -133,3 +133,14 @@ def test_an_unknown_guard_region_stops_the_start_naming_the_setting(make_app):
 
     with pytest.raises(SettingError, match="CERTIFY_GUARD_REGION"):
         make_app(CERTIFY_GUARD_REGION="country")
+
+
+@pytest.mark.renders_reports
+def test_the_package_holds_the_evaluation_report_where_certify_has_one(app, db, people):
+    application = listed_factory(app, people, 9, name="戊钢铁")
+    db.session.commit()  # the report and the certificate are rendered after the commit
+    package = national.build_package(people["admin"], [application.id])
+    archive = zipfile.ZipFile(io.BytesIO(package.data))
+    report = "01-戊钢铁/评价报告.pdf"
+    assert report in archive.namelist() and archive.read(report).startswith(b"%PDF")
+    assert "缺" not in archive.read("README.txt").decode("utf-8")
