@@ -204,3 +204,14 @@ def test_a_city_bureau_user_must_set_up_the_second_factor_when_staff_must(app, m
 
     monkeypatch.setitem(app.config, "CERTIFY_REQUIRE_TOTP_FOR_STAFF", True)
     assert second_factor_required(factories.make_city_user(CHENGDU))
+
+
+def test_the_assignment_page_says_why_it_waits_for_the_city_bureau(client, login_as, db):
+    application = submitted_in(CHENGDU, "成都的供应链")
+    lead = factories.make_assessor()
+    login_as(factories.make_user(Role.ADMIN))
+    response = client.post(f"/assessment/applications/{application.id}", headers=EN,
+                           data={"lead_id": lead.id, "second_id": 0}, follow_redirects=True)
+    assert "The city bureau has not recommended this application yet" in text(response)
+    db.session.refresh(application)
+    assert application.status == Status.SUBMITTED
