@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from certify.public.views import bp as public_bp
     from certify.publication.views import bp as publication_bp
     from certify.stats.views import bp as stats_bp
+    from certify.tiers.views import bp as tiers_bp
     from certify.workbench.views import bp as workbench_bp
 
     app.register_blueprint(core_bp)
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(management_bp)
     app.register_blueprint(pilots_bp)
     app.register_blueprint(workbench_bp)
+    app.register_blueprint(tiers_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(imports_bp, url_prefix="/admin")
     register_error_handlers(app)
@@ -90,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)  # the JSON API under /api/v1, and the administrators' key pages
 
-    from certify import assessment, certificates, cli, grades, management, notifications, ops, pilots, plausibility, rulesets
+    from certify import assessment, certificates, cli, grades, management, notifications, ops, pilots, plausibility, rulesets, tiers
     from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
     from certify.assessment import reports
@@ -124,6 +126,7 @@ def create_app(config: dict | None = None) -> Flask:
     plausibility.init_app(app)
     grades.init_app(app)  # cohort grades and park removal: pages, ``flask grades``, the unit's grades
     pilots.init_app(app)
+    tiers.init_app(app)
     # Receivers of the signals (``certify.signals``) that other areas send.
     notifications.init_app(app)
     exports.init_app(app)

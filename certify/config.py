@@ -235,6 +235,24 @@ class Settings:
     certify_removal_consecutive_years: int = field(default=3, metadata=_whole(1))
     certify_removal_kinds: tuple[str, ...] = field(default=("park",), metadata=_names())
 
+    # Tiers (certify/tiers, docs/tiers.md). The kinds whose applications the city bureau
+    # pre-reviews and recommends before the province assigns assessors (Sichuan's list notices:
+    # 经申报单位自评价、市（州）经济和信息化局确认推荐、专家评审…; docs/sources/tiers-and-zero-carbon.md
+    # §2); empty, the default, means no city step. Sichuan: factory,park,product,supply_chain.
+    certify_city_review_kinds: tuple[str, ...] = field(default=(), metadata=_names())
+    # The national recommendation package's summary columns, in order. Provisional: the national
+    # platform's column order was not found (sources §3), so the default is built from the fields
+    # certify keeps; see certify/tiers/national.py for the keys (序号 always comes first).
+    certify_national_summary_columns: tuple[str, ...] = field(default=(
+        "organisation", "credit_code", "city", "industry", "kind", "provincial_batch",
+        "certificate_number", "valid_until", "score", "key_indicators", "opinion"), metadata=_names())
+    # The recommendation guard: a candidate's key indicators against the average of the other
+    # listed units of its industry class in its region ("province": all listed units; "city"),
+    # compared only with at least this many of them. 390号's rule (原则上不低于本地区已有国家绿色
+    # 工厂、绿色工业园区的平均水平) is [U], sources §3: the guard warns, it never refuses.
+    certify_guard_region: str = field(default="province", metadata=_choice(("province", "city")))
+    certify_guard_min_peers: int = field(default=3, metadata=_whole(1))
+
     # Accounts. A self-registration not confirmed by its mailed link within this many hours is
     # removed, freeing its e-mail address and credit code.
     certify_registration_confirm_hours: int = field(default=48, metadata=_whole(1))

@@ -21,3 +21,4 @@ from certify.pilots.models import Pilot, PilotReport  # noqa: F401
 from certify.plausibility.models import PlausibilityFlag  # noqa: F401
 from certify.publication.models import Batch, BatchEntry, Decision, Objection  # noqa: F401
 from certify.rulesets.models import Rescore  # noqa: F401
+from certify.tiers.models import CityReview  # noqa: F401

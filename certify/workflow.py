@@ -6,6 +6,7 @@ the caller's transaction.
 
     draft --submit--> submitted --assign--> assigned --accept--> under_assessment --report--> assessed
     submitted|assessed --return--> draft            assigned --decline--> submitted
+    (a submitted application may also be returned by its city bureau, in the pre-review)
     assigned|under_assessment --withdraw_assignment--> submitted (the department takes it back)
     assessed --approve--> approved --open_notice--> in_notice --announce--> listed
     assessed --reject--> rejected                   in_notice --uphold_objection--> assessed
@@ -99,7 +100,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Status.DRAFT, Action.WITHDRAW, {Role.APPLICANT}, Status.WITHDRAWN),
     _t(Status.SUBMITTED, Action.WITHDRAW, {Role.APPLICANT}, Status.WITHDRAWN),
     _t(Status.SUBMITTED, Action.ASSIGN, {Role.ADMIN}, Status.ASSIGNED),
-    _t(Status.SUBMITTED, Action.RETURN, {Role.ADMIN}, Status.DRAFT),
+    # The city bureau returns what it does not recommend (its pre-review, ``certify.tiers``).
+    _t(Status.SUBMITTED, Action.RETURN, {Role.ADMIN, Role.CITY}, Status.DRAFT),
     _t(Status.ASSIGNED, Action.ACCEPT, {Role.ASSESSOR}, Status.UNDER_ASSESSMENT),
     _t(Status.ASSIGNED, Action.DECLINE, {Role.ASSESSOR}, Status.SUBMITTED),
     _t(Status.ASSIGNED, Action.WITHDRAW_ASSIGNMENT, {Role.ADMIN}, Status.SUBMITTED),

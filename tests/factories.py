@@ -23,6 +23,7 @@ ROLE_KINDS = {
     Role.APPLICANT: OrganisationKind.ENTERPRISE,
     Role.ASSESSOR: OrganisationKind.AGENCY,
     Role.ADMIN: OrganisationKind.AUTHORITY,
+    Role.CITY: OrganisationKind.AUTHORITY,  # a city bureau: pass ``organisation`` for its city
 }
 
 
@@ -65,6 +66,16 @@ def make_user(role: Role | str = Role.APPLICANT, organisation: Organisation | No
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def make_city_user(city_code: str = "510100", **fields) -> User:
+    """A city bureau user (市（州）经济和信息化局) of ``city_code``'s bureau, made with the bureaus
+    (``flask tiers cities``) when they do not exist yet."""
+    from certify.tiers.bureaus import city_bureaus, ensure_city_bureaus
+
+    ensure_city_bureaus()
+    bureau = next(b for b in city_bureaus() if b.city_code == city_code)
+    return make_user(Role.CITY, organisation=bureau, **fields)
 
 
 def best_answers(rule_set, industry=None) -> dict:

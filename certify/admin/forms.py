@@ -16,12 +16,14 @@ class StaffUserForm(FlaskForm):
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice(Role.ASSESSOR.value, _l("Assessor")),
-                 SelectChoice(Role.ADMIN.value, _l("Administrator"))],
+                 SelectChoice(Role.ADMIN.value, _l("Administrator")),
+                 SelectChoice(Role.CITY.value, _l("City bureau (pre-review)"))],
         validators=[_required],
     )
     organisation_id = SelectField(
-        _l("Assessment agency"), coerce=int, validate_choice=False,
-        description=_l("Assessors belong to an agency; administrators to the department."),
+        _l("Organisation"), coerce=int, validate_choice=False,
+        description=_l("Assessors belong to an agency, city bureau staff to their city's bureau; administrators "
+                       "to the department."),
     )
     name = StringField(_l("Name"), validators=[_required, Length(max=100)])
     email = EmailField(_l("E-mail"), validators=[_required, Length(max=254)])

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from certify.admin.forms import OrganisationEditForm, StaffUserForm
@@ -31,6 +31,9 @@ from certify.organisations.reference import cities
 from certify.rulesets import current_registry
 from certify.rulesets.editions import COLUMNS as RESCORE_COLUMNS
 from certify.rulesets.editions import OUTCOME_LABELS, export_rows, rescore_listed, rule_set_label
+from certify.tiers.bureaus import city_bureaus
+from certify.tiers.permissions import city_review_kinds
+from certify.tiers.services import awaiting_condition
 from certify.timeutil import LOCAL_TIMEZONE
 
 bp = Blueprint("admin", __name__)
@@ -69,17 +72,20 @@ def new_user():
         select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY,
                                    Organisation.is_active.is_(True)).order_by(Organisation.name)
     ).scalars().all()
+    bureaus = city_bureaus()
     form.organisation_id.choices = [SelectChoice(0, _("— the department (administrators) —"))] + [
         SelectChoice(agency.id, agency.name) for agency in agencies
-    ]
+    ] + [SelectChoice(bureau.id, bureau.name) for bureau in bureaus]
     if form.validate_on_submit():
         role = Role(form.role.data)
         if role == Role.ADMIN:
             organisation = auth_services.authority_organisation()
         else:
-            organisation = next((a for a in agencies if a.id == form.organisation_id.data), None)
+            members = bureaus if role == Role.CITY else agencies
+            organisation = next((a for a in members if a.id == form.organisation_id.data), None)
         if organisation is None:
-            form.organisation_id.errors = [_("Choose the assessor's agency.")]
+            form.organisation_id.errors = [_("Choose the city's bureau.") if role == Role.CITY
+                                           else _("Choose the assessor's agency.")]
         else:
             try:
                 user = auth_services.create_staff_user(
@@ -362,6 +368,8 @@ def application_list_query(args):
                     Application.created_at, Application.submitted_at,
                     Organisation.name.label("organisation_name"), Organisation.city_code)
              .join(Application.organisation).where(*_application_conditions(filters)))
+    if city_review_kinds():  # which submitted applications still wait for their city bureau
+        query = query.add_columns(case((awaiting_condition(), True), else_=False).label("awaiting_city"))
     return query.order_by(*APPLICATION_SORTS[filters["sort"]]), filters
 
 

@@ -2,7 +2,7 @@
 templates use them to show only what the user may do.
 
 Areas that build on applications grant their own people access (assessment: an assessor with a
-standing assignment) by registering a predicate with ``grants_view``, so that this module, below
+standing assignment; tiers: the city bureau of the applicant's city) by registering a predicate with ``grants_view``, so that this module, below
 them, names none of them."""
 
 from collections.abc import Callable
@@ -20,7 +20,8 @@ _VIEW_GRANTS: list[Callable[[object, object], bool]] = []
 
 
 def grants_view(predicate: Callable[[object, object], bool]) -> Callable[[object, object], bool]:
-    """Register ``predicate(user, application)``: an assessor it holds for may see the application."""
+    """Register ``predicate(user, application)``: an assessor or city bureau user it holds for may
+    see the application."""
     _VIEW_GRANTS.append(predicate)
     return predicate
 
@@ -35,7 +36,7 @@ def can_view_application(user, application) -> bool:
         return False
     if user.role == Role.ADMIN:
         return True
-    if user.role == Role.ASSESSOR:
+    if user.role in (Role.ASSESSOR, Role.CITY):
         return any(grant(user, application) for grant in _VIEW_GRANTS)
     return is_own_application(user, application)
 

@@ -52,6 +52,7 @@ from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
 from certify.i18n import date_text
 from certify.organisations.models import OrganisationKind
+from certify.tiers.permissions import CITY_RECOMMENDATION_FIRST, awaiting_city_recommendation
 from certify.timeutil import local_today, utcnow
 from certify.workflow import ASSESSMENT_UNDER_WAY, Action, Status, transition
 
@@ -165,6 +166,8 @@ def assign_assessors(admin, application: Application, *, lead: User, second: Use
     may be from the same agency: the agency does the evaluation, its people check each other).
     """
     require_admin(admin)
+    if awaiting_city_recommendation(application):
+        raise ServiceError(CITY_RECOMMENDATION_FIRST)
     today = local_today()
     due_on = _due_on(due_on, today)
     if second is not None and second.id == lead.id:
@@ -291,6 +294,8 @@ def preview_bulk_assignment(applications: list[Application], *, lead: User,
         reasons = []
         if application.status != Status.SUBMITTED:
             reasons.append(_l("The application is not waiting for assignment."))
+        elif awaiting_city_recommendation(application):
+            reasons.append(CITY_RECOMMENDATION_FIRST)
         if second is not None and second.id == lead.id:
             reasons.append(_SAME_PERSON)
         for n, person in enumerate(team):

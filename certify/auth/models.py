@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     APPLICANT = "applicant"
     ASSESSOR = "assessor"
     ADMIN = "admin"
+    # A city or prefecture bureau of economy and information technology (市（州）经济和信息化局):
+    # pre-reviews its enterprises' applications and recommends them to the province.
+    CITY = "city"
 
 
 def new_session_token() -> str:
@@ -70,6 +73,10 @@ class User(UserMixin, db.Model):
     @property
     def is_assessor(self) -> bool:
         return self.role == Role.ASSESSOR
+
+    @property
+    def is_city(self) -> bool:
+        return self.role == Role.CITY
 
     @property
     def is_applicant(self) -> bool:

@@ -40,6 +40,7 @@ ROLE_ORGANISATION_KINDS = {
     Role.APPLICANT: APPLICANT_KINDS,
     Role.ASSESSOR: (OrganisationKind.AGENCY,),
     Role.ADMIN: (OrganisationKind.AUTHORITY,),
+    Role.CITY: (OrganisationKind.AUTHORITY,),  # a city bureau (``certify.tiers.bureaus``)
 }
 
 
@@ -285,12 +286,16 @@ def invite_colleague(inviter: User, *, email: str, name: str) -> User:
 
 def create_staff_user(admin: User | None, *, email: str, name: str, role: Role,
                       organisation: Organisation, password: str | None = None) -> User:
-    """An admin (or the command line, with ``admin`` None) creates an assessor or admin account.
-    Without a password, the new user receives a link to set one."""
+    """An admin (or the command line, with ``admin`` None) creates an assessor, admin or city
+    bureau account. Without a password, the new user receives a link to set one."""
     if admin is not None and admin.role != Role.ADMIN:
         raise PermissionDenied(_l("Only administrators can create staff accounts."))
-    if role not in (Role.ASSESSOR, Role.ADMIN):
-        raise ServiceError(_l("Staff accounts are assessors or administrators."), field="role")
+    if role not in (Role.ASSESSOR, Role.ADMIN, Role.CITY):
+        raise ServiceError(_l("Staff accounts are assessors, administrators or city bureau staff."),
+                           field="role")
+    if role == Role.CITY and organisation.id == authority_organisation().id:
+        raise ServiceError(_l("A city bureau account belongs to a city or prefecture bureau, not to the "
+                              "department."), field="organisation")
     user = new_user(email=email, name=name, role=role, organisation=organisation,
                     password=password)
     if password is None:
@@ -431,4 +436,4 @@ def disable_totp(user: User, password: str) -> None:
 def second_factor_required(user: User) -> bool:
     """Whether ``user`` must set up the second factor before doing anything else."""
     return (bool(current_app.config.get("CERTIFY_REQUIRE_TOTP_FOR_STAFF"))
-            and user.role in (Role.ADMIN, Role.ASSESSOR) and not user.totp_secret)
+            and user.role != Role.APPLICANT and not user.totp_secret)

@@ -1,5 +1,7 @@
 """The demonstration accounts: the department's administrator, two assessment agencies with two
-assessors each, three applicant enterprises. Loading twice changes nothing.
+assessors each, three applicant enterprises, the 21 city bureaus and an account of Panzhihua's
+(the first enterprise's city; its pre-review queue fills when CERTIFY_CITY_REVIEW_KINDS is set, as
+in Sichuan: factory,park,product,supply_chain). Loading twice changes nothing.
 
 All demo accounts share the password ``certify-demo``. Organisation names are fictitious; their
 credit codes are well formed (valid check characters) but belong to no real organisation.
@@ -13,9 +15,12 @@ from certify.auth.models import Role, User
 from certify.extensions import db
 from certify.organisations.models import Organisation, OrganisationKind
 from certify.organisations.services import create_organisation, find_by_credit_code
+from certify.tiers.bureaus import city_bureaus, ensure_city_bureaus
 
 DEMO_PASSWORD = "certify-demo"  # noqa: S105 - the documented password of the demo accounts
 ADMIN_EMAIL = "admin@example.com"
+CITY_EMAIL = "city@example.com"
+CITY_CODE = "510400"  # 攀枝花市
 
 AGENCIES = (
     {"name": "四川环标绿色评价中心有限公司", "credit_code": "91510100MA6CB8QK0G", "city_code": "510100",
@@ -74,6 +79,12 @@ def load_demo() -> list[tuple[str, str]]:
             if not _user_exists(email):
                 auth_services.create_staff_user(None, email=email, name=name, role=Role.ASSESSOR,
                                                 organisation=agency, password=DEMO_PASSWORD)
+    ensure_city_bureaus()
+    logins.append((CITY_EMAIL, Role.CITY.value))
+    if not _user_exists(CITY_EMAIL):
+        bureau = next(b for b in city_bureaus() if b.city_code == CITY_CODE)
+        auth_services.create_staff_user(None, email=CITY_EMAIL, name="攀枝花市经信局推荐员", role=Role.CITY,
+                                        organisation=bureau, password=DEMO_PASSWORD)
     for applicant_data in APPLICANTS:
         email, name = applicant_data["user"]
         logins.append((email, Role.APPLICANT.value))

@@ -1,6 +1,6 @@
 """The workbench page: one per role, the landing page after signing in."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -37,6 +37,8 @@ def index():
     today = local_today()
     if current_user.role == Role.ADMIN:
         return render_template("workbench/admin.html", queues=queries.admin_queues(today), labels=QUEUES)
+    if current_user.role == Role.CITY:  # the city bureau's work is its pre-review queue
+        return redirect(url_for("tiers.city_queue"))
     if current_user.role == Role.ASSESSOR:
         return render_template("workbench/assessor.html", bench=queries.assessor_bench(current_user.id, today),
                                today=today)

@@ -26,7 +26,8 @@ from tests import factories
 from tests.integration.test_pilots import file_report, make_pilot
 
 MATRIX = yaml.safe_load((Path(__file__).parents[1] / "access_matrix.yaml").read_text(encoding="utf-8"))
-ACTORS = ("visitor", "applicant_a", "applicant_b", "assessor_assigned", "assessor_other", "admin")
+ACTORS = ("visitor", "applicant_a", "applicant_b", "assessor_assigned", "assessor_other", "admin",
+          "city_a", "city_other")
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,8 @@ def build_world(db):
     agency = factories.make_agency()
     assessor = factories.make_assessor(agency)
     other_assessor = factories.make_assessor(factories.make_agency())
+    city_a = factories.make_city_user(applicant_a.organisation.city_code)
+    city_other = factories.make_city_user("510300")
     application = factories.make_submitted_application(applicant_a)
     [assignment] = factories.assign(application, assessor, admin=admin)
     accept_assignment(assessor, assignment)
@@ -68,7 +71,8 @@ def build_world(db):
     message = db.session.execute(select(MailMessage).limit(1)).scalar_one()
     db.session.commit()
     actors = {"visitor": None, "applicant_a": applicant_a, "applicant_b": applicant_b,
-              "assessor_assigned": assessor, "assessor_other": other_assessor, "admin": admin}
+              "assessor_assigned": assessor, "assessor_other": other_assessor, "admin": admin,
+              "city_a": city_a, "city_other": city_other}
     values = {
         "application_id": application.id, "evidence_id": evidence.id, "page_id": "strategy",
         "batch_id": batch.id, "entry_id": entry.id, "objection_id": objection.id,
