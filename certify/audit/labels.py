@@ -109,6 +109,16 @@ ACTIONS = {
     "user.registered": _l("Registration received (waiting for e-mail confirmation)"),
     "user.totp_disabled": _l("Second factor switched off"),
     "user.totp_enabled": _l("Second factor switched on"),
+    "application.city_recommended": _l("Recommended by the city bureau"),
+    "national_package.built": _l("National recommendation package made"),
+    "grades.period_graded": _l("Cohort grades given for a period"),
+    "grades.removal_decided": _l("Decision on a removal proposal"),
+    "pilot.report_filed": _l("Pilot's progress report filed"),
+    "pilot.midterm_reviewed": _l("Pilot's mid-term review"),
+    "pilot.accepted": _l("Pilot accepted"),
+    "pilot.refused": _l("Pilot refused at acceptance"),
+    "plausibility.flags_raised": _l("Plausibility flags raised"),
+    "plausibility.flag_cleared": _l("Plausibility flag cleared"),
 }
 
 OBJECT_TYPES = {
@@ -124,6 +134,13 @@ OBJECT_TYPES = {
     "organisations": _l("Organisation"),
     "score_sheets": _l("Score sheet"),
     "users": _l("Account"),
+    "city_reviews": _l("City bureau's pre-review"),
+    "grading_runs": _l("Cohort grading"),
+    "unit_grades": _l("Cohort grade"),
+    "removal_decisions": _l("Removal decision"),
+    "pilots": _l("Construction pilot"),
+    "pilot_reports": _l("Pilot's progress report"),
+    "plausibility_flags": _l("Plausibility flag"),
     "system": _l("System"),
 }
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from certify.applications.models import Application
 from certify.core.forms import commit_change
+from certify.core.ids import row_id
 from certify.extensions import db
 from certify.plausibility import services
 from certify.plausibility.forms import ClearFlagForm
@@ -29,7 +30,7 @@ def clear(application_id: int):
     application = db.session.get(Application, application_id)
     if application is None or not can_view_flags(current_user, application):
         abort(404)
-    flag_id = request.form.get("flag_id", type=int)
+    flag_id = row_id(request.form.get("flag_id", ""))
     flag = db.session.get(PlausibilityFlag, flag_id) if flag_id is not None else None
     if flag is None or flag.application_id != application.id:
         abort(404)

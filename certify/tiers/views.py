@@ -13,6 +13,7 @@ from certify.applications.models import Application
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, int_arg
+from certify.core.ids import row_ids
 from certify.exceptions import ServiceError
 from certify.extensions import db
 from certify.rulesets.applied import self_result
@@ -84,8 +85,10 @@ def national_candidates():
 @bp.route("/admin/national-recommendation/package", methods=["POST"])
 @roles_required(Role.ADMIN)
 def national_package():
-    chosen = [int(value) for value in request.form.getlist("application_ids") if value.isdigit()
-              and len(value) < 12]
+    chosen = row_ids(request.form.getlist("application_ids"))
+    if chosen is None:
+        flash(_("The choice sent could not be read. Please choose again in the list."), "error")
+        return redirect(url_for("tiers.national_candidates"))
     try:
         package = national.build_package(current_user, chosen)
         db.session.commit()

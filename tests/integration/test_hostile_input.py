@@ -164,7 +164,7 @@ def fuzz(client, path: str, names: list[str], data, tally: Tally):
     return response, values
 
 
-FUZZ = settings(max_examples=25, deadline=None, database=None,
+FUZZ = settings(max_examples=25, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

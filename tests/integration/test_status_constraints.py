@@ -15,6 +15,7 @@ from certify.extensions import db as _db
 from certify.mail.models import MailMessage
 from certify.management import services as management
 from certify.management.models import Declaration
+from certify.pilots.models import Pilot
 from certify.publication import services as publication
 from certify.publication.models import (
     ACTIVE_BATCH,
@@ -76,6 +77,16 @@ def _declaration():
     return management.open_declaration(application.created_by, application)
 
 
+def _pilot():
+    from certify.pilots import services as pilots
+    from tests.integration.test_pilots import make_pilot
+
+    admin = factories.make_user(Role.ADMIN)
+    application = make_pilot(factories.make_user(Role.APPLICANT), admin, listed_days_ago=400)
+    # A pilot's record begins with the department's first decision on it.
+    return pilots.record_midterm(admin, application, "continue", "建设任务按计划推进。")
+
+
 def _mail_message():
     assessor = _assignment().assessor  # who is told of the assignment by e-mail
     return _db.session.execute(sa.select(MailMessage).where(MailMessage.recipient == assessor.email)).scalar_one()
@@ -91,6 +102,7 @@ STATUS_COLUMNS = {
     Certificate.__table__.c.render_state: _certificate,
     Declaration.__table__.c.status: _declaration,
     MailMessage.__table__.c.status: _mail_message,
+    Pilot.__table__.c.status: _pilot,
 }
 
 
@@ -117,6 +129,8 @@ def _beside(column, value) -> dict:
                     "revocation_reason": RevocationReason.FALSIFICATION if revoked else None}
         case "certificates.render_state":
             return {"pdf_sha256": "0" * 64 if value == RenderState.RENDERED else None}
+        case "pilots.status":
+            return {"accepted_at": now}
     return {}
 
 

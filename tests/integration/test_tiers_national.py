@@ -144,3 +144,12 @@ def test_the_package_holds_the_evaluation_report_where_certify_has_one(app, db, 
     report = "01-戊钢铁/评价报告.pdf"
     assert report in archive.namelist() and archive.read(report).startswith(b"%PDF")
     assert "缺" not in archive.read("README.txt").decode("utf-8")
+
+
+@pytest.mark.parametrize("sent", ["²", "99999999999", "-1"])
+def test_a_choice_that_is_no_row_is_refused_with_a_message(client, login_as, people, four_factories, sent):
+    login_as(people["admin"])
+    response = client.post("/admin/national-recommendation/package",
+                           data={"application_ids": [str(four_factories[0].id), sent]}, follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "请在列表中重新选择" in response.get_data(as_text=True)
