@@ -179,7 +179,7 @@ def _key_indicators(candidate: Candidate) -> str:
     parts = []
     for metric in candidate.metrics:
         value = candidate.values.get(metric.id, {}).get("value")
-        unit = f" {metric.unit.key}" if metric.unit is not None else ""
+        unit = f" {metric.unit.zh}" if metric.unit is not None else ""
         parts.append(f"{metric.title.zh}：{'—' if value is None else value}{unit}")
     return "；".join(parts)
 

@@ -78,7 +78,7 @@ def test_the_page_lists_the_candidates_with_the_guards_figures(client, login_as,
     login_as(people["admin"])
     page = html.unescape(client.get("/admin/national-recommendation", headers=EN).get_data(as_text=True))
     assert all(name in page for name in ("甲钢铁", "乙钢铁", "丙钢铁", "丁钢铁"))
-    assert "7 count against an average of 8.00 count over 3 units" in page
+    assert "7 items against an average of 8.00 items over 3 units" in page
     assert "Worse than the average" in page
     # The filters: another city has none of them.
     page = client.get("/admin/national-recommendation?city=510300", headers=EN).get_data(as_text=True)
@@ -103,7 +103,7 @@ def test_the_package_holds_the_summary_in_the_configured_order_and_each_units_ce
     assert [row[:4] for row in rows[2:]] == [
         [1, chosen[0].organisation.credit_code, "丁钢铁", certificates[0].number],
         [2, chosen[1].organisation.credit_code, "甲钢铁", certificates[1].number]]
-    assert "7 count" in rows[2][4]
+    assert "7 项" in rows[2][4]
     names = archive.namelist()
     for position, (application, certificate) in enumerate(zip(chosen, certificates, strict=True), start=1):
         pdf = f"{position:02d}-{application.organisation.name}/证书-{certificate.number}.pdf"
