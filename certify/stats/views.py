@@ -11,12 +11,16 @@ from certify.auth.permissions import roles_required
 from certify.core.spreadsheets import neutralise
 from certify.i18n import current_language
 from certify.stats.queries import QUERIES
+from certify.stats.tiers import TIER_QUERIES
 
 bp = Blueprint("stats", __name__)
 
+# Every table of the page, by key (the application charts, then the tiers and grades).
+TABLES = {**QUERIES, **TIER_QUERIES}
+
 
 def _table(key: str):
-    query = QUERIES.get(key)
+    query = TABLES.get(key)
     if query is None:
         abort(404)
     return query(current_language())
@@ -25,7 +29,7 @@ def _table(key: str):
 @bp.route("/admin/statistics")
 @roles_required(Role.ADMIN)
 def index():
-    tables = [query(current_language()) for query in QUERIES.values()]
+    tables = [query(current_language()) for query in TABLES.values()]
     return render_template("admin/statistics.html", tables=tables)
 
 
