@@ -27,6 +27,7 @@ from certify.organisations.reference import cities_by_code
 from certify.public import exports
 from certify.publication.models import Batch, BatchEntry, BatchStatus
 from certify.rulesets import current_registry
+from certify.stats.tiers import open_data as stats_open_data
 from certify.timeutil import as_utc, local_date, local_today, local_year
 
 
@@ -250,4 +251,5 @@ def _certificates_by_kind(today) -> list[dict]:
 
 def statistics() -> dict:
     today = local_today()
-    return {"on": today, "listed_by_year": _listed_by_year(), "certificates_by_kind": _certificates_by_kind(today)}
+    return {"on": today, "listed_by_year": _listed_by_year(), "certificates_by_kind": _certificates_by_kind(today),
+            **stats_open_data(kind_name)}

@@ -197,9 +197,38 @@ class StatusCounts(Schema):
     revoked = fields.Integer(required=True)
 
 
+class Place(Schema):
+    code = fields.String(required=True, allow_none=True,
+                         metadata={"description": "GB/T 2260 city code or GB/T 4754-2017 class; null: not given."})
+    name = fields.Nested(Bilingual, required=True, allow_none=True)
+
+
+class PlaceListed(Place):
+    total = fields.Integer(required=True)
+    kinds = fields.List(fields.Nested(KindCount), required=True)
+
+
+class PlaceGrades(Place):
+    a_plus = fields.Integer(required=True)
+    a = fields.Integer(required=True)
+    b = fields.Integer(required=True)
+    withheld = fields.Integer(required=True, metadata={"description": "Withheld: open plausibility flags."})
+    not_graded = fields.Integer(required=True, metadata={"description": "Cohort too small, nothing comparable or not declared."})
+
+
 class StatisticsSchema(Schema):
     on = fields.Date(required=True)
     listed_by_year = fields.List(fields.Nested(YearCounts), required=True,
                                  metadata={"description": "Entries of announced lists, by year of announcement and kind."})
     certificates_by_kind = fields.List(fields.Nested(StatusCounts), required=True,
                                        metadata={"description": "Certificates issued, by kind and status today."})
+    listed_by_city = fields.List(fields.Nested(PlaceListed), required=True,
+                                 metadata={"description": "Units on the provincial list now, by city and kind."})
+    listed_by_industry = fields.List(fields.Nested(PlaceListed), required=True,
+                                     metadata={"description": "Units on the provincial list now, by industry class and kind."})
+    grades_period = fields.Date(required=True, allow_none=True,
+                                metadata={"description": "Period of the current grading run; null: none graded yet."})
+    grades_by_city = fields.List(fields.Nested(PlaceGrades), required=True,
+                                 metadata={"description": "Grade counts of the current grading run, by city (no unit named)."})
+    grades_by_industry = fields.List(fields.Nested(PlaceGrades), required=True,
+                                     metadata={"description": "Grade counts of the current grading run, by industry class."})
