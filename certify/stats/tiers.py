@@ -64,7 +64,7 @@ def _count_if(condition):
 def _with_totals(rows: list[list]) -> list[list]:
     if not rows:
         return rows
-    totals = [str(_l("Total"))] + [sum(row[n] for row in rows) for n in range(1, len(rows[0]))]
+    totals = [str(_l("Total of all rows"))] + [sum(row[n] for row in rows) for n in range(1, len(rows[0]))]
     return rows + [totals]
 
 
