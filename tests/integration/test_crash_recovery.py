@@ -80,16 +80,24 @@ def counts() -> Counter:
 
 def kill_when(process: subprocess.Popen, ready, *, group: bool = False) -> Counter:
     """SIGKILL ``process`` (its whole process group with ``group``) as soon as ``ready(counts)``
-    holds; return the counts seen just after."""
+    holds; return the counts seen just after. ``ready`` is judged while the process is stopped
+    (SIGSTOP), so what it saw is still the state when the kill lands."""
+    def send(signal_number):
+        if group:
+            os.killpg(process.pid, signal_number)
+        else:
+            process.send_signal(signal_number)
+
     deadline = time.monotonic() + WAIT
-    while not ready(counts()):
+    while True:
         assert process.poll() is None, f"the process ended first: {process.communicate()}"
         assert time.monotonic() < deadline, "the process never got that far"
+        send(signal.SIGSTOP)
+        if ready(counts()):
+            break
+        send(signal.SIGCONT)
         time.sleep(0.01)
-    if group:
-        os.killpg(process.pid, signal.SIGKILL)
-    else:
-        process.kill()
+    send(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     return counts()
