@@ -44,7 +44,9 @@ class Declaration(db.Model):
 
     ``certified_values`` is copied when the declaration is opened (indicator id -> {"value",
     "source": "assessor" | "self"}), so the comparison the department reads never moves;
-    ``values`` holds the new values as decimal strings; ``flags`` is what submission found
+    ``values`` holds the answers as stored for the rule set: a decimal string for a plain metric,
+    the figures it is computed from ({input key: decimal string}) for a computed one (their values
+    are read through ``management.services.declared_values``); ``flags`` is what submission found
     (a list of {"kind", "indicator_id"?}), and ``is_flagged`` says whether it found anything.
     """
 

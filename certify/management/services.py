@@ -16,7 +16,7 @@ from sqlalchemy import select
 from certify.applications import services as application_services
 from certify.applications.kinds import kind_of
 from certify.applications.models import Application
-from certify.assessment.models import AssessorRole, Assignment, AssignmentStatus
+from certify.assessment.models import AssessorRole, Assignment, AssignmentStatus, ScoreSheet
 from certify.audit.services import record_event
 from certify.certificates.models import Certificate
 from certify.certificates.services import certificates_by_application
@@ -31,9 +31,10 @@ from certify.management.permissions import (
     can_review_declaration,
 )
 from certify.plausibility import services as plausibility
-from certify.rulesets.applied import rule_set_of
-from certify.rulesets.forms import ParsedAnswers
+from certify.rulesets.applied import metric_value, rule_set_of
+from certify.rulesets.forms import ParsedAnswers, input_keys
 from certify.scoring import Indicator, applicable_indicators
+from certify.scoring.model import short
 from certify.timeutil import local_date, local_today, utcnow
 from certify.workflow import FINAL, Status
 
@@ -147,38 +148,71 @@ def check_declarable_period(application: Application, period: date,
 
 def key_metrics(application: Application) -> list[Indicator]:
     """The metric indicators of the rule set the application was certified under (its frozen
-    copy), those that apply to its industry, in file order."""
+    copy), those that apply to its industry, in file order: a computed one is declared through
+    the figures it is computed from."""
     rule_set = rule_set_of(application)
-    # Computed indicators are declared through the figures they are computed from, not yet here.
-    return [i for i in applicable_indicators(rule_set, application.industry_code)
-            if i.type == "metric" and not i.is_computed]
+    return [i for i in applicable_indicators(rule_set, application.industry_code) if i.type == "metric"]
+
+
+def verified_answers_of(application_ids) -> dict[int, dict | None]:
+    """Application id -> the verified answers of the lead assessor's submitted score sheet of
+    the last round assessed (``None`` when that round has no sheet); one query for them all."""
+    rows = db.session.execute(
+        select(Assignment.application_id, ScoreSheet.answers)
+        .outerjoin(ScoreSheet, ScoreSheet.assignment_id == Assignment.id)
+        .where(Assignment.application_id.in_(list(application_ids)), Assignment.role == AssessorRole.LEAD,
+               Assignment.status == AssignmentStatus.SUBMITTED)
+        .order_by(Assignment.application_id, Assignment.submission_number, Assignment.id)).all()
+    found = {}
+    for application_id, answers in rows:  # the last round's comes last
+        found[application_id] = answers
+    return found
 
 
 def lead_assessor_answers(application: Application) -> dict | None:
     """The verified answers of the lead assessor's submitted score sheet of the last round
     assessed, or ``None`` when there is none."""
-    assignment = db.session.execute(
-        select(Assignment).where(Assignment.application_id == application.id,
-                                 Assignment.role == AssessorRole.LEAD,
-                                 Assignment.status == AssignmentStatus.SUBMITTED)
-        .order_by(Assignment.submission_number.desc(), Assignment.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    if assignment is None or assignment.sheet is None:
-        return None
-    return assignment.sheet.answers or {}
+    return verified_answers_of([application.id]).get(application.id)
+
+
+def _value_text(application: Application, indicator: Indicator, stored) -> str | None:
+    value = metric_value(rule_set_of(application), indicator, stored)
+    return None if value is None else short(value)
+
+
+def certified_values_of(applications) -> dict[int, dict]:
+    """Application id -> indicator id -> {"value": decimal string or None, "source": "assessor" |
+    "self"}: the lead assessor's verified value where there is one, else the self-assessment's
+    (a computed metric's value computed from the figures, to four decimal places)."""
+    verified_of = verified_answers_of(a.id for a in applications)
+    result = {}
+    for application in applications:
+        verified = verified_of.get(application.id) or {}
+        own = application.answers or {}
+        values = {}
+        for indicator in key_metrics(application):
+            source = "assessor" if verified.get(indicator.id) is not None else "self"
+            stored = verified[indicator.id] if source == "assessor" else own.get(indicator.id)
+            values[indicator.id] = {"value": _value_text(application, indicator, stored), "source": source}
+        result[application.id] = values
+    return result
 
 
 def certified_values(application: Application) -> dict:
-    """Indicator id -> {"value": decimal string or None, "source": "assessor" | "self"}: the
-    lead assessor's verified value where there is one, else the self-assessment's."""
-    verified = lead_assessor_answers(application) or {}
-    own = application.answers or {}
+    """``certified_values_of`` one application."""
+    return certified_values_of([application])[application.id]
+
+
+def declared_values(declaration: Declaration) -> dict[str, str]:
+    """Indicator id -> the declared value as a decimal string: the number given, or a computed
+    metric's value computed from the figures given (to four decimal places)."""
+    application = declaration.application
+    stored = declaration.values or {}
     values = {}
     for indicator in key_metrics(application):
-        if verified.get(indicator.id) is not None:
-            values[indicator.id] = {"value": verified[indicator.id], "source": "assessor"}
-        else:
-            values[indicator.id] = {"value": own.get(indicator.id), "source": "self"}
+        value = _value_text(application, indicator, stored.get(indicator.id))
+        if value is not None:
+            values[indicator.id] = value
     return values
 
 
@@ -186,7 +220,7 @@ def _flags(declaration: Declaration) -> list[dict]:
     certified = {key: entry["value"] for key, entry in (declaration.certified_values or {}).items()}
     statements = {name: getattr(declaration, name) for name in STATEMENT_FLAGS}
     return declaration_flags(key_metrics(declaration.application), certified,
-                             declaration.values or {}, statements)
+                             declared_values(declaration), statements)
 
 
 # ---- the applicant's side ---------------------------------------------------------------------
@@ -242,9 +276,12 @@ def save_declaration(user, declaration: Declaration, parsed: ParsedAnswers, stat
     """Store the valid values and the statements of a draft (invalid values are not stored: the
     page shows them back with their errors)."""
     _require_draft(user, declaration, seen_version)
-    known = {indicator.id for indicator in key_metrics(declaration.application)}
+    known = {indicator.id: indicator for indicator in key_metrics(declaration.application)}
     values = dict(declaration.values or {})
-    values.update({key: value for key, value in parsed.answers.items() if key in known})
+    for key, value in parsed.answers.items():
+        if key in known:  # a computed metric's figures: its inputs alone, no benchmark
+            values[key] = ({name: value[name] for name in input_keys(known[key], figures_only=True) if name in value}
+                           if known[key].is_computed else value)
     for key in parsed.cleared:
         values.pop(key, None)
     declaration.values = values

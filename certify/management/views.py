@@ -41,7 +41,7 @@ from certify.management.permissions import (
     can_view_declaration,
 )
 from certify.rulesets.applied import rule_set_of
-from certify.rulesets.forms import answer_field, form_value, parse_page
+from certify.rulesets.forms import answer_field, form_value, input_field, input_keys, parse_page
 
 bp = Blueprint("management", __name__)
 
@@ -75,10 +75,12 @@ def comparison_rows(declaration: Declaration) -> list[dict]:
     """One row per key metric: the value at certification (and its source), the declared value
     and the flags it raised."""
     flags = declaration.flags or []
+    declared = services.declared_values(declaration)
     return [{
         "indicator": indicator,
         "certified": (declaration.certified_values or {}).get(indicator.id, {}),
-        "value": (declaration.values or {}).get(indicator.id),
+        "value": declared.get(indicator.id),
+        "figures": (declaration.values or {}).get(indicator.id) if indicator.is_computed else None,
         "flags": [f["kind"] for f in flags if f.get("indicator_id") == indicator.id],
     } for indicator in services.key_metrics(declaration.application)]
 
@@ -141,7 +143,7 @@ def declare(application_id: int):
     errors, typed = {}, {}
     if request.method == "POST":
         form.validate()  # every field is optional in a draft; this fills form.errors
-        parsed = parse_page(indicators, request.form)
+        parsed = parse_page(indicators, request.form, figures_only=True)
         errors, typed = dict(parsed.errors), dict(parsed.raw)
         version_on_screen = seen_version() if declaration is not None else None
         try:
@@ -151,7 +153,7 @@ def declare(application_id: int):
             db.session.commit()
         except (ServiceError, StaleDataError) as error:
             db.session.rollback()
-            typed = {i.id: request.form.get(answer_field(i.id), "") for i in indicators}
+            typed = {i.id: _typed(i) for i in indicators}
             flash(refusal_message(error, services.StaleDeclaration.MESSAGE), "error")
             declaration = services.declaration_for(application, period)
         else:
@@ -179,6 +181,15 @@ def _submit(declaration: Declaration, form, indicators):
     return redirect(url_for("management.show", self_declaration_id=declaration.id))
 
 
+def _typed(indicator):
+    """What the page sent for ``indicator``, to show back as typed (a computed metric: each of
+    its figures)."""
+    if indicator.is_computed:
+        return {key: request.form.get(input_field(indicator.id, key), "")
+                for key in input_keys(indicator, figures_only=True)}
+    return request.form.get(answer_field(indicator.id), "")
+
+
 def _declaration_page(application, declaration, form, indicators, errors, typed, period):
     stored = declaration.values if declaration is not None else {}
     certified = (declaration.certified_values if declaration is not None
@@ -191,7 +202,8 @@ def _declaration_page(application, declaration, form, indicators, errors, typed,
         "management/declare.html", application=application, declaration=declaration, form=form,
         indicators=indicators, values=values, certified=certified, errors=errors, period=period,
         is_late=period < services.current_period(), missing=missing, answer_field=answer_field,
-        rule_set=rule_set_of(application))
+        rule_set=rule_set_of(application),
+        declared=services.declared_values(declaration) if declaration is not None else {})
 
 
 @bp.route("/declarations/<int:self_declaration_id>")

@@ -151,17 +151,18 @@ def check_submission(application: Application, submission: Submission) -> list[P
                         submission_id=submission.id)
 
 
-def previous_declaration_values(declaration: Declaration) -> dict:
-    """The values the declaration is compared with: the application's last submitted declaration
-    of an earlier period, else the values at certification."""
+def previous_declaration_figures(declaration: Declaration) -> Figures:
+    """The figures the declaration is compared with: those of the application's last submitted
+    declaration of an earlier period, else the values at certification."""
     earlier = db.session.execute(
         select(Declaration).where(Declaration.application_id == declaration.application_id,
                                   Declaration.period < declaration.period,
                                   Declaration.status != DeclarationStatus.DRAFT)
         .order_by(Declaration.period.desc()).limit(1)).scalar_one_or_none()
     if earlier is not None:
-        return dict(earlier.values or {})
-    return {key: entry.get("value") for key, entry in (declaration.certified_values or {}).items()}
+        return figures_from_answers(rule_set_of(earlier.application), earlier.values)
+    return Figures(values=_decimals({key: entry.get("value")
+                                     for key, entry in (declaration.certified_values or {}).items()}))
 
 
 def _decimals(values: dict) -> dict[str, Decimal]:
@@ -169,10 +170,10 @@ def _decimals(values: dict) -> dict[str, Decimal]:
 
 
 def check_declaration(declaration: Declaration) -> list[PlausibilityFlag]:
-    """Check the values of a self-declaration just submitted against the previous period's and
-    the national limits; store the flags."""
-    return _raise_flags(Figures(values=_decimals(declaration.values)),
-                        Figures(values=_decimals(previous_declaration_values(declaration))),
+    """Check the figures of a self-declaration just submitted (plain metrics' values, computed
+    metrics' inputs) against the previous period's and the national limits; store the flags."""
+    figures = figures_from_answers(rule_set_of(declaration.application), declaration.values)
+    return _raise_flags(figures, previous_declaration_figures(declaration),
                         declaration.application, obj=declaration,
                         event={"application_id": declaration.application_id}, declaration_id=declaration.id)
 

@@ -24,6 +24,7 @@ from certify.rulesets import current_registry
 from certify.rulesets.forms import for_engine
 from certify.rulesets.registry import FILE_SOURCE, Terms
 from certify.scoring import AnswerError, Indicator, Result, RuleSet, Section, Text, applicable_indicators, score
+from certify.scoring.engine import computer
 from certify.scoring.model import BASIC_SECTION_ID, VETO_SECTION_ID
 from certify.workflow import EDITABLE
 
@@ -194,3 +195,18 @@ def _thaw(rule_set: RuleSet, data: dict, answers: dict, declared: dict, industry
     result, _ = score_tolerantly(rule_set, for_engine(rule_set, answers), declared or {}, industry, terms)
     return dataclasses.replace(
         result, total=Decimal(data["total"]), passed=data["passed"], grade=data.get("grade"))
+
+
+def metric_value(rule_set: RuleSet, indicator: Indicator, stored) -> Decimal | None:
+    """The value of a metric's stored answer: the number given, or for a computed metric what
+    its formula gives on the figures given; ``None`` when there is none or it cannot be computed
+    (an input missing, a divisor of 0)."""
+    if stored is None:
+        return None
+    answer = for_engine(rule_set, {indicator.id: stored}).get(indicator.id)
+    if not indicator.is_computed:
+        return answer
+    try:
+        return computer(indicator)(answer)
+    except AnswerError:
+        return None

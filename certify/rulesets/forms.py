@@ -20,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 
 from certify.i18n import current_language
 from certify.scoring import AnswerError, Indicator, Range, RuleSet, read_answer
-from certify.scoring.engine import check_answer
+from certify.scoring.engine import check_answer, computer
+from certify.scoring.model import short
 
 YES, NO = "yes", "no"
 MAX_REMARK_LENGTH = 2000
@@ -93,13 +94,15 @@ def input_field(indicator_id: str, key: str) -> str:
     return f"{answer_field(indicator_id)}.{key}"
 
 
-def input_keys(indicator: Indicator) -> list[str]:
-    """The values a computed indicator's answer holds: its inputs, then any assessed benchmarks."""
-    return [i.key for i in indicator.inputs] + (["baseline", "leading"] if indicator.benchmarks == "assessed" else [])
+def input_keys(indicator: Indicator, *, figures_only: bool = False) -> list[str]:
+    """The values a computed indicator's answer holds: its inputs, then any assessed benchmarks
+    (with ``figures_only``, the inputs alone: the unit's own figures)."""
+    keys = [i.key for i in indicator.inputs]
+    return keys if figures_only or indicator.benchmarks != "assessed" else keys + ["baseline", "leading"]
 
 
-def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form) -> None:
-    keys = input_keys(indicator)
+def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form, figures_only: bool) -> None:
+    keys = input_keys(indicator, figures_only=figures_only)
     names = {key: input_field(indicator.id, key) for key in keys}
     if not any(name in form for name in names.values()):
         return
@@ -114,7 +117,10 @@ def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form) -> None:
         return
     try:
         read = read_answer(indicator, raw)
-        check_answer(indicator, read.value)
+        if figures_only:  # the value must be computable from them; no benchmark is asked
+            computer(indicator)(read.value)
+        else:
+            check_answer(indicator, read.value)
     except AnswerError as error:
         parsed.errors[indicator.id] = answer_error_message(error, indicator)
         parsed.raw[indicator.id] = raw
@@ -126,16 +132,17 @@ def _parse_computed(parsed: ParsedAnswers, indicator: Indicator, form) -> None:
         parsed.texts[indicator.id] = typed
 
 
-def parse_page(indicators, form, *, declarable: bool = False) -> ParsedAnswers:
+def parse_page(indicators, form, *, declarable: bool = False, figures_only: bool = False) -> ParsedAnswers:
     """Read one page of indicators; with ``declarable``, also the not-applicable declarations
-    of the indicators whose rule file allows them."""
+    of the indicators whose rule file allows them; with ``figures_only``, a computed metric's
+    inputs alone (a self-declaration gives its figures, not the industry's benchmarks)."""
     parsed = ParsedAnswers()
     for indicator in indicators:
         name = answer_field(indicator.id)
         if indicator.is_computed:
             if declarable and indicator.not_applicable and form.get(f"{not_applicable_field(indicator.id)}-shown"):
                 _read_declaration(parsed, indicator, form, form.get(not_applicable_field(indicator.id)) == "1")
-            _parse_computed(parsed, indicator, form)
+            _parse_computed(parsed, indicator, form, figures_only)
             if indicator.id in parsed.declared and indicator.id in parsed.answers:
                 parsed.declared.pop(indicator.id)
                 parsed.answers.pop(indicator.id)
@@ -247,7 +254,7 @@ def _answer_error_message(error: AnswerError, indicator: Indicator | None):
     if error.code == "out_of_range" and params.get("computed"):
         unit = _unit(indicator)
         return _l("%(indicator)s: the value computed from your figures, %(value)s%(unit)s, is outside the allowed "
-                  "range, %(range)s%(unit)s: check the figures.", indicator=title, value=_short(params["value"]),
+                  "range, %(range)s%(unit)s: check the figures.", indicator=title, value=short(params["value"]),
                   unit=unit, range=describe_range(params["range"]))
     if error.code == "missing_input":
         return _l("%(indicator)s: fill in every figure it is computed from (%(input)s is missing).",
@@ -321,10 +328,6 @@ def _unit_of(unit) -> str:
 
 def _text(text) -> str:
     return text.zh if current_language() == "zh" else text.en
-
-
-def _short(value: Decimal) -> str:
-    return _decimal_text(value.quantize(Decimal("0.0001")) if value.as_tuple().exponent < -4 else value)
 
 
 def _decimal_text(value: Decimal) -> str:

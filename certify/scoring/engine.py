@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from certify.scoring.formula import Formula, ZeroDivisor
-from certify.scoring.model import Indicator, RuleSet, Section, plain
+from certify.scoring.model import Indicator, RuleSet, Section, plain, short
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -651,7 +651,7 @@ def _in_domain(indicator: Indicator) -> Callable[[object], Decimal]:
         value = compute(answer) if compute is not None else _number(indicator, answer)
         if domain is not None and not domain.contains(value):
             unit = f" {indicator.unit.key}" if indicator.unit else ""
-            shown = _short(value) if compute is not None else value
+            shown = short(value) if compute is not None else value
             raise AnswerError(indicator.id, f"{shown}{unit} is outside the allowed range: {domain.describe()}{unit}",
                               "out_of_range", value=value, range=domain, unit=indicator.unit,
                               computed=compute is not None)
@@ -712,13 +712,6 @@ def _assessed_benchmarks(indicator: Indicator, answer) -> tuple[Decimal, Decimal
         raise AnswerError(indicator.id, f"the leading value {leading} must be better than the baseline {baseline}",
                           "benchmarks_order", baseline=baseline, leading=leading)
     return baseline, leading
-
-
-def _short(value: Decimal) -> str:
-    """A computed value as shown to people: at most four decimal places."""
-    if value == value.to_integral_value() or value.as_tuple().exponent >= -4:
-        return plain(value)
-    return plain(value.quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 def _linear_scorer(indicator: Indicator) -> Scorer:
@@ -857,7 +850,7 @@ def _explain_metric(indicator: Indicator, answer: object, points: Decimal) -> st
     if indicator.is_computed:
         value = computer(indicator)(answer)
         inputs = ", ".join(f"{i.key} = {plain(Decimal(answer[i.key]))}" for i in indicator.inputs)
-        shown = f"{indicator.formula} = {_short(value)}{unit} ({inputs})"
+        shown = f"{indicator.formula} = {short(value)}{unit} ({inputs})"
     else:
         value = _number(indicator, answer)
         shown = f"{value}{unit}"

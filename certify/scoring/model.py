@@ -13,7 +13,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 INDICATOR_TYPES = ("requirement", "points", "metric", "choice", "veto")
 BASIC_SECTION_ID = "basic"
@@ -324,6 +324,14 @@ def plain(number: Decimal) -> str:
     """A number as people write it: ``10.0`` as ``10``, never as ``1E+1``."""
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def short(number: Decimal) -> str:
+    """A computed value as shown to people and kept beside its figures: at most four decimal
+    places, rounded half up."""
+    if number == number.to_integral_value() or number.as_tuple().exponent >= -4:
+        return plain(number)
+    return plain(number.quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
 def _upgrade_format_1(data: dict) -> dict:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from certify import storage
 from certify.applications.kinds import kind_of
@@ -32,7 +33,7 @@ from certify.certificates.services import certificates_by_application
 from certify.core.spreadsheets import to_xlsx
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
-from certify.management.services import certified_values, key_metrics
+from certify.management.services import certified_values_of, key_metrics
 from certify.organisations.models import Organisation
 from certify.organisations.reference import cities_by_code, industry_label
 from certify.publication.models import Batch, BatchEntry
@@ -114,13 +115,15 @@ def _recommendation_opinions(application_ids) -> dict[int, str]:
     return {application_id: opinion for application_id, opinion in rows}
 
 
-def _evaluation_total(application: Application):
-    """The total of the lead assessor's last submitted score sheet (the evaluation's score)."""
-    return db.session.execute(
-        select(ScoreSheet.total).join(Assignment, Assignment.id == ScoreSheet.assignment_id)
-        .where(Assignment.application_id == application.id, Assignment.role == AssessorRole.LEAD,
+def _evaluation_totals(application_ids) -> dict:
+    """Application id -> the total of the lead assessor's last submitted score sheet (the
+    evaluation's score)."""
+    rows = db.session.execute(
+        select(Assignment.application_id, ScoreSheet.total).join(ScoreSheet, ScoreSheet.assignment_id == Assignment.id)
+        .where(Assignment.application_id.in_(application_ids), Assignment.role == AssessorRole.LEAD,
                Assignment.status == AssignmentStatus.SUBMITTED)
-        .order_by(Assignment.submission_number.desc(), Assignment.id.desc()).limit(1)).scalar_one_or_none()
+        .order_by(Assignment.application_id, Assignment.submission_number, Assignment.id)).all()
+    return {application_id: total for application_id, total in rows}  # the last round's comes last
 
 
 def _unit(application: Application, values: dict) -> guard.Unit:
@@ -142,31 +145,42 @@ def candidates(applications: list[Application]) -> list[Candidate]:
     certificates = certificates_by_application(ids)
     titles = _batch_titles(ids) if ids else {}
     opinions = _recommendation_opinions(ids) if ids else {}
+    totals = _evaluation_totals(ids) if ids else {}
     region, min_peers = guard_settings()
-    peers_cache: dict[tuple[str, str], list[guard.Unit]] = {}
+    peers = _listed_peers({(a.kind, a.organisation.industry_code) for a in applications})
+    peer_values = certified_values_of([peer for group in peers.values() for peer in group])
+    others = [a for a in applications if a.id not in peer_values]  # candidates are listed: none, as a rule
+    own_values = peer_values | (certified_values_of(others) if others else {})
     result = []
     for application in applications:
-        values = certified_values(application)
+        values = own_values[application.id]
         metrics = key_metrics(application)
-        key = (application.kind, application.organisation.industry_code)
-        if key not in peers_cache:
-            peers_cache[key] = [_unit(peer, certified_values(peer)) for peer in _listed_peers(*key)]
+        group = peers[(application.kind, application.organisation.industry_code)]
         comparisons = guard.compare(
             _unit(application, values), [guard.Metric(m.id, m.better) for m in metrics],
-            peers_cache[key], region=region, min_peers=min_peers)
+            [_unit(peer, peer_values[peer.id]) for peer in group], region=region, min_peers=min_peers)
         result.append(Candidate(application, certificates.get(application.id), titles.get(application.id, ""),
-                                metrics, values, comparisons, _evaluation_total(application),
+                                metrics, values, comparisons, totals.get(application.id),
                                 opinions.get(application.id, "")))
     return result
 
 
-def _listed_peers(kind: str, industry_code: str | None) -> list[Application]:
-    """The listed units of ``kind`` and industry class (parks: those without a class)."""
-    industry = (Organisation.industry_code.is_(None) if industry_code is None
-                else Organisation.industry_code == industry_code)
-    return list(db.session.execute(
+def _listed_peers(keys) -> dict[tuple[str, str | None], list[Application]]:
+    """(kind, industry class) -> the listed units of that kind and class (parks: those without
+    a class), for each of ``keys``; one query."""
+    peers = {key: [] for key in keys}
+    if not peers:
+        return peers
+    listed = db.session.execute(
         select(Application).join(Organisation, Organisation.id == Application.organisation_id)
-        .where(Application.status == Status.LISTED, Application.kind == kind, industry)).scalars())
+        .options(contains_eager(Application.organisation))
+        .where(Application.status == Status.LISTED, Application.kind.in_({kind for kind, _ in peers}))
+        .order_by(Application.id)).scalars()
+    for application in listed:
+        group = peers.get((application.kind, application.organisation.industry_code))
+        if group is not None:
+            group.append(application)
+    return peers
 
 
 # ---- the summary sheet -------------------------------------------------------------------------

@@ -39,13 +39,28 @@ def listed_units(count: int, *, admin, kind: str = "factory", industry_code: str
     return approved
 
 
+def as_certified(application) -> dict:
+    """Every key metric's answer as the lead assessor verified it (a computed metric: its
+    figures, without the industry's benchmarks)."""
+    verified = management.lead_assessor_answers(application) or {}
+    answers = {}
+    for indicator in management.key_metrics(application):
+        given = verified.get(indicator.id)
+        if given is not None and indicator.is_computed:
+            given = {entry.key: given[entry.key] for entry in indicator.inputs}
+        answers[indicator.id] = given
+    return answers
+
+
 def declare(application, values: dict, *, reviewed_by=None, period: date | None = None):
-    """The organisation's declaration of ``values`` (indicator id -> number) for the current
-    period, submitted; reviewed by ``reviewed_by`` when given: the declaration's flags read and
-    its plausibility flags cleared, so that none is open any more."""
+    """The organisation's declaration of ``values`` (indicator id -> number, or a computed
+    metric's figures), the other key metrics as at certification, for the current period,
+    submitted; reviewed by ``reviewed_by`` when given: the declaration's flags read and its
+    plausibility flags cleared, so that none is open any more."""
     applicant = application.created_by
     declaration = management.open_declaration(applicant, application, period)
-    declaration.values = {key: str(value) for key, value in values.items()}
+    declaration.values = as_certified(application) | {
+        key: value if isinstance(value, dict) else str(value) for key, value in values.items()}
     declaration.no_major_accident = declaration.no_environmental_event = declaration.no_change = True
     management.submit_declaration(applicant, declaration)
     if reviewed_by is not None and declaration.is_flagged:

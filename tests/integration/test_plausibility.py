@@ -19,6 +19,7 @@ from certify.plausibility.panel import slip_text
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers
 from tests import factories
+from tests.integration.grades_world import as_certified
 
 # Every metric asking the factory's output value in the evaluation year (万元).
 OUTPUT_VALUE_METRICS = ("carbon.per_value", "resource.materials_per_value", "resource.water_per_value",
@@ -177,7 +178,7 @@ def test_a_declared_value_ten_times_last_years_is_flagged_on_the_declaration_pag
     declaration = management.open_declaration(applicant, application)
     certified = {key: entry["value"] for key, entry in declaration.certified_values.items()}
     assert "energy.carbon_platform" in certified
-    declaration.values = certified | {
+    declaration.values = as_certified(application) | {
         "energy.carbon_platform": str(Decimal(certified["energy.carbon_platform"]) * 10)}
     declaration.no_major_accident = declaration.no_environmental_event = declaration.no_change = True
     management.submit_declaration(applicant, declaration)

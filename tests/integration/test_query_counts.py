@@ -128,3 +128,19 @@ def test_an_assessors_list_shows_fifty_assignments_a_page(client, db, login_as, 
     second = client.get("/assessment/assignments?page=2").get_data(as_text=True)
     assert first.count("/assessment/assignments/") == 50
     assert second.count("/assessment/assignments/") == 5
+
+
+def test_the_national_recommendation_page_runs_as_many_statements_for_30_factories_as_for_2(
+        client, db, login_as, staff):
+    """Each candidate is compared with the other listed units of its class (the guard): their
+    verified figures are read together, not unit by unit."""
+    admin, _ = staff
+    login_as(admin)
+    load_scale(2, shares={Status.LISTED: 1.0}, kinds={"factory": 1.0}, echo=lambda *_: None)
+    db.session.commit()
+    with_two = statements_for(client, db, "/admin/national-recommendation")
+    load_scale(28, shares={Status.LISTED: 1.0}, kinds={"factory": 1.0}, echo=lambda *_: None)
+    db.session.commit()
+    page = client.get("/admin/national-recommendation").get_data(as_text=True)
+    assert page.count('name="application_ids"') == 30
+    assert statements_for(client, db, "/admin/national-recommendation") == with_two

@@ -60,13 +60,19 @@ def four_factories(app, db, people):
 
 
 def test_the_guard_flags_a_candidate_below_the_average_of_the_other_listed_units(four_factories):
-    by_name = {c.organisation.name: c for c in national.candidates(four_factories)}
+    by_name = {c.organisation.name: {comparison.indicator_id: comparison for comparison in c.comparisons}
+               for c in national.candidates(four_factories)}
     # 丁: the others have 6, 8 and 10 → average 8; 7 < 8 where higher is better: flagged.
-    [ding] = by_name["丁钢铁"].comparisons
+    ding = by_name["丁钢铁"][METRIC]
     assert (ding.outcome, ding.value, ding.average, ding.peers) == (WORSE, Decimal(7), Decimal(8), 3)
     # 丙: the others have 6, 8 and 7 → average 7; 10 is better: not flagged.
-    [bing] = by_name["丙钢铁"].comparisons
+    bing = by_name["丙钢铁"][METRIC]
     assert (bing.outcome, bing.average, bing.peers) == (NOT_WORSE, Decimal(7), 3)
+    # The computed metrics are compared by their values: the arc furnace's 0.061 tce for 1 t is
+    # 61 kgce/t at every unit, no worse than the average.
+    arc = by_name["丁钢铁"]["energy.electric_arc_furnace"]
+    assert (arc.outcome, arc.value, arc.average, arc.peers) == (NOT_WORSE, Decimal(61), Decimal(61), 3)
+    assert [i for i, c in by_name["丁钢铁"].items() if c.outcome == WORSE] == [METRIC]
 
 
 def test_with_fewer_peers_than_the_minimum_the_guard_says_there_is_no_comparison(app, monkeypatch, four_factories):
