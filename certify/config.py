@@ -111,8 +111,9 @@ def _whole(minimum: int, **options) -> dict:
     return {"kind": "whole", "minimum": minimum, **options}
 
 
-def _decimal(minimum: int, **options) -> dict:
-    return {"kind": "decimal", "minimum": minimum, **options}
+def _decimal(minimum: int, *, above: bool = False, **options) -> dict:
+    """A decimal number of at least ``minimum`` (greater than it, with ``above``)."""
+    return {"kind": "decimal", "minimum": minimum, "above": above, **options}
 
 
 def _choice(choices, **options) -> dict:
@@ -235,6 +236,19 @@ class Settings:
     certify_removal_consecutive_years: int = field(default=3, metadata=_whole(1))
     certify_removal_kinds: tuple[str, ...] = field(default=("park",), metadata=_names())
 
+    # Plausibility checks on reported figures (certify/plausibility). No published text sets these
+    # numbers: they are this system's defaults, provisional, and a province sets its own. The
+    # relative difference allowed between a reported value and the value its figures give (beyond
+    # the rounding of the reported value's last decimal place, which is always allowed) ...
+    certify_plausibility_tolerance: Decimal = field(default=Decimal("0.005"), metadata=_decimal(0, above=True))
+    # ... a figure more than this many times, or less than one over this many times, its
+    # previous-period value is a jump ...
+    certify_plausibility_jump_factor: Decimal = field(default=Decimal("2"), metadata=_decimal(1, above=True))
+    # ... and one between factor / band and factor × band times (or the inverse) its previous value
+    # or the national limit is a unit slip (kgce for tce, t for kt) rather than a jump.
+    certify_plausibility_slip_factor: Decimal = field(default=Decimal("1000"), metadata=_decimal(0, above=True))
+    certify_plausibility_slip_band: Decimal = field(default=Decimal("3"), metadata=_decimal(1, above=True))
+
     # Tiers (certify/tiers, docs/tiers.md). The kinds whose applications the city bureau
     # pre-reviews and recommends before the province assigns assessors (Sichuan's list notices:
     # 经申报单位自评价、市（州）经济和信息化局确认推荐、专家评审…; docs/sources/tiers-and-zero-carbon.md
@@ -326,6 +340,11 @@ class Settings:
                                "to at most 1.")
         if self.certify_removal_bottom_share > 1:
             raise SettingError("CERTIFY_REMOVAL_BOTTOM_SHARE must be at most 1.")
+        # A ratio must not read as both a unit slip and a jump.
+        if self.certify_plausibility_slip_factor / self.certify_plausibility_slip_band \
+                <= self.certify_plausibility_jump_factor:
+            raise SettingError("CERTIFY_PLAUSIBILITY_SLIP_FACTOR divided by CERTIFY_PLAUSIBILITY_SLIP_BAND must be "
+                               "greater than CERTIFY_PLAUSIBILITY_JUMP_FACTOR.")
 
     def as_config(self) -> dict:
         """The settings as ``app.config`` keys (the environment variables' names, unless a
@@ -371,12 +390,13 @@ def _parse(name: str, spec: Mapping, raw, default):
             raise _refuse(name, accepts, raw)
         return value
     if kind == "decimal":
-        accepts = f"a number of at least {spec['minimum']}"
+        above = spec["above"]
+        accepts = f"a number {'greater than' if above else 'of at least'} {spec['minimum']}"
         try:
             value = Decimal(str(raw))
         except InvalidOperation:
             raise _refuse(name, accepts, raw) from None
-        if not value.is_finite() or value < spec["minimum"]:
+        if not value.is_finite() or value < spec["minimum"] or (above and value == spec["minimum"]):
             raise _refuse(name, accepts, raw)
         return value
     if kind == "choice":

@@ -19,7 +19,8 @@ Parts:
   ``energy-consumption-limits.yaml`` (national limit standards, each value with its source and
   mark) and ``shared-figures.yaml`` (which inputs of which rule set are the same quantity, and
   which are part of another). A wrong file is refused with errors naming the file and the key.
-- ``settings`` — the thresholds, read from the application's configuration with these defaults:
+- the thresholds — settings like every other (declared, typed and checked at start-up in
+  ``certify.config.Settings``; the rules get them as a ``rules.Thresholds``), with these defaults:
 
   ``CERTIFY_PLAUSIBILITY_TOLERANCE`` (default ``0.005``): relative difference allowed between a
   reported value and the value its figures give (beyond the rounding of the reported value's
@@ -40,7 +41,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Read the settings and reference files (refused at start-up when wrong), register the
+    """Read the reference files (refused at start-up when wrong), register the
     page that clears a flag and the flag panel on the application's and declaration's pages."""
     from certify.core.hooks import register_template_hook
     from certify.plausibility import panel, services

@@ -5,7 +5,8 @@ naming its rule, the indicators and the values involved, so that a page can say 
 looks wrong and why.
 
     current = Figures(values={"energy.unit_energy.cement_clinker": Decimal("117000")})
-    flags = check(current, indicators=rule_set.indicators, industry="3011", limits=limits)
+    flags = check(current, indicators=rule_set.indicators, industry="3011", limits=limits,
+                  thresholds=thresholds)
     flags[0].rule == UNIT_SLIP;  flags[0].figures[0].value == Decimal("117000")
 
 What a unit reports (``Figures``): the values of plain metrics (``values``: indicator id -> value)
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from certify.plausibility.settings import Settings
 from certify.scoring.formula import Formula, ZeroDivisor
 from certify.scoring.model import Indicator
 
@@ -43,6 +43,20 @@ PREVIOUS = "previous"      # as reported for the previous period
 LIMIT = "limit"            # grade 3 of the national limit standard
 
 HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The numbers the rules compare with: the ``CERTIFY_PLAUSIBILITY_*`` settings, read and
+    checked with the application's other settings (``certify.config.Settings``). ``tolerance``:
+    relative difference allowed between a value and its figures; ``jump_factor``: year-on-year
+    ratio beyond which a figure is flagged; ``slip_factor`` and ``slip_band``: a ratio within
+    ``slip_band`` times of ``slip_factor`` (or its inverse) reads as a unit slip."""
+
+    tolerance: Decimal
+    jump_factor: Decimal
+    slip_factor: Decimal
+    slip_band: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,22 +154,21 @@ def plain(number: Decimal) -> str:
 
 def check(current: Figures, *, indicators: Iterable[Indicator], previous: Figures | None = None,
           industry: str | None = None, limits: Sequence[Limit] = (), same: Sequence[SameQuantity] = (),
-          parts: Sequence[PartOf] = (), settings: Settings | None = None) -> list[Flag]:
+          parts: Sequence[PartOf] = (), thresholds: Thresholds) -> list[Flag]:
     """Every flag the figures of one period raise. ``indicators``: the rule file's indicators
     (only metrics are read); ``previous``: the previous period's figures (jumps and unit slips);
     ``industry``: the unit's GB/T 4754 class (national limits); ``same`` and ``parts``: the
-    relations between inputs of the rule file."""
-    settings = settings or Settings()
+    relations between inputs of the rule file; ``thresholds``: the numbers of the settings."""
     metrics = {i.id: i for i in indicators if i.type == "metric"}
     values = metric_values(current, metrics)
     flags: list[Flag] = []
-    flags += identity_flags(current, metrics, settings)
+    flags += identity_flags(current, metrics, thresholds)
     flags += percentage_flags(current, metrics, values)
-    flags += shared_quantity_flags(current, metrics, same, settings)
+    flags += shared_quantity_flags(current, metrics, same, thresholds)
     flags += part_flags(current, metrics, parts)
-    flags += limit_flags(values, metrics, industry, limits, settings)
+    flags += limit_flags(values, metrics, industry, limits, thresholds)
     if previous is not None:
-        flags += change_flags(current, previous, metrics, settings)
+        flags += change_flags(current, previous, metrics, thresholds)
     return flags
 
 
@@ -221,21 +234,21 @@ def agrees(reported: Decimal, expected: Decimal, tolerance: Decimal) -> bool:
 
 # ---- (a) identities -------------------------------------------------------------------------------
 
-def identity_flags(figures: Figures, metrics: Mapping[str, Indicator], settings: Settings) -> list[Flag]:
+def identity_flags(figures: Figures, metrics: Mapping[str, Indicator], thresholds: Thresholds) -> list[Flag]:
     """A reported metric value that its reported inputs do not give (a share: ``share_mismatch``)."""
     flags = []
     for indicator_id, indicator in metrics.items():
         reported = figures.values.get(indicator_id)
         inputs = figures.inputs.get(indicator_id) or {}
         computed = computed_value(indicator, inputs)
-        if reported is None or computed is None or agrees(Decimal(reported), computed, settings.tolerance):
+        if reported is None or computed is None or agrees(Decimal(reported), computed, thresholds.tolerance):
             continue
         unit = _unit(indicator)
         flags.append(Flag(
             SHARE_MISMATCH if unit == "%" else IDENTITY, (indicator_id,),
             (Value(indicator_id, None, REPORTED, Decimal(reported), unit),
              Value(indicator_id, None, COMPUTED, computed, unit)) + _input_values(indicator, inputs),
-            {"formula": indicator.formula, "tolerance": plain(settings.tolerance)}))
+            {"formula": indicator.formula, "tolerance": plain(thresholds.tolerance)}))
     return flags
 
 
@@ -280,7 +293,7 @@ def part_flags(figures: Figures, metrics: Mapping[str, Indicator], parts: Sequen
 # ---- (b) one quantity, two numbers ------------------------------------------------------------------
 
 def shared_quantity_flags(figures: Figures, metrics: Mapping[str, Indicator], same: Sequence[SameQuantity],
-                          settings: Settings) -> list[Flag]:
+                          thresholds: Thresholds) -> list[Flag]:
     """The same quantity reported with different numbers in two metrics: one flag per quantity,
     naming every figure reported for it."""
     flags = []
@@ -290,7 +303,7 @@ def shared_quantity_flags(figures: Figures, metrics: Mapping[str, Indicator], sa
         if len(present) < 2:
             continue
         first = present[0][2]
-        if all(agrees(value, first, settings.tolerance) and agrees(first, value, settings.tolerance)
+        if all(agrees(value, first, thresholds.tolerance) and agrees(first, value, thresholds.tolerance)
                for _i, _k, value in present[1:]):
             continue
         flags.append(Flag(SHARED_QUANTITY, tuple(dict.fromkeys(i for i, _k, _v in present)),
@@ -302,10 +315,10 @@ def shared_quantity_flags(figures: Figures, metrics: Mapping[str, Indicator], sa
 
 # ---- (c) unit slips, (d) jumps ---------------------------------------------------------------------
 
-def slip_direction(ratio: Decimal, settings: Settings) -> str | None:
+def slip_direction(ratio: Decimal, thresholds: Thresholds) -> str | None:
     """``"up"`` when ``ratio`` is about ``slip_factor`` (a figure in kgce where tce is asked),
     ``"down"`` when about its inverse (t where kt is asked), else ``None``."""
-    low, high = settings.slip_factor / settings.slip_band, settings.slip_factor * settings.slip_band
+    low, high = thresholds.slip_factor / thresholds.slip_band, thresholds.slip_factor * thresholds.slip_band
     if low <= ratio <= high:
         return "up"
     if ratio > 0 and low <= 1 / ratio <= high:
@@ -313,12 +326,12 @@ def slip_direction(ratio: Decimal, settings: Settings) -> str | None:
     return None
 
 
-def is_jump(ratio: Decimal, settings: Settings) -> bool:
-    return ratio > settings.jump_factor or ratio * settings.jump_factor < 1
+def is_jump(ratio: Decimal, thresholds: Thresholds) -> bool:
+    return ratio > thresholds.jump_factor or ratio * thresholds.jump_factor < 1
 
 
 def change_flags(current: Figures, previous: Figures, metrics: Mapping[str, Indicator],
-                 settings: Settings) -> list[Flag]:
+                 thresholds: Thresholds) -> list[Flag]:
     """Figures about ``slip_factor`` times (or its inverse) the previous period's: a unit slip;
     beyond ``jump_factor`` times either way: a jump. Inputs are compared first; a computed
     metric whose inputs are flagged is not flagged again for the same change."""
@@ -327,7 +340,7 @@ def change_flags(current: Figures, previous: Figures, metrics: Mapping[str, Indi
         flagged_input = False
         for entry in indicator.inputs:
             flag = _change(indicator, entry.key, current.figure(indicator_id, entry.key),
-                           previous.figure(indicator_id, entry.key), settings)
+                           previous.figure(indicator_id, entry.key), thresholds)
             if flag is not None:
                 flags.append(flag)
                 flagged_input = True
@@ -335,7 +348,7 @@ def change_flags(current: Figures, previous: Figures, metrics: Mapping[str, Indi
             continue
         now, role = _value_or_computed(current, indicator)
         before, _role = _value_or_computed(previous, indicator)
-        flag = _change(indicator, None, now, before, settings, role=role)
+        flag = _change(indicator, None, now, before, thresholds, role=role)
         if flag is not None:
             flags.append(flag)
     return flags
@@ -348,7 +361,7 @@ def _value_or_computed(figures: Figures, indicator: Indicator) -> tuple[Decimal 
     return computed_value(indicator, figures.inputs.get(indicator.id)), COMPUTED
 
 
-def _change(indicator: Indicator, key: str | None, now, before, settings: Settings, *,
+def _change(indicator: Indicator, key: str | None, now, before, thresholds: Thresholds, *,
             role: str = REPORTED) -> Flag | None:
     if now is None or before is None:
         return None
@@ -357,16 +370,16 @@ def _change(indicator: Indicator, key: str | None, now, before, settings: Settin
     if now <= 0 or before <= 0:
         return None
     ratio = now / before
-    direction = slip_direction(ratio, settings)
-    if direction is None and not is_jump(ratio, settings):
+    direction = slip_direction(ratio, thresholds)
+    if direction is None and not is_jump(ratio, thresholds):
         return None
     unit = _unit(indicator, key)
     values = (Value(indicator.id, key, role, now, unit), Value(indicator.id, key, PREVIOUS, before, unit))
     if direction is not None:
         return Flag(UNIT_SLIP, (indicator.id,), values,
-                    {"basis": PREVIOUS, "direction": direction, "factor": plain(settings.slip_factor)})
+                    {"basis": PREVIOUS, "direction": direction, "factor": plain(thresholds.slip_factor)})
     return Flag(JUMP, (indicator.id,), values,
-                {"ratio": plain(ratio.quantize(Decimal("0.01"))), "factor": plain(settings.jump_factor)})
+                {"ratio": plain(ratio.quantize(Decimal("0.01"))), "factor": plain(thresholds.jump_factor)})
 
 
 # ---- (e) national limits -----------------------------------------------------------------------------
@@ -377,7 +390,7 @@ def applicable_limits(limits: Sequence[Limit], industry: str | None) -> list[Lim
 
 
 def limit_flags(values: Mapping[str, tuple[Decimal, str]], metrics: Mapping[str, Indicator],
-                industry: str | None, limits: Sequence[Limit], settings: Settings) -> list[Flag]:
+                industry: str | None, limits: Sequence[Limit], thresholds: Thresholds) -> list[Flag]:
     """A metric worse than grade 3 of its class's national limit: ``beyond_limit``; about
     ``slip_factor`` times (or its inverse) the limit: ``unit_slip``."""
     flags = []
@@ -391,12 +404,12 @@ def limit_flags(values: Mapping[str, tuple[Decimal, str]], metrics: Mapping[str,
                        Value(indicator_id, None, LIMIT, limit.mandatory, limit.unit))
             details = {"standard": limit.standard, "product": limit.product, "limit": limit.key,
                        "provisional": "yes" if limit.provisional else "no"}
-            direction = (slip_direction(value / limit.mandatory, settings)
+            direction = (slip_direction(value / limit.mandatory, thresholds)
                          if value > 0 and limit.mandatory > 0 else None)
             if direction is not None:
                 flags.append(Flag(UNIT_SLIP, (indicator_id,), figures,
                                   details | {"basis": LIMIT, "direction": direction,
-                                             "factor": plain(settings.slip_factor)}))
+                                             "factor": plain(thresholds.slip_factor)}))
             elif value > limit.mandatory:
                 flags.append(Flag(BEYOND_LIMIT, (indicator_id,), figures, details))
     return flags

@@ -7,7 +7,7 @@ Each function that changes state writes an audit event and flushes; the caller c
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,8 +23,7 @@ from certify.management.models import Declaration, DeclarationStatus
 from certify.plausibility.models import PlausibilityFlag
 from certify.plausibility.permissions import can_clear_flag
 from certify.plausibility.reference import Reference, load_reference
-from certify.plausibility.rules import Figures, check
-from certify.plausibility.settings import Settings, settings_from
+from certify.plausibility.rules import Figures, Thresholds, check
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import for_engine
 from certify.scoring import RuleSet
@@ -40,18 +39,28 @@ _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 # ---- configuration ------------------------------------------------------------------------------
 
 def configure(app) -> None:
-    """Read and check the settings and the reference files once, at start-up: a wrong value or
-    file stops the application with a message naming it."""
+    """Read and check the reference files once, at start-up: a wrong file stops the application
+    with a message naming it. (The settings are read and checked with all others, by
+    ``certify.config``.)"""
     folder = Path(app.config.get("CRITERIA_DIR") or "criteria") / "limits"
-    app.extensions[EXTENSION] = (settings_from(app.config, os.environ), load_reference(folder))
+    app.extensions[EXTENSION] = load_reference(folder)
 
 
-def current_settings() -> Settings:
-    return current_app.extensions[EXTENSION][0]
+def thresholds_from(config: Mapping) -> Thresholds:
+    """The rules' numbers from the application's configuration: the ``CERTIFY_PLAUSIBILITY_*``
+    settings of ``certify.config.Settings``, typed and checked at start-up."""
+    return Thresholds(tolerance=config["CERTIFY_PLAUSIBILITY_TOLERANCE"],
+                      jump_factor=config["CERTIFY_PLAUSIBILITY_JUMP_FACTOR"],
+                      slip_factor=config["CERTIFY_PLAUSIBILITY_SLIP_FACTOR"],
+                      slip_band=config["CERTIFY_PLAUSIBILITY_SLIP_BAND"])
+
+
+def current_thresholds() -> Thresholds:
+    return thresholds_from(current_app.config)
 
 
 def current_reference() -> Reference:
-    return current_app.extensions[EXTENSION][1]
+    return current_app.extensions[EXTENSION]
 
 
 # ---- the figures a subject reports ---------------------------------------------------------------
@@ -102,7 +111,7 @@ def _raise_flags(figures: Figures, previous: Figures | None, application: Applic
     reference = current_reference()
     relations = reference.relations_of(rule_set.id)
     found = check(figures, indicators=rule_set.indicators, previous=previous, industry=application.industry_code,
-                  limits=reference.limits, same=relations.same, parts=relations.parts, settings=current_settings())
+                  limits=reference.limits, same=relations.same, parts=relations.parts, thresholds=current_thresholds())
     now = utcnow()
     rows = [PlausibilityFlag(application_id=application.id, submission_id=submission_id,
                              declaration_id=declaration_id, rule=flag.rule, indicator_ids=list(flag.indicators),

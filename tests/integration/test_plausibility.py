@@ -8,6 +8,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from certify import SettingError
 from certify.applications import services as applications
 from certify.assessment.assignment import accept_assignment
 from certify.audit.models import AuditEvent
@@ -197,9 +198,7 @@ def test_a_declared_value_ten_times_last_years_is_flagged_on_the_declaration_pag
 
 
 def test_a_wrong_setting_stops_the_application_at_start_up_naming_it(make_app):
-    from certify.plausibility.settings import PlausibilitySettingError
-
-    with pytest.raises(PlausibilitySettingError, match="CERTIFY_PLAUSIBILITY_JUMP_FACTOR"):
+    with pytest.raises(SettingError, match="CERTIFY_PLAUSIBILITY_JUMP_FACTOR must be a number greater than 1, not 'twice'"):
         make_app(CERTIFY_PLAUSIBILITY_JUMP_FACTOR="twice")
 
 

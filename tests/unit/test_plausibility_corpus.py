@@ -8,6 +8,7 @@ import time
 from decimal import Decimal as D
 from pathlib import Path
 
+from certify.config import load_settings
 from certify.plausibility.reference import load_reference
 from certify.plausibility.rules import (
     BEYOND_LIMIT,
@@ -22,6 +23,7 @@ from certify.plausibility.rules import (
     check,
     computed_value,
 )
+from certify.plausibility.services import thresholds_from
 from certify.scoring import load
 
 ROOT = Path(__file__).parents[2]
@@ -29,6 +31,7 @@ RULES = load(ROOT / "criteria/factory-gbt-36132-2025.yaml")
 METRICS = {i.id: i for i in RULES.indicators if i.type == "metric"}
 REFERENCE = load_reference(ROOT / "criteria/limits")
 RELATIONS = REFERENCE.relations_of(RULES.id)
+THRESHOLDS = thresholds_from(load_settings({}, {}).as_config())  # the defaults
 LIMITS = {limit.indicators[0]: limit for limit in REFERENCE.limits if limit.indicators}
 # Classes with a product metric and a national limit, and classes scored on output value only.
 PRODUCT_CLASSES = {"3011": "energy.clinker", "2612": "energy.caustic_soda",
@@ -249,7 +252,7 @@ def test_the_rules_find_injected_errors_and_leave_clean_factories_alone():
     found, injected, clean, flagged_clean = {}, {}, 0, []
     for industry, current, previous, kind, indicator_id in corpus():
         flags = check(current, indicators=RULES.indicators, previous=previous, industry=industry,
-                      limits=REFERENCE.limits, same=RELATIONS.same, parts=RELATIONS.parts)
+                      limits=REFERENCE.limits, same=RELATIONS.same, parts=RELATIONS.parts, thresholds=THRESHOLDS)
         if kind is None:
             clean += 1
             if flags:

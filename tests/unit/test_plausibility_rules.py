@@ -1,11 +1,14 @@
 """The plausibility rules, each worked out by hand at and around its boundaries, on the indicators
 of the shipped GB/T 36132-2025 rule file and the national limits of criteria/limits/."""
 
+import re
+from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
+from certify.config import SettingError, load_settings
 from certify.plausibility.reference import ReferenceFileError, load_limits, load_reference, load_relations
 from certify.plausibility.rules import (
     BEYOND_LIMIT,
@@ -21,10 +24,11 @@ from certify.plausibility.rules import (
     SHARED_QUANTITY,
     UNIT_SLIP,
     Figures,
+    Thresholds,
     check,
     rounding_allowance,
 )
-from certify.plausibility.settings import PlausibilitySettingError, Settings, settings_from
+from certify.plausibility.services import thresholds_from
 from certify.scoring import load
 from certify.scoring.model import Indicator, Text, Unit
 
@@ -33,11 +37,13 @@ RULES_2025 = load(ROOT / "criteria/factory-gbt-36132-2025.yaml")
 RULES_2018 = load(ROOT / "criteria/factory-gbt-36132-2018.yaml")
 REFERENCE = load_reference(ROOT / "criteria/limits")
 RELATIONS = REFERENCE.relations_of(RULES_2025.id)
+# The thresholds of an application with no plausibility setting of its own.
+DEFAULTS = thresholds_from(load_settings({}, {}).as_config())
 
 
-def run(current, previous=None, industry="3011", settings=None, indicators=RULES_2025.indicators):
+def run(current, previous=None, industry="3011", thresholds=DEFAULTS, indicators=RULES_2025.indicators):
     return check(current, indicators=indicators, previous=previous, industry=industry,
-                 limits=REFERENCE.limits, same=RELATIONS.same, parts=RELATIONS.parts, settings=settings)
+                 limits=REFERENCE.limits, same=RELATIONS.same, parts=RELATIONS.parts, thresholds=thresholds)
 
 
 def rules_of(flags):
@@ -72,12 +78,12 @@ def test_the_tolerance_boundary_is_allowed():
 
 
 def test_rounding_of_the_last_place_reported_is_always_allowed():
-    no_tolerance = Settings(tolerance=D(0))
+    no_tolerance = replace(DEFAULTS, tolerance=D(0))
     assert rounding_allowance(D("104")) == D("0.5") and rounding_allowance(D("103.5")) == D("0.05")
     # 103.54 rounds to 104 at whole numbers: 0.46 is within 0.5.
-    assert run(clinker("103.54", "1000", "104"), settings=no_tolerance) == []
+    assert run(clinker("103.54", "1000", "104"), thresholds=no_tolerance) == []
     # 103.4 does not: 0.6 off.
-    assert rules_of(run(clinker("103.4", "1000", "104"), settings=no_tolerance)) == [IDENTITY]
+    assert rules_of(run(clinker("103.4", "1000", "104"), thresholds=no_tolerance)) == [IDENTITY]
 
 
 def test_a_share_that_differs_from_its_parts_is_a_share_mismatch():
@@ -192,7 +198,7 @@ def test_the_jump_factor_is_a_setting():
     current = Figures(values={"energy.carbon_platform": D("3")})
     previous = Figures(values={"energy.carbon_platform": D("1")})
     assert rules_of(run(current, previous)) == [JUMP]
-    assert run(current, previous, settings=Settings(jump_factor=D("4"))) == []
+    assert run(current, previous, thresholds=replace(DEFAULTS, jump_factor=D("4"))) == []
 
 
 # ---- (e) national limits --------------------------------------------------------------------------------
@@ -235,22 +241,37 @@ def test_a_provisional_limit_says_so():
 
 # ---- settings and reference files -----------------------------------------------------------------------
 
-def test_settings_default_and_refuse_bad_values_by_name():
-    assert settings_from({}) == Settings()
-    assert settings_from({"CERTIFY_PLAUSIBILITY_JUMP_FACTOR": "3"}).jump_factor == D("3")
-    with pytest.raises(PlausibilitySettingError, match="CERTIFY_PLAUSIBILITY_TOLERANCE"):
-        settings_from({"CERTIFY_PLAUSIBILITY_TOLERANCE": "a lot"})
-    with pytest.raises(PlausibilitySettingError, match="JUMP_FACTOR"):
-        settings_from({"CERTIFY_PLAUSIBILITY_JUMP_FACTOR": "1"})
-    # A slip band so wide that a slip would overlap a jump is refused.
-    with pytest.raises(PlausibilitySettingError, match="SLIP_BAND"):
-        settings_from({"CERTIFY_PLAUSIBILITY_SLIP_BAND": "600"})
+def test_the_thresholds_default_to_this_systems_values():
+    assert DEFAULTS == Thresholds(tolerance=D("0.005"), jump_factor=D("2"), slip_factor=D("1000"), slip_band=D("3"))
+    given = thresholds_from(load_settings({"CERTIFY_PLAUSIBILITY_JUMP_FACTOR": "3"}, {}).as_config())
+    assert given == replace(DEFAULTS, jump_factor=D("3"))
 
 
-def test_settings_come_from_the_environment_unless_the_application_sets_them():
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("CERTIFY_PLAUSIBILITY_TOLERANCE", "a lot", "CERTIFY_PLAUSIBILITY_TOLERANCE must be a number greater than 0, not 'a lot'."),
+    ("CERTIFY_PLAUSIBILITY_TOLERANCE", "0", "CERTIFY_PLAUSIBILITY_TOLERANCE must be a number greater than 0, not '0'."),
+    ("CERTIFY_PLAUSIBILITY_JUMP_FACTOR", "1", "CERTIFY_PLAUSIBILITY_JUMP_FACTOR must be a number greater than 1, not '1'."),
+    ("CERTIFY_PLAUSIBILITY_SLIP_FACTOR", "-1000", "CERTIFY_PLAUSIBILITY_SLIP_FACTOR must be a number greater than 0, not '-1000'."),
+    ("CERTIFY_PLAUSIBILITY_SLIP_BAND", "1", "CERTIFY_PLAUSIBILITY_SLIP_BAND must be a number greater than 1, not '1'."),
+    # 1000 / 500 = 2, the jump factor: a ratio of 2 would be a slip and a jump at once.
+    ("CERTIFY_PLAUSIBILITY_SLIP_BAND", "500", "CERTIFY_PLAUSIBILITY_SLIP_FACTOR divided by CERTIFY_PLAUSIBILITY_SLIP_BAND "
+     "must be greater than CERTIFY_PLAUSIBILITY_JUMP_FACTOR."),
+])
+def test_a_bad_threshold_is_refused_naming_the_setting(name, value, message):
+    with pytest.raises(SettingError, match=re.escape(message)):
+        load_settings({}, {name: value})
+
+
+def test_a_slip_band_just_short_of_the_jump_is_accepted():
+    # 1000 / 499 = 2.004: every ratio a slip is beyond 2.
+    assert load_settings({}, {"CERTIFY_PLAUSIBILITY_SLIP_BAND": "499"}).certify_plausibility_slip_band == D("499")
+
+
+def test_thresholds_come_from_the_environment_unless_the_application_sets_them():
     environ = {"CERTIFY_PLAUSIBILITY_SLIP_BAND": "2", "CERTIFY_PLAUSIBILITY_TOLERANCE": "0.01"}
-    assert settings_from({}, environ).slip_band == D("2")
-    assert settings_from({"CERTIFY_PLAUSIBILITY_TOLERANCE": "0.02"}, environ).tolerance == D("0.02")
+    assert thresholds_from(load_settings({}, environ).as_config()).slip_band == D("2")
+    given = load_settings({"CERTIFY_PLAUSIBILITY_TOLERANCE": "0.02"}, environ)
+    assert thresholds_from(given.as_config()).tolerance == D("0.02")
 
 
 def test_the_limits_are_the_published_values():
@@ -303,7 +324,7 @@ def test_the_rules_and_their_reference_import_no_framework():
     import grimp
 
     graph = grimp.build_graph("certify", include_external_packages=True, cache_dir=None)
-    pure = ("certify.plausibility.rules", "certify.plausibility.settings", "certify.plausibility.reference")
+    pure = ("certify.plausibility.rules", "certify.plausibility.reference")
     for module in pure:
         imported = graph.find_modules_directly_imported_by(module)
         assert not {m for m in imported if m.split(".")[0] in ("flask", "sqlalchemy", "flask_sqlalchemy")}, module
