@@ -11,7 +11,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
 from jinja2.filters import do_filesizeformat
 from markupsafe import Markup
@@ -153,6 +153,14 @@ def paren(text) -> Markup:
     return (Markup("（%s）") if current_language() == "zh" else Markup(" (%s)")) % text
 
 
+def rule_set_name(rule_set) -> Markup:
+    """A rule set as pages name it: its title, its standard where the title does not give it
+    already, and its version (``绿色工厂评价（GB/T 36132-2025） · 第 1.0 版``)."""
+    title = translated(rule_set.title)
+    named = Markup.escape(title) if rule_set.standard.code in title else Markup.escape(title) + paren(rule_set.standard.code)
+    return named + Markup(" · ") + gettext("version %(version)s", version=rule_set.version)
+
+
 def rule_item(indicator) -> Markup:
     """A rule item for a heading or a table's first column: its clause set apart, then its title."""
     if not indicator.ref:
@@ -232,6 +240,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plain"] = plain
     app.jinja_env.filters["item_name"] = item_name
     app.jinja_env.filters["rule_item"] = rule_item
+    app.jinja_env.filters["rule_set_name"] = rule_set_name
     app.jinja_env.filters["paren"] = paren
 
     @app.context_processor
