@@ -29,7 +29,8 @@ from certify.certificates.services import (
 )
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
-from certify.management.periods import parse_due_dates, period_for, previous_period
+from certify.management import periods as _periods
+from certify.management.periods import parse_due_dates
 from certify.management.services import lead_assessor_answers
 from certify.pilots.models import (
     CONSTRUCTION_YEARS,
@@ -74,12 +75,12 @@ def due_dates() -> tuple[tuple[int, int], ...]:
 
 def current_period(today: date | None = None) -> date:
     """The period being reported now, named by its due date."""
-    return period_for(today or local_today(), due_dates())
+    return _periods.current_period(due_dates(), today or local_today())
 
 
 def last_closed_period(today: date | None = None) -> date:
     """The most recent period whose due date has passed."""
-    return previous_period(current_period(today), due_dates())
+    return _periods.last_closed_period(due_dates(), today or local_today())
 
 
 def is_report_due(listed_on: date | None, period: date) -> bool:
