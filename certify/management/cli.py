@@ -13,6 +13,8 @@ TITLES = {
     "declaration_due": "Self-declarations due",
     "declaration_missed_warning": "Warnings for self-declarations missed",
     "declaration_review_proposal": "Listings proposed for review (self-declarations missed)",
+    "pilot_report_due": "Pilot progress reports due",
+    "pilot_report_overdue": "Pilot progress reports overdue",
     "assessment_due_soon": "Assessments due soon",
     "assessment_overdue": "Overdue assessments",
     "objection_pending": "Objections awaiting resolution",
