@@ -30,6 +30,7 @@ from certify.management.permissions import (
     can_file_declaration,
     can_open_re_evaluation,
     can_review_declaration,
+    owes_declarations,
 )
 from certify.plausibility import services as plausibility
 from certify.rulesets.applied import rule_set_of
@@ -71,9 +72,12 @@ def current_period(today: date | None = None) -> date:
 
 def is_declaration_due(certificate: Certificate | None, period: date) -> bool:
     """Whether ``period`` asks a declaration of a listing: only when the listing began before the
-    period did (a list announced in June does not declare on 15 July for a period it missed)."""
+    period did (a list announced in June does not declare on 15 July for a period it missed),
+    and never of a kind that owes none (``permissions.owes_declarations``: the pilots')."""
     if certificate is None:
         return True
+    if not owes_declarations(certificate.kind):
+        return False
     return certificate.valid_from < period_start(period, due_dates())
 
 
