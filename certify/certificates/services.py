@@ -669,14 +669,16 @@ def supersede_certificate(admin, certificate: Certificate, successor: Certificat
     """End a valid certificate that ``successor`` replaces (a construction pilot's listing, once
     the pilot is accepted and the unit recognised): revoked as ``revoke_certificate`` does, for
     the reason "replaced by a new certificate", naming ``successor`` (shown on /verify)."""
-    certificate.superseded_by_id = successor.id
-    _revoke(admin, certificate, RevocationReason.SUPERSEDED, note or successor.number)
+    _revoke(admin, certificate, RevocationReason.SUPERSEDED, note or successor.number, successor=successor)
 
 
-def _revoke(admin, certificate: Certificate, reason: RevocationReason, note: str) -> None:
+def _revoke(admin, certificate: Certificate, reason: RevocationReason, note: str, *,
+            successor: Certificate | None = None) -> None:
     _require_admin(admin)
     if certificate.public_status(local_today()) != CertificateStatus.VALID:
         raise ServiceError(_l("Only a valid certificate can be revoked."))
+    if successor is not None:
+        certificate.superseded_by_id = successor.id
     note = (note or "").strip()[:_MAX_NOTE]
     label = REASON_TEXTS[reason]
     transition(certificate.application, Action.REVOKE, admin,
