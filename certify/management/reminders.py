@@ -14,7 +14,8 @@ the command again in the same window sends nothing more:
   that has missed ``CERTIFY_MISSED_REVIEW_AFTER`` in a row is proposed for review under ongoing
   management (the administrators in one list, and the organisation told) — once per application
   and period missed;
-- construction pilots' progress reports due and overdue: see ``certify.pilots.reminders``;
+- construction pilots' progress reports due and overdue: ``certify.pilots.reminders``, which the
+  command runs after these;
 - assessment due soon: once per assignment and due date, ``CERTIFY_ASSESSMENT_DUE_SOON_DAYS``
   (default 7) before it, to the assessor of an assignment still pending or accepted;
 - overdue assessment: at most once a day per assignment still pending or accepted after its due
@@ -283,21 +284,23 @@ def remind_pending_objections(today: date, days: int) -> Sent:
 def send_reminders(config, today: date | None = None, *, commit=None) -> list[Sent]:
     """Run every reminder for ``today`` (China Standard Time); ``commit`` (if given) is called
     after each kind, so one kind's failure does not hold back the others' records."""
-    from certify.pilots import reminders as pilots  # it builds on this module's helpers
-
     today = today or local_today()
     limits = missed.thresholds(config)
     steps = (
         lambda: remind_expiring_certificates(today, int(config["CERTIFY_EXPIRY_REMINDER_DAYS"])),
         lambda: remind_declarations_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
-        lambda: pilots.remind_reports_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
-        lambda: pilots.warn_reports_overdue(today),
         lambda: warn_missed_declarations(today, limits),
         lambda: propose_reviews(today, limits),
         lambda: remind_assessments_due_soon(today, int(config["CERTIFY_ASSESSMENT_DUE_SOON_DAYS"])),
         lambda: remind_overdue_assessments(today),
         lambda: remind_pending_objections(today, int(config["CERTIFY_OBJECTION_REMINDER_DAYS"])),
     )
+    return run_steps(steps, commit)
+
+
+def run_steps(steps, commit=None) -> list[Sent]:
+    """Each of ``steps`` (functions returning a ``Sent``) in turn; ``commit`` (if given) called
+    after each."""
     results = []
     for step in steps:
         results.append(step())

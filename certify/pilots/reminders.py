@@ -1,6 +1,6 @@
 """Reminders of the construction pilots' yearly progress reports, sent by ``flask reminders send``
-with the others (``certify.management.reminders``), to the pilot organisation's active users in
-their own language:
+after the others (``certify.management.reminders``, whose helpers these use), to the pilot
+organisation's active users in their own language:
 
 - report due: once per pilot and period, ``CERTIFY_DECLARATION_REMINDER_DAYS`` (default 30, the
   self-declarations' lead time) before the due date, while the period's report is owed and not
@@ -21,8 +21,9 @@ from certify.audit.services import record_event
 from certify.core.urls import absolute_url
 from certify.extensions import db
 from certify.management.models import ReminderKind
-from certify.management.reminders import Sent, _claim, _line, _mail, organisation_users
+from certify.management.reminders import Sent, _claim, _line, _mail, organisation_users, run_steps
 from certify.pilots import services
+from certify.timeutil import local_today
 
 
 def _entries(today: date) -> list[services.PilotEntry]:
@@ -74,3 +75,13 @@ def warn_reports_overdue(today: date) -> Sent:
             "period": period.isoformat(), "recipients": emails})
         sent.lines.append(_line(f"{application.reference} (was due {period.isoformat()})", emails))
     return sent
+
+
+def send_pilot_reminders(config, today: date | None = None, *, commit=None) -> list[Sent]:
+    """Run the pilots' reminders for ``today`` (China Standard Time), as ``send_reminders`` runs
+    the others: ``commit`` (if given) is called after each kind."""
+    today = today or local_today()
+    return run_steps((
+        lambda: remind_reports_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
+        lambda: warn_reports_overdue(today),
+    ), commit)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from certify.audit.models import AuditEvent
 from certify.auth.models import Role
 from certify.mail.models import MailMessage
-from certify.management.reminders import send_reminders
 from certify.pilots import services
 from tests import factories
 from tests.integration.test_pilots import file_report, make_pilot
@@ -27,8 +26,21 @@ def people(db):
 
 
 def run(app, db, today):
-    results = send_reminders(app.config, today, commit=db.session.commit)
-    return {sent.kind.value: sent.lines for sent in results}
+    """``flask reminders send --today <today>``: the lines it printed under each pilot reminder's
+    title (``Pilot progress reports due: 1 reminder(s) sent.`` then one indented line each)."""
+    result = app.test_cli_runner().invoke(args=["reminders", "send", "--today", today.isoformat()])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    sections, title = {}, None
+    for line in result.output.splitlines():
+        if line.startswith("  ") and title is not None:
+            sections[title].append(line.strip())
+        elif ":" in line:
+            title = {"Pilot progress reports due": "pilot_report_due",
+                     "Pilot progress reports overdue": "pilot_report_overdue"}.get(line.split(":")[0])
+            if title is not None:
+                sections[title] = []
+    return sections
 
 
 def mails_since(db, first_id: int) -> list[MailMessage]:
