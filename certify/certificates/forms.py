@@ -7,7 +7,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from certify.certificates.models import REASON_TEXTS
+from certify.certificates.models import REASON_TEXTS, REMOVAL_GROUNDS
 
 
 class CheckFileForm(FlaskForm):
@@ -27,6 +27,6 @@ class RevokeForm(FlaskForm):
 
     def fill_choices(self, language: str) -> None:
         self.reason.choices = [SelectChoice("", _l("— choose —"))] + [
-            SelectChoice(reason.value, text.zh if language == "zh" else text.en)
-            for reason, text in REASON_TEXTS.items()
+            SelectChoice(reason.value, REASON_TEXTS[reason].zh if language == "zh" else REASON_TEXTS[reason].en)
+            for reason in REMOVAL_GROUNDS
         ]

@@ -18,10 +18,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certify.applications.kinds import kind_of
 from certify.applications.models import Application
 from certify.extensions import db
 from certify.organisations.models import enum_column
@@ -51,6 +53,13 @@ class RevocationReason(enum.StrEnum):
     MAJOR_ACCIDENT = "major_accident"
     REFUSED_TO_REPORT = "refused_to_report"
     NO_LONGER_CONFORMING = "no_longer_conforming"
+    # Not a ground for removal: another certificate replaces this one (a construction pilot's,
+    # once the pilot is accepted and the unit recognised). Set only by ``supersede_certificate``.
+    SUPERSEDED = "superseded"
+
+
+# The grounds the department chooses from when it revokes a certificate.
+REMOVAL_GROUNDS = tuple(reason for reason in RevocationReason if reason != RevocationReason.SUPERSEDED)
 
 
 # Public, official wording in both languages (shown on the verification page and revocation list
@@ -68,6 +77,7 @@ REASON_TEXTS = {
         zh="拒不按要求报送动态管理信息", en="Refusal to report as required"),
     RevocationReason.NO_LONGER_CONFORMING: Bilingual(
         zh="不再符合评价要求", en="No longer meets the requirements"),
+    RevocationReason.SUPERSEDED: Bilingual(zh="已由新证书替代", en="Replaced by a new certificate"),
 }
 RENDER_STATE_TEXTS = {
     RenderState.PENDING: Bilingual(zh="生成中", en="Being prepared"),
@@ -126,6 +136,12 @@ class Certificate(db.Model):
         # A rendered certificate names its stored file.
         CheckConstraint(f"(render_state = '{RenderState.RENDERED}') = (pdf_sha256 IS NOT NULL)",
                         name="rendered_has_file"),
+        # A certificate names the one that replaced it exactly when it was revoked for that.
+        CheckConstraint(
+            f"(revocation_reason = '{RevocationReason.SUPERSEDED}' AND superseded_by_id IS NOT NULL) OR "
+            f"((revocation_reason IS NULL OR revocation_reason <> '{RevocationReason.SUPERSEDED}') "
+            "AND superseded_by_id IS NULL)",
+            name="superseded_by_set"),
         CheckConstraint("valid_until >= valid_from", name="validity_order"),
         CheckConstraint("sequence > 0", name="sequence_positive"),
     )
@@ -160,6 +176,11 @@ class Certificate(db.Model):
     revocation_note: Mapped[str | None] = mapped_column(Text)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The certificate that replaced this one (revoked as superseded).
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # The recognition of a zero-carbon unit at the acceptance of its construction pilot: it states
+    # the kind's ``recognition`` title (零碳工厂, 零碳园区), not the pilot listing's.
+    is_recognition: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     render_state: Mapped[RenderState] = mapped_column(
         enum_column(RenderState, "certificate_render_state"), default=RenderState.PENDING)
@@ -175,6 +196,14 @@ class Certificate(db.Model):
     application: Mapped[Application] = relationship()
     issued_by = relationship("User", foreign_keys=[issued_by_id])
     revoked_by = relationship("User", foreign_keys=[revoked_by_id])
+    superseded_by: Mapped["Certificate | None"] = relationship(remote_side="Certificate.id")
+
+    @property
+    def title(self) -> Bilingual:
+        """What the certificate recognises, as it states it: the kind's certificate title, or
+        its recognition title for a recognition."""
+        kind = kind_of(self.kind)
+        return kind.recognition if self.is_recognition and kind.recognition else kind.certificate
 
     def public_status(self, today: date) -> CertificateStatus:
         """What the public is told on ``today`` (a China Standard Time date): revoked, else

@@ -12,7 +12,6 @@ import segno
 from babel.dates import format_date
 from flask import current_app, render_template
 
-from certify.applications.kinds import kind_of
 from certify.certificates.signing import SignerInfo, sign_pdf, signing_configured
 from certify.core.urls import absolute_url
 from certify.pdf import html_to_pdf
@@ -68,7 +67,7 @@ def _dates(day) -> Bilingual:
 def certificate_html_context(certificate) -> dict:
     url = verification_url(certificate.number)
     return {
-        "certificate": certificate, "kind": kind_of(certificate.kind).certificate, "issuer": ISSUER,
+        "certificate": certificate, "kind": certificate.title, "issuer": ISSUER,
         "issued_on": _dates(certificate.valid_from), "valid_until": _dates(certificate.valid_until),
         "verification_url": url, "qr_code": qr_data_url(url),
     }

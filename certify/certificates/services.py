@@ -30,6 +30,7 @@ from certify.audit.services import event_is_authentic, pending_event, record_eve
 from certify.auth.models import Role
 from certify.certificates.models import (
     REASON_TEXTS,
+    REMOVAL_GROUNDS,
     Certificate,
     CertificateStatus,
     RenderState,
@@ -119,7 +120,7 @@ def find_by_pdf(sha256: str) -> Certificate | None:
 
 
 def issue_certificate(application: Application, actor, *,
-                      now: datetime | None = None) -> Certificate:
+                      now: datetime | None = None, is_recognition: bool = False) -> Certificate:
     """Issue the certificate of a listed application, in the caller's transaction.
 
     Idempotent: an application that already has a certificate gets that one back, and nothing
@@ -127,12 +128,14 @@ def issue_certificate(application: Application, actor, *,
     ``numbers``), the organisation, subject, rule set and standard are copied as they are now,
     the issue is audited as ``certificate.issued``, and the PDF is rendered by a job once the
     transaction commits. The application's status is the announcement's business, not this one's.
+    ``is_recognition``: the certificate of a zero-carbon unit recognised at the acceptance of its
+    pilot, stating the kind's recognition title (``certify.pilots``).
     """
-    return issue_certificates([application], actor, now=now)[0]
+    return issue_certificates([application], actor, now=now, is_recognition=is_recognition)[0]
 
 
 def issue_certificates(applications: list[Application], actor, *,
-                       now: datetime | None = None) -> list[Certificate]:
+                       now: datetime | None = None, is_recognition: bool = False) -> list[Certificate]:
     """``issue_certificate`` for each of ``applications`` (a batch announcement), in order:
     the certificates already issued and the rule sets' standards are read in one query each,
     and the numbers of each kind in one statement each (consecutive, in the order given)."""
@@ -150,7 +153,7 @@ def issue_certificates(applications: list[Application], actor, *,
         sequences |= zip((application.id for application in of_kind),
                          allocate_sequences(kind, first_day.year, len(of_kind)), strict=True)
     issued = [_issue(application, actor, now, first_day, sequences[application.id],
-                     standards.get(application.rule_set_sha256) or {})
+                     standards.get(application.rule_set_sha256) or {}, is_recognition)
               for application in new]
     if issued:
         # One flush gives every certificate its id (a few multi-row INSERTs for a batch), and
@@ -180,7 +183,7 @@ def _standards(applications) -> dict[str, dict]:
 
 
 def _issue(application: Application, actor, now: datetime, first_day: date, sequence: int,
-           standard: dict) -> Certificate:
+           standard: dict, is_recognition: bool = False) -> Certificate:
     """A new certificate (added to the session; its ``certificate.issued`` event is the
     caller's, see ``_issued_event``)."""
     organisation = application.organisation
@@ -196,7 +199,7 @@ def _issue(application: Application, actor, now: datetime, first_day: date, sequ
         standard_title_en=(standard.get("title") or {}).get("en", ""),
         issued_at=now, issued_by_id=actor.id,
         valid_from=first_day, valid_until=last_valid_day(first_day, validity_years()),
-        status=CertificateStatus.VALID, render_state=RenderState.PENDING,
+        status=CertificateStatus.VALID, render_state=RenderState.PENDING, is_recognition=is_recognition,
     )
     db.session.add(certificate)
     return certificate
@@ -207,7 +210,8 @@ def _issued_event(certificate: Certificate, actor, recorded: datetime) -> dict:
     return pending_event("certificate.issued", actor=actor, obj=certificate, created_at=recorded, details={
         "number": certificate.number, "application_id": certificate.application_id,
         "organisation": certificate.organisation_name, "credit_code": certificate.credit_code,
-        "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_until.isoformat()})
+        "valid_from": certificate.valid_from.isoformat(), "valid_until": certificate.valid_until.isoformat()}
+        | ({"recognition": True} if certificate.is_recognition else {}))
 
 
 def _queue_render(*certificates: Certificate) -> None:
@@ -649,15 +653,32 @@ def batch_progress(application_ids) -> dict[str, int]:
 
 
 def revoke_certificate(admin, certificate: Certificate, reason_code: str, note: str = "") -> None:
-    """Revoke a valid certificate for one of the grounds of ``RevocationReason``; the
+    """Revoke a valid certificate for one of the grounds of removal (``REMOVAL_GROUNDS``); the
     application moves to ``revoked`` through the workflow (audited, applicant notified)."""
     _require_admin(admin)
     try:
         reason = RevocationReason(reason_code)
     except ValueError:
         raise ServiceError(_l("Choose the reason for revoking."), field="reason") from None
+    if reason not in REMOVAL_GROUNDS:
+        raise ServiceError(_l("Choose the reason for revoking."), field="reason")
+    _revoke(admin, certificate, reason, note)
+
+
+def supersede_certificate(admin, certificate: Certificate, successor: Certificate, note: str = "") -> None:
+    """End a valid certificate that ``successor`` replaces (a construction pilot's listing, once
+    the pilot is accepted and the unit recognised): revoked as ``revoke_certificate`` does, for
+    the reason "replaced by a new certificate", naming ``successor`` (shown on /verify)."""
+    _revoke(admin, certificate, RevocationReason.SUPERSEDED, note or successor.number, successor=successor)
+
+
+def _revoke(admin, certificate: Certificate, reason: RevocationReason, note: str, *,
+            successor: Certificate | None = None) -> None:
+    _require_admin(admin)
     if certificate.public_status(local_today()) != CertificateStatus.VALID:
         raise ServiceError(_l("Only a valid certificate can be revoked."))
+    if successor is not None:
+        certificate.superseded_by_id = successor.id
     note = (note or "").strip()[:_MAX_NOTE]
     label = REASON_TEXTS[reason]
     transition(certificate.application, Action.REVOKE, admin,
@@ -669,7 +690,8 @@ def revoke_certificate(admin, certificate: Certificate, reason_code: str, note: 
     certificate.revocation_note = note or None
     certificate.revoked_by_id = admin.id
     record_event("certificate.revoked", actor=admin, obj=certificate, details={
-        "number": certificate.number, "reason": reason.value, "note": note})
+        "number": certificate.number, "reason": reason.value, "note": note}
+        | ({"superseded_by": certificate.superseded_by_id} if certificate.superseded_by_id else {}))
     certificates_changed.send([certificate.application_id])
 
 

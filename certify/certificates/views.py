@@ -137,6 +137,11 @@ def verdict(certificate, status, upload, number: str, form) -> Verdict | None:
         if not number:
             return None
         return Verdict("unknown", _("No certificate found"), _unknown_number(number))
+    if status == CertificateStatus.REVOKED and certificate.superseded_by is not None:
+        return Verdict("revoked", _("Replaced: no longer valid"),
+                       _("Certificate %(number)s was replaced on %(date)s by certificate %(successor)s, "
+                         "which is the one to check.", number=certificate.number,
+                         date=date_text(certificate.revoked_at), successor=certificate.superseded_by.number))
     if status == CertificateStatus.REVOKED:
         return Verdict("revoked", _("Revoked: no longer valid"),
                        _("Certificate %(number)s was revoked on %(date)s. Reason: %(reason)s",

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
         MISSED_STEP_LABELS,
         REMINDER_KIND_LABELS,
     )
-    from certify.management.permissions import can_open_re_evaluation
+    from certify.management.permissions import can_file_declaration, can_open_re_evaluation
     from certify.management.services import open_re_evaluation_of
     from certify.management.views import FLAG_LABELS
 
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
                                  missed_step_labels=MISSED_STEP_LABELS,
                                  reminder_kind_labels=REMINDER_KIND_LABELS,
                                  can_open_re_evaluation=can_open_re_evaluation,
+                                 can_file_declaration=can_file_declaration,
                                  open_re_evaluation_of=open_re_evaluation_of)
     app.cli.add_command(reminders_cli)
 

@@ -13,6 +13,8 @@ TITLES = {
     "declaration_due": "Self-declarations due",
     "declaration_missed_warning": "Warnings for self-declarations missed",
     "declaration_review_proposal": "Listings proposed for review (self-declarations missed)",
+    "pilot_report_due": "Pilot progress reports due",
+    "pilot_report_overdue": "Pilot progress reports overdue",
     "assessment_due_soon": "Assessments due soon",
     "assessment_overdue": "Overdue assessments",
     "objection_pending": "Objections awaiting resolution",
@@ -26,11 +28,13 @@ def send(today) -> None:
     """Send every reminder due today and print what was sent; safe to run again (a reminder
     goes once in its window)."""
     from certify.management.reminders import daily_upkeep, send_reminders
+    from certify.pilots.reminders import send_pilot_reminders
 
     if not current_app.config.get("CERTIFY_BASE_URL"):
         raise click.ClickException("Set CERTIFY_BASE_URL first: the reminders link to the site.")
-    results = send_reminders(current_app.config, today.date() if today else None,
-                             commit=db.session.commit)
+    day = today.date() if today else None
+    results = send_reminders(current_app.config, day, commit=db.session.commit)
+    results += send_pilot_reminders(current_app.config, day, commit=db.session.commit)
     for sent in results:
         click.echo(f"{TITLES[sent.kind.value]}: {len(sent.lines)} reminder(s) sent.")
         for line in sent.lines:

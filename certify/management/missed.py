@@ -4,7 +4,8 @@ how many periods in a row each has missed, and what was sent about it — the re
 due date, the warning, the proposal for review under ongoing management.
 
 Only listings with a certificate count: the certificate's first valid day is when the listing
-began, and a period that began before it asked nothing. The steps are taken by
+began, and a period that began before it asked nothing. Listings of a kind that owes no
+declaration (``permissions.DECLARATION_FREE_KINDS``: the construction pilots') never miss one. The steps are taken by
 ``reminders.py``; a late declaration is filed through ``services.py``.
 """
 
@@ -27,6 +28,7 @@ from certify.management.models import (
     ReminderSent,
 )
 from certify.management.periods import period_start, previous_period
+from certify.management.permissions import DECLARATION_FREE_KINDS
 from certify.organisations.models import Organisation
 from certify.workflow import Status
 
@@ -71,7 +73,7 @@ def _missing(query: Select, period: date) -> Select:
     start = period_start(period, services.due_dates())
     return (query.join(Certificate, Certificate.application_id == Application.id)
             .where(Application.status == Status.LISTED, Certificate.valid_from < start,
-                   ~_declared(period)))
+                   Application.kind.not_in(DECLARATION_FREE_KINDS), ~_declared(period)))
 
 
 def missing_query(period: date) -> Select:

@@ -118,6 +118,10 @@ class ReminderKind(enum.StrEnum):
     # application, its window the period missed.
     DECLARATION_MISSED_WARNING = "declaration_missed_warning"
     DECLARATION_REVIEW_PROPOSAL = "declaration_review_proposal"
+    # A construction pilot's yearly progress report (certify.pilots.reminders): its object is the
+    # application, its window the period.
+    PILOT_REPORT_DUE = "pilot_report_due"
+    PILOT_REPORT_OVERDUE = "pilot_report_overdue"
 
 
 # The escalation steps of missed declarations, in order.

@@ -1,8 +1,10 @@
-"""Declaration periods: each period is named by its due date (a China Standard Time date) and
-runs from the day after the previous due date. Pure Python.
+"""Reporting periods: each period is named by its due date (a China Standard Time date) and
+runs from the day after the previous due date. Pure Python: every function takes the due dates
+and, where it matters, the day.
 
-The due dates come from ``CERTIFY_DECLARATION_DUE_DATES``, month-day pairs such as
-``"01-15,07-15"`` (half-yearly, the default, as the provincial practice) or ``"03-30"`` (yearly).
+The due dates are month-day pairs such as ``"01-15,07-15"`` (half-yearly) or ``"12-31"``
+(yearly): the self-declarations' from ``CERTIFY_DECLARATION_DUE_DATES``, the pilots' progress
+reports' from ``CERTIFY_PILOT_REPORT_DUE_DATES``.
 """
 
 from datetime import date, timedelta
@@ -41,3 +43,21 @@ def period_start(period: date, due_dates) -> date:
 def previous_period(period: date, due_dates) -> date:
     """The period before ``period``: the one named by the previous due date."""
     return period_start(period, due_dates) - timedelta(days=1)
+
+
+def current_period(due_dates, today: date) -> date:
+    """The period being reported on ``today``: the first due date on or after it."""
+    return period_for(today, due_dates)
+
+
+def last_closed_period(due_dates, today: date) -> date:
+    """The most recent period whose due date is before ``today``."""
+    return previous_period(current_period(due_dates, today), due_dates)
+
+
+def closed_periods(due_dates, today: date, count: int) -> list[date]:
+    """The ``count`` most recent closed periods on ``today``, newest first."""
+    periods = [last_closed_period(due_dates, today)]
+    while len(periods) < count:
+        periods.append(previous_period(periods[-1], due_dates))
+    return periods

@@ -3,11 +3,23 @@ for every object they touch; templates use them to show only what the user may d
 
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
+from certify.pilots.models import PILOT_KINDS
 from certify.workflow import RENEWABLE, Status
+
+# Listings that owe no self-declaration: a zero-carbon construction pilot reports its progress
+# yearly instead (certify.pilots), and the follow-up of a recognised zero-carbon unit is not
+# published yet (docs/tiers.md, provisional).
+DECLARATION_FREE_KINDS = PILOT_KINDS
+
+
+def owes_declarations(kind) -> bool:
+    """Whether a listing of ``kind`` declares its key metrics each period."""
+    return str(kind) not in DECLARATION_FREE_KINDS
 
 
 def can_file_declaration(user, application) -> bool:
-    return is_own_application(user, application) and application.status == Status.LISTED
+    return (is_own_application(user, application) and application.status == Status.LISTED
+            and owes_declarations(application.kind))
 
 
 def can_view_declaration(user, declaration) -> bool:

@@ -14,6 +14,8 @@ the command again in the same window sends nothing more:
   that has missed ``CERTIFY_MISSED_REVIEW_AFTER`` in a row is proposed for review under ongoing
   management (the administrators in one list, and the organisation told) — once per application
   and period missed;
+- construction pilots' progress reports due and overdue: ``certify.pilots.reminders``, which the
+  command runs after these;
 - assessment due soon: once per assignment and due date, ``CERTIFY_ASSESSMENT_DUE_SOON_DAYS``
   (default 7) before it, to the assessor of an assignment still pending or accepted;
 - overdue assessment: at most once a day per assignment still pending or accepted after its due
@@ -293,6 +295,12 @@ def send_reminders(config, today: date | None = None, *, commit=None) -> list[Se
         lambda: remind_overdue_assessments(today),
         lambda: remind_pending_objections(today, int(config["CERTIFY_OBJECTION_REMINDER_DAYS"])),
     )
+    return run_steps(steps, commit)
+
+
+def run_steps(steps, commit=None) -> list[Sent]:
+    """Each of ``steps`` (functions returning a ``Sent``) in turn; ``commit`` (if given) called
+    after each."""
     results = []
     for step in steps:
         results.append(step())

@@ -22,13 +22,15 @@ from certify.certificates.models import Certificate
 from certify.certificates.services import certificates_by_application
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.management import periods as _periods
 from certify.management.compare import STATEMENT_FLAGS, declaration_flags
 from certify.management.models import Declaration, DeclarationStatus
-from certify.management.periods import parse_due_dates, period_for, period_start, previous_period
+from certify.management.periods import parse_due_dates, period_start
 from certify.management.permissions import (
     can_file_declaration,
     can_open_re_evaluation,
     can_review_declaration,
+    owes_declarations,
 )
 from certify.plausibility import services as plausibility
 from certify.rulesets.applied import metric_value, rule_set_of
@@ -66,14 +68,17 @@ def due_dates() -> tuple[tuple[int, int], ...]:
 
 def current_period(today: date | None = None) -> date:
     """The period being declared now, named by its due date."""
-    return period_for(today or local_today(), due_dates())
+    return _periods.current_period(due_dates(), today or local_today())
 
 
 def is_declaration_due(certificate: Certificate | None, period: date) -> bool:
     """Whether ``period`` asks a declaration of a listing: only when the listing began before the
-    period did (a list announced in June does not declare on 15 July for a period it missed)."""
+    period did (a list announced in June does not declare on 15 July for a period it missed),
+    and never of a kind that owes none (``permissions.owes_declarations``: the pilots')."""
     if certificate is None:
         return True
+    if not owes_declarations(certificate.kind):
+        return False
     return certificate.valid_from < period_start(period, due_dates())
 
 
@@ -84,16 +89,12 @@ MAX_PERIODS_BACK = 12
 
 def last_closed_period(today: date | None = None) -> date:
     """The most recent period whose due date has passed."""
-    return previous_period(current_period(today), due_dates())
+    return _periods.last_closed_period(due_dates(), today or local_today())
 
 
 def closed_periods(today: date | None = None, count: int = MAX_PERIODS_BACK) -> list[date]:
     """The ``count`` most recent closed periods, newest first."""
-    dates = due_dates()
-    periods = [previous_period(period_for(today or local_today(), dates), dates)]
-    while len(periods) < count:
-        periods.append(previous_period(periods[-1], dates))
-    return periods
+    return _periods.closed_periods(due_dates(), today or local_today(), count)
 
 
 def missed_periods(certificate: Certificate | None, declared: set[date],

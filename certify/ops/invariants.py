@@ -64,10 +64,17 @@ def _certificate(status):
     return exists().where(Certificate.application_id == Application.id, Certificate.status == status)
 
 
+def _not_a_recognition():
+    """Not the application of a zero-carbon unit recognised at its pilot's acceptance: listed by
+    the department's acceptance (``certify.pilots``), with no submission, assessment, decision or
+    batch of its own — the pilot's application holds those."""
+    return not_(exists().where(Certificate.application_id == Application.id, Certificate.is_recognition.is_(True)))
+
+
 def rules() -> list[tuple[str, object]]:
     """(what must hold, condition on ``Application`` selecting those that break it)."""
     status = Application.status
-    found = [
+    history = [
         ("a submitted application (or one further on) has its submission on record",
          and_(status.in_(SUBMITTED_ONCE), not_(_has_submission()))),
         ("an assigned application has a lead assessor's assignment waiting for an answer",
@@ -84,6 +91,9 @@ def rules() -> list[tuple[str, object]]:
          and_(status == Status.IN_NOTICE, not_(_on_batch(BatchStatus.IN_NOTICE)))),
         ("a listed, revoked or expired application is on an announced batch",
          and_(status.in_(ANNOUNCED), not_(_on_batch(BatchStatus.ANNOUNCED)))),
+    ]
+    found = [(rule, and_(condition, _not_a_recognition())) for rule, condition in history]
+    found += [
         ("an application has a certificate only once announced",
          and_(status.not_in(ANNOUNCED), exists().where(Certificate.application_id == Application.id))),
     ]

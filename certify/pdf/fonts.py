@@ -45,10 +45,13 @@ TITLE_FACES = {"serif-bold"}
 
 
 def title_characters() -> str:
-    """Every character a certificate's title can have: each kind's certificate name, and 证书."""
+    """Every character a certificate's title can have: each kind's certificate name, its
+    recognition title where it has one, and 证书."""
     from certify.applications.kinds import all_kinds
 
-    return "".join(sorted(set("证书".join(kind.certificate.zh for kind in all_kinds()) + "证书")))
+    titles = [kind.certificate.zh for kind in all_kinds()]
+    titles += [kind.recognition.zh for kind in all_kinds() if kind.recognition is not None]
+    return "".join(sorted(set("证书".join(titles) + "证书")))
 
 
 def _characters(face: str) -> str:

@@ -1,7 +1,8 @@
 """Zero-carbon construction pilots (零碳工厂、零碳园区建设试点): a listed application of a pilot
 kind reports its progress every year, is reviewed by the department after its first year
 (continue, or removed from the pilot list, which revokes its listing) and accepted at the end of
-construction against its core indicator.
+construction against its core indicator — which recognises the unit as a zero-carbon factory or
+park, with a certificate of recognition that replaces the pilot's (``services.recognise``).
 
 ``init_app(app)`` gives templates their labels and predicates and puts the pilot block on the
 application page.

@@ -2,15 +2,29 @@
 every object they touch (a report or pilot of another organisation is a 404); templates use them
 to show only what the user may do."""
 
+from sqlalchemy import select
+
 from certify.applications.permissions import is_own_application
 from certify.auth.models import Role
+from certify.certificates.models import Certificate
+from certify.extensions import db
 from certify.workflow import Status
 
 
+def recognition_application_ids():
+    """SQL: the ids of the applications of recognised zero-carbon units (those holding a
+    certificate of recognition): of a pilot kind, but no longer pilots."""
+    return select(Certificate.application_id).where(Certificate.is_recognition.is_(True))
+
+
 def is_pilot_application(application) -> bool:
+    """An application of a pilot kind that is a pilot (not the recognition of an accepted one)."""
     from certify.pilots.models import PILOT_KINDS
 
-    return application is not None and application.kind in PILOT_KINDS
+    if application is None or application.kind not in PILOT_KINDS:
+        return False
+    return application.id is None or not db.session.execute(
+        recognition_application_ids().where(Certificate.application_id == application.id)).first()
 
 
 def can_file_report(user, application, pilot=None) -> bool:

@@ -20,16 +20,19 @@ from sqlalchemy import or_, select
 
 from certify.applications.models import Application
 from certify.audit.services import record_event
-from certify.certificates.models import Certificate, RevocationReason
+from certify.certificates.models import Certificate, CertificateStatus, RevocationReason
 from certify.certificates.services import (
     certificate_for,
     certificates_by_application,
+    issue_certificate,
     last_valid_day,
     revoke_certificate,
+    supersede_certificate,
 )
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
-from certify.management.periods import parse_due_dates, period_for, previous_period
+from certify.management import periods as _periods
+from certify.management.periods import parse_due_dates
 from certify.management.services import lead_assessor_answers
 from certify.pilots.models import (
     CONSTRUCTION_YEARS,
@@ -40,7 +43,12 @@ from certify.pilots.models import (
     PilotReport,
     PilotStatus,
 )
-from certify.pilots.permissions import can_decide_pilot, can_file_report, is_pilot_application
+from certify.pilots.permissions import (
+    can_decide_pilot,
+    can_file_report,
+    is_pilot_application,
+    recognition_application_ids,
+)
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
 from certify.scoring import AnswerError, Indicator, applicable_indicators, read_answer
@@ -74,12 +82,12 @@ def due_dates() -> tuple[tuple[int, int], ...]:
 
 def current_period(today: date | None = None) -> date:
     """The period being reported now, named by its due date."""
-    return period_for(today or local_today(), due_dates())
+    return _periods.current_period(due_dates(), today or local_today())
 
 
 def last_closed_period(today: date | None = None) -> date:
     """The most recent period whose due date has passed."""
-    return previous_period(current_period(today), due_dates())
+    return _periods.last_closed_period(due_dates(), today or local_today())
 
 
 def is_report_due(listed_on: date | None, period: date) -> bool:
@@ -311,8 +319,9 @@ def check_core(application: Application, raw: dict) -> CoreCheck:
 
 def record_acceptance(admin, application: Application, *, accept: bool, figures: dict, note: str) -> Pilot:
     """Final acceptance after construction: the final figures checked against the core indicator.
-    Accepted only when the core value meets its threshold; refused with the department's reason.
-    An accepted pilot keeps its listing and certificate, now with the status accepted."""
+    Accepted only when the core value meets its threshold; refused with the department's reason
+    (nothing is issued, the pilot's listing stays as it is). An accepted pilot's unit is
+    recognised (``recognise``): a certificate of recognition replaces the pilot's."""
     _require_admin(admin)
     pilot = _require_under_construction(application)
     if pilot.midterm_decision != MidtermDecision.CONTINUE:
@@ -337,7 +346,41 @@ def record_acceptance(admin, application: Application, *, accept: bool, figures:
     record_event("pilot.accepted" if accept else "pilot.refused", actor=admin, obj=pilot, details={
         "application_id": application.id, "indicator": check.indicator.id, "figures": check.figures,
         "value": pilot.final_value, "threshold": pilot.final_threshold, "met": check.met, "note": note})
+    if accept:
+        recognise(admin, application)
     return pilot
+
+
+def recognise(admin, application: Application) -> Certificate:
+    """The unit of an accepted pilot becomes a recognised zero-carbon factory or park: an
+    application of the same kind, subject and rule set, listed by the acceptance itself (the
+    department's decision; it has no assessment of its own), is issued a certificate of
+    recognition through the issuing path, and the pilot's certificate is superseded by it (its
+    application moves to revoked, the reason naming the new certificate). A pilot certificate no
+    longer valid (expired meanwhile) is left as it is."""
+    recognition = Application(
+        organisation_id=application.organisation_id, kind=application.kind, subject=application.subject,
+        subject_detail=application.subject_detail, industry_code=application.industry_code,
+        status=Status.LISTED, rule_set_id=application.rule_set_id,
+        rule_set_version=application.rule_set_version, rule_set_sha256=application.rule_set_sha256,
+        rule_set_frozen=application.rule_set_frozen, threshold=application.threshold,
+        threshold_source=application.threshold_source, answers={}, answer_texts={}, remarks={},
+        not_applicable=dict(application.not_applicable or {}), created_by_id=admin.id)
+    db.session.add(recognition)
+    db.session.flush()
+    record_event("application.recognised", actor=admin, obj=recognition, details={
+        "pilot_application_id": application.id, "kind": application.kind, "subject": application.subject})
+    certificate = issue_certificate(recognition, admin, is_recognition=True)
+    listing = certificate_for(application)
+    if listing is not None and listing.public_status(local_today()) == CertificateStatus.VALID:
+        supersede_certificate(admin, listing, certificate)
+    return certificate
+
+
+def recognition_certificate(application: Application) -> Certificate | None:
+    """The certificate of recognition that replaced a pilot's listing, if any."""
+    listing = certificate_for(application)
+    return listing.superseded_by if listing is not None else None
 
 
 def _short(value: Decimal) -> str:
@@ -367,10 +410,12 @@ class PilotEntry:
 
 
 def pilots_query(organisation_id: int | None = None):
-    """Pilot applications listed now or once (removed ones are revoked), newest first."""
+    """Pilot applications listed now or once (removed and recognised ones are revoked), newest
+    first; not the applications of recognised units (``recognise``)."""
     query = (select(Application).where(Application.kind.in_(PILOT_KINDS),
                                        or_(Application.status == Status.LISTED,
-                                           Application.id.in_(select(Pilot.application_id))))
+                                           Application.id.in_(select(Pilot.application_id))),
+                                       Application.id.not_in(recognition_application_ids()))
              .order_by(Application.id.desc()))
     if organisation_id is not None:
         query = query.where(Application.organisation_id == organisation_id)

@@ -55,7 +55,8 @@ class Industry:
 class Kind:
     """A kind of recognition: ``key`` as rule files name it, ``code`` in references and
     certificate numbers, who applies, whether each subject has its own rule set, the certificate's
-    title."""
+    title, and for a kind whose listing is a construction pilot the title of the certificate of
+    recognition issued when the pilot is accepted (``None`` for the others)."""
 
     key: str
     code: str
@@ -63,6 +64,7 @@ class Kind:
     applicant: str
     certificate: Text
     rule_set_per_subject: bool = False
+    recognition: Text | None = None
 
 
 class Vocabulary:
@@ -181,6 +183,8 @@ def _read_kinds(path: Path) -> dict[str, Kind]:
                 applicant=entry["applicant"],
                 certificate=Text(entry["certificate"]["zh"], entry["certificate"]["en"]),
                 rule_set_per_subject=bool(entry.get("rule_set_per_subject", False)),
+                recognition=(Text(entry["recognition"]["zh"], entry["recognition"]["en"])
+                             if entry.get("recognition") is not None else None),
             )
         except (KeyError, TypeError) as error:
             raise VocabularyError(f"{path}: kinds[{n}]: missing or wrong {error}") from None

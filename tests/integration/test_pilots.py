@@ -96,8 +96,9 @@ def test_a_pilot_goes_from_listing_through_its_report_and_review_to_acceptance(a
     pilot = db.session.execute(select(Pilot)).scalar_one()
     assert pilot.status == PilotStatus.ACCEPTED
     assert (pilot.final_value, pilot.final_threshold) == ("0.18", "0.2")
-    assert application.status == Status.LISTED
-    assert certificate_for(application).status == CertificateStatus.VALID
+    # the pilot's listing is replaced by the certificate of recognition (test_pilots_recognition)
+    assert application.status == Status.REVOKED
+    assert certificate_for(application).superseded_by.status == CertificateStatus.VALID
     shown = staff.get(f"/admin/pilots/{application.id}", headers=EN).get_data(as_text=True)
     assert "Accepted" in shown and "0.18" in shown
     actions = set(db.session.execute(select(AuditEvent.action)).scalars())

@@ -1,0 +1,87 @@
+"""Reminders of the construction pilots' yearly progress reports, sent by ``flask reminders send``
+after the others (``certify.management.reminders``, whose helpers these use), to the pilot
+organisation's active users in their own language:
+
+- report due: once per pilot and period, ``CERTIFY_DECLARATION_REMINDER_DAYS`` (default 30, the
+  self-declarations' lead time) before the due date, while the period's report is owed and not
+  filed;
+- report overdue: once per pilot and period, after the due date has passed, while the report of
+  the period that closed last is owed and not filed (it can still be filed late).
+
+A pilot owes the report of a period whose due date falls on or after its listing, while it is
+listed and under construction (``services.pilot_entries``). Each reminder is claimed in
+``reminders_sent`` under its period before it is mailed, so running the command again sends
+nothing more.
+"""
+
+from datetime import date
+
+from certify.applications.models import Application
+from certify.audit.services import record_event
+from certify.core.urls import absolute_url
+from certify.extensions import db
+from certify.management.models import ReminderKind
+from certify.management.reminders import Sent, _claim, _line, _mail, organisation_users, run_steps
+from certify.pilots import services
+from certify.timeutil import local_today
+
+
+def _entries(today: date) -> list[services.PilotEntry]:
+    applications = db.session.execute(services.pilots_query()).scalars().all()
+    return sorted(services.pilot_entries(applications, today), key=lambda entry: entry.application.id)
+
+
+def _report_link(application: Application, period: date) -> str:
+    return absolute_url("pilots.report", application_id=application.id, period=period.isoformat())
+
+
+def remind_reports_due(today: date, days: int) -> Sent:
+    """Tell the pilots whose progress report for the current period is due within ``days`` and
+    not yet filed."""
+    sent = Sent(ReminderKind.PILOT_REPORT_DUE)
+    period = services.current_period(today)
+    if (period - today).days > days:
+        return sent
+    for entry in _entries(today):
+        if not entry.current_due or entry.current_report is not None:
+            continue
+        application = entry.application
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "pilot_report_due", application=application, period=period,
+                       link=_report_link(application, period))
+        record_event("reminder.pilot_report_due", obj=application, details={
+            "period": period.isoformat(), "recipients": emails})
+        sent.lines.append(_line(f"{application.reference} (due {period.isoformat()})", emails))
+    return sent
+
+
+def warn_reports_overdue(today: date) -> Sent:
+    """Tell the pilots that did not file the report of the period that closed last (once per
+    period), with the link to file it late."""
+    sent = Sent(ReminderKind.PILOT_REPORT_OVERDUE)
+    period = services.last_closed_period(today)
+    for entry in _entries(today):
+        if not entry.overdue:
+            continue
+        application = entry.application
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
+            continue
+        emails = _mail(people, "pilot_report_overdue", application=application, period=period,
+                       link=_report_link(application, period))
+        record_event("reminder.pilot_report_overdue", obj=application, details={
+            "period": period.isoformat(), "recipients": emails})
+        sent.lines.append(_line(f"{application.reference} (was due {period.isoformat()})", emails))
+    return sent
+
+
+def send_pilot_reminders(config, today: date | None = None, *, commit=None) -> list[Sent]:
+    """Run the pilots' reminders for ``today`` (China Standard Time), as ``send_reminders`` runs
+    the others: ``commit`` (if given) is called after each kind."""
+    today = today or local_today()
+    return run_steps((
+        lambda: remind_reports_due(today, int(config["CERTIFY_DECLARATION_REMINDER_DAYS"])),
+        lambda: warn_reports_overdue(today),
+    ), commit)
