@@ -49,11 +49,11 @@ from certify.pilots.permissions import (
     is_pilot_application,
     recognition_application_ids,
 )
-from certify.rulesets.applied import rule_set_of
-from certify.rulesets.forms import ParsedAnswers, answer_error_message, for_engine
+from certify.rulesets.applied import metric_value, rule_set_of
+from certify.rulesets.forms import ParsedAnswers, answer_error_message
 from certify.scoring import AnswerError, Indicator, applicable_indicators, read_answer
 from certify.scoring.engine import computer, within_limit
-from certify.scoring.model import plain
+from certify.scoring.model import plain, short
 from certify.timeutil import local_date, local_today, utcnow
 from certify.workflow import Status
 
@@ -135,17 +135,8 @@ def base_values(application: Application) -> dict:
 
 
 def value_of(application: Application, indicator: Indicator, stored) -> Decimal | None:
-    """The value of a stored answer: computed from its figures for a computed metric; ``None``
-    when there is none or it cannot be read."""
-    if stored is None:
-        return None
-    answer = for_engine(rule_set_of(application), {indicator.id: stored}).get(indicator.id)
-    if not indicator.is_computed:
-        return answer
-    try:
-        return computer(indicator)(answer)
-    except AnswerError:
-        return None
+    """The value of a stored answer under the pilot's rule set (``rulesets.applied.metric_value``)."""
+    return metric_value(rule_set_of(application), indicator, stored)
 
 
 @dataclass
@@ -333,12 +324,12 @@ def record_acceptance(admin, application: Application, *, accept: bool, figures:
     if accept and not check.met:
         raise ServiceError(_l("The final value %(value)s %(unit)s does not meet the core indicator "
                               "(%(threshold)s): the pilot cannot be accepted.",
-                              value=_short(check.value), unit=CORE_UNIT, threshold=plain(check.threshold)),
+                              value=short(check.value), unit=CORE_UNIT, threshold=plain(check.threshold)),
                            field="emitted")
     pilot.status = PilotStatus.ACCEPTED if accept else PilotStatus.REFUSED
     pilot.final_figures = check.figures
     pilot.final_indicator_id = check.indicator.id
-    pilot.final_value = _short(check.value)
+    pilot.final_value = short(check.value)
     pilot.final_threshold = plain(check.threshold)
     pilot.acceptance_note = note
     pilot.accepted_at = utcnow()
@@ -381,10 +372,6 @@ def recognition_certificate(application: Application) -> Certificate | None:
     """The certificate of recognition that replaced a pilot's listing, if any."""
     listing = certificate_for(application)
     return listing.superseded_by if listing is not None else None
-
-
-def _short(value: Decimal) -> str:
-    return plain(value.quantize(Decimal("0.0001"))) if value.as_tuple().exponent < -4 else plain(value)
 
 
 # ---- lists -------------------------------------------------------------------------------------
