@@ -128,3 +128,21 @@ def test_the_department_cannot_revoke_a_certificate_as_replaced_by_hand(app, db,
         revoke_certificate(admin, certificate, RevocationReason.SUPERSEDED.value)
     page = client_for(app, admin).get(f"/admin/certificates/{certificate.id}", headers=EN).get_data(as_text=True)
     assert 'value="falsification"' in page and 'value="superseded"' not in page
+
+
+def test_the_unit_is_told_of_its_recognition_not_of_a_revocation(app, db, people, outbox):
+    admin, applicant = people
+    application = make_pilot(applicant, admin, subject="一号厂区", listed_days_ago=400)
+    db.session.commit()
+    old_number = certificate_for(application).number
+    outbox.clear()
+
+    assert decide(app, admin, application, "accept", "1800").status_code == 302
+
+    db.session.expire_all()
+    recognition = db.session.get(Certificate, certificate_for(application).superseded_by_id)
+    [mail] = [m for m in outbox if m.recipient == applicant.email]
+    assert mail.subject == f"一号厂区已获认定：证书编号{recognition.number}"
+    assert "零碳工厂" in mail.body and recognition.number in mail.body and old_number in mail.body
+    assert "不再有效" in mail.body and f"/verify?number={recognition.number}" in mail.body
+    assert "已撤销" not in mail.body
