@@ -27,6 +27,7 @@ from certify.management.compare import STATEMENT_FLAGS, declaration_flags
 from certify.management.models import Declaration, DeclarationStatus
 from certify.management.periods import parse_due_dates, period_start
 from certify.management.permissions import (
+    DECLARATION_FREE_KINDS,
     can_file_declaration,
     can_open_re_evaluation,
     can_review_declaration,
@@ -362,13 +363,14 @@ def open_re_evaluation_of(application: Application) -> Application | None:
 
 
 def listed_entries(organisation_id: int, today: date | None = None) -> list[ListedEntry]:
-    """The organisation's listed applications with the current period's declaration and the
-    closed periods they missed."""
+    """The organisation's listed applications that declare (``permissions.owes_declarations``),
+    with the current period's declaration and the closed periods they missed."""
     period = current_period(today)
     oldest = closed_periods(today)[-1]
     applications = db.session.execute(
         select(Application).where(Application.organisation_id == organisation_id,
-                                  Application.status == Status.LISTED).order_by(Application.id)
+                                  Application.status == Status.LISTED,
+                                  Application.kind.not_in(DECLARATION_FREE_KINDS)).order_by(Application.id)
     ).scalars().all()
     ids = [a.id for a in applications]
     certificates = certificates_by_application(ids)

@@ -39,7 +39,6 @@ from certify.management.permissions import (
     can_open_re_evaluation,
     can_review_declaration,
     can_view_declaration,
-    owes_declarations,
 )
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import answer_field, form_value, input_field, input_keys, parse_page
@@ -91,8 +90,7 @@ def comparison_rows(declaration: Declaration) -> list[dict]:
 @bp.route("/declarations")
 @roles_required(Role.APPLICANT)
 def index():
-    entries = [entry for entry in services.listed_entries(current_user.organisation_id)
-               if owes_declarations(entry.application.kind)]
+    entries = services.listed_entries(current_user.organisation_id)
     return render_template("management/index.html", entries=entries)
 
 
