@@ -36,9 +36,9 @@ def test_demo_load_is_idempotent_and_complete(app, db, client):
     assert first.exit_code == 0, first.output
     counts = lambda: dict(db.session.execute(  # noqa: E731
         select(User.role, func.count()).group_by(User.role)).all())
-    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 1}
+    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 3}
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 1}
+    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 3}
 
     agencies = db.session.execute(
         select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY)).scalars().all()

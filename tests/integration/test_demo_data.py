@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from certify.applications.models import Application
 from certify.assessment.models import Assignment, Recommendation
 from certify.audit.models import AuditEvent
+from certify.auth.models import Role
 from certify.certificates.models import Certificate, CertificateStatus
 from certify.demo import builders, load_demo, load_public_demo
 from certify.demo.accounts import ADMIN_EMAIL, user
@@ -15,6 +16,7 @@ from certify.demo.scale import STEPS, load_scale
 from certify.extensions import db as sa_db
 from certify.ops.invariants import broken_rules
 from certify.publication.models import DecisionOutcome
+from certify.tiers.models import CityDecision, CityReview
 from certify.workflow import ANNOUNCED, Status
 
 # Left out of the volume data on purpose (see certify/demo/scale.py): evidence files; and what
@@ -49,6 +51,30 @@ def test_loaded_demo_and_volume_data_pass_the_audit_check_and_every_status_rule(
     broken = broken_rules()
     assert [(b.rule, b.application_ids) for b in broken] == [
         ("an application has a certificate only once announced", [listed.application_id])]
+
+
+def test_with_sichuans_city_pre_review_on_the_bureaus_recommend_before_assessors_are_assigned(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "CERTIFY_CITY_REVIEW_KINDS", ("factory", "park", "product", "supply_chain"))
+    load_demo()
+    db.session.commit()
+    load_public_demo()
+    db.session.commit()
+
+    assigned = db.session.execute(select(Application).where(Application.id.in_(
+        select(Assignment.application_id)))).scalars().all()
+    assert assigned
+    for application in assigned:
+        [review] = db.session.execute(select(CityReview).where(
+            CityReview.application_id == application.id)).scalars().all()
+        assert review.decision == CityDecision.RECOMMENDED and review.opinion
+        # by an account of the bureau of the applicant's own city, before the assignment
+        assert review.reviewed_by.role == Role.CITY
+        assert review.reviewed_by.organisation.city_code == application.organisation.city_code
+        first_assignment = min(a.assigned_at for a in db.session.execute(select(Assignment).where(
+            Assignment.application_id == application.id)).scalars())
+        assert review.reviewed_at <= first_assignment
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "the chain is intact" in result.output
 
 
 def _rows_of(application_id: int) -> dict[str, set[str]]:
