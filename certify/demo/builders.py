@@ -80,10 +80,13 @@ def draft(applicant: User, *, kind: str, subject: str, answers: dict | None = No
 
 
 def complete(applicant: User, *, kind: str, subject: str, evidence: bytes = EVIDENCE_PDF,
-             evidence_name: str = "自评价报告.pdf", **fields) -> Application:
-    """A draft answered in full at its best, with one evidence file: ready to submit."""
+             evidence_name: str = "自评价报告.pdf", figures: dict | None = None, **fields) -> Application:
+    """A draft answered in full at its best, with one evidence file: ready to submit.
+    ``figures`` ({indicator id: {input key: text}}) changes those inputs of the best answers."""
     application = draft(applicant, kind=kind, subject=subject, **fields)
     answers = best_answers(rule_set_of(application), application.industry_code)
+    for indicator_id, given in (figures or {}).items():
+        answers[indicator_id] = dict(answers[indicator_id]) | given
     applications.save_answers(applicant, application, ParsedAnswers(answers=answers), seen_version=None)
     applications.add_evidence(applicant, application, indicator_id=None, fileobj=io.BytesIO(evidence),
                               filename=evidence_name)

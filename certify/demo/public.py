@@ -30,7 +30,7 @@ def _batch(title: str) -> Batch | None:
     return db.session.execute(select(Batch).where(Batch.title == title)).scalar_one_or_none()
 
 
-def _through_city(application: Application) -> Application:
+def through_city(application: Application) -> Application:
     """Where the city bureau pre-reviews the kind (``CERTIFY_CITY_REVIEW_KINDS``), the demo's
     account at the bureau of the applicant's city recommends it, as assessors come after."""
     if awaiting_city_recommendation(application):
@@ -42,7 +42,7 @@ def _under_notice(title: str, entries) -> Batch:
     admin, lead = user(ADMIN_EMAIL), user(LEAD_EMAIL)
     approved = []
     for email, kind, subject in entries:
-        application = _through_city(builders.submitted(user(email), kind=kind, subject=subject))
+        application = through_city(builders.submitted(user(email), kind=kind, subject=subject))
         builders.assessed(application, admin=admin, lead=lead)
         builders.decided(application, admin=admin)
         approved.append(application)

@@ -63,8 +63,8 @@ def test_demo_data_shows_the_public_side_at_once(app, db, client):
     batches = {batch.status: batch for batch in db.session.execute(select(Batch)).scalars()}
     assert set(batches) == {BatchStatus.ANNOUNCED, BatchStatus.IN_NOTICE}
     certificates = db.session.execute(select(Certificate)).scalars().all()
-    assert len(certificates) == 3
-    assert sorted(c.status.value for c in certificates) == ["revoked", "valid", "valid"]
+    assert len(certificates) == 4  # three green-manufacturing listings, one zero-carbon pilot
+    assert sorted(c.status.value for c in certificates) == ["revoked", "valid", "valid", "valid"]
     assert all(c.pdf_sha256 for c in certificates)  # rendered
 
     lists = client.get("/lists").get_data(as_text=True)
