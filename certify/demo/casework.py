@@ -1,10 +1,11 @@
 """Work in progress in the demonstration, each case taken there by the services
 (``certify.demo.builders``), so that the pages of the newer capabilities have something to show:
 
-- a self-assessment under assessment whose figures raise a plausibility flag: the steelworks'
+- a self-assessment under assessment whose figures raise plausibility flags: the steelworks'
   energy use of its electric arc furnace typed in kilograms of standard coal where tonnes are
-  asked, so the energy per tonne of steel comes out about 1000 times the national limit (the flag
-  is raised by the check run on submission, and left open for the assessor or the department);
+  asked, so the energy per tonne of steel comes out about 1000 times the national limit, and the
+  furnace uses more energy than the whole factory (the flags are raised by the check run on
+  submission, and left open for the assessor or the department);
 - a zero-carbon factory pilot, listed on a pilot list of its own, with this year's progress
   report filed;
 - a submitted application waiting for its city bureau (Panzhihua's queue, when
@@ -30,10 +31,11 @@ from certify.rulesets.forms import ParsedAnswers
 APPLICANT_EMAIL = "applicant1@example.com"
 FLAGGED_SUBJECT = "攀西绿色钢铁有限公司电弧炉短流程炼钢车间"
 # The furnace's energy use in the evaluation year typed in kgce where tce is asked (a unit slip):
-# 61,000 typed for 61 tce, over 1,000 t of steel, gives 61,000 kgce/t instead of 61, about 850
-# times grade 3 of GB 21256 (72 kgce/t, criteria/limits/energy-consumption-limits.yaml).
-# Demonstration figures.
-UNIT_SLIP = {"energy.electric_arc_furnace": {"E": "61000", "Q": "1000"}}
+# 61,000,000 typed for 61,000 tce over 1,000,000 t of steel gives 61,000 kgce/t instead of 61,
+# about 850 times grade 3 of GB 21256 (72 kgce/t, criteria/limits/energy-consumption-limits.yaml),
+# and more than the whole factory's 80,000 tce. Demonstration figures.
+UNIT_SLIP = {"energy.electric_arc_furnace": {"E": "61000000", "Q": "1000000"},
+             "energy.renewable_share": {"Ere": "80000", "E": "80000"}}
 WAITING_SUBJECT = "攀西绿色钢铁有限公司绿色供应链"
 
 PILOT_EMAIL = "applicant3@example.com"
