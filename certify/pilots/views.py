@@ -13,6 +13,7 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, date_arg, page_number
 from certify.extensions import db
+from certify.i18n import current_language
 from certify.pilots import services
 from certify.pilots.forms import AcceptanceForm, MidtermForm, ReportForm
 from certify.pilots.models import PilotReport, PilotStatus
@@ -32,6 +33,26 @@ def _pilot_application(application_id: int) -> Application:
 
 
 # ---- the pilot's own pages ---------------------------------------------------------------------
+
+# How the rule files name the base year in their input titles: the application gives the base
+# year's figures, a progress report those of the year reported.
+_BASE_YEAR = {"zh": "基准年", "en": " in the base year"}
+
+
+def reported_figure_labels(indicators) -> dict[str, dict[str, str]]:
+    """Indicator id -> input key -> the label of that figure in a progress report: the rule
+    file's title, with its base year changed to the year reported."""
+    language = "zh" if current_language() == "zh" else "en"
+    labels = {}
+    for indicator in indicators:
+        for entry in indicator.inputs:
+            title = entry.title.zh if language == "zh" else entry.title.en
+            if _BASE_YEAR[language] in title:
+                labels.setdefault(indicator.id, {})[entry.key] = _(
+                    "%(figure)s in the year reported",
+                    figure=title.replace(_BASE_YEAR[language], "", 1).strip())
+    return labels
+
 
 @bp.route("/pilots")
 @roles_required(Role.APPLICANT)
@@ -84,7 +105,8 @@ def report(application_id: int):
         "pilots/report_form.html", application=application, period=period, form=form,
         indicators=indicators, values=values, errors=errors, answer_field=answer_field,
         base={i.id: services.value_of(application, i, base.get(i.id)) for i in indicators},
-        is_late=period < services.current_period(), rule_set=rule_set_of(application))
+        is_late=period < services.current_period(), rule_set=rule_set_of(application),
+        figure_labels=reported_figure_labels(indicators))
 
 
 @bp.route("/pilots/reports/<int:report_id>")

@@ -74,6 +74,8 @@ def test_a_pilot_goes_from_listing_through_its_report_and_review_to_acceptance(a
     assert 'href="/pilots"' in browser.get(f"/applications/{application.id}").get_data(as_text=True)
     page = browser.get(f"/pilots/{application.id}/report", headers=EN).get_data(as_text=True)
     assert "Carbon dioxide per unit of energy used" in page and "Base year" in page
+    # The figures asked are the year reported's, not the base year's the rule file names.
+    assert "Carbon dioxide emitted in the year reported" in page and "in the base year" not in page
     response = browser.post(f"/pilots/{application.id}/report", headers=EN, data={
         **factory_figures(), "narrative": "光伏二期并网，余热回收改造完成。"})
     assert response.status_code == 302
