@@ -20,6 +20,7 @@ from certify.pilots.models import PilotReport, PilotStatus
 from certify.pilots.permissions import can_file_report, can_view_pilot, can_view_report
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import answer_field, form_value, parse_page
+from certify.timeutil import local_today
 
 bp = Blueprint("pilots", __name__)
 
@@ -133,10 +134,12 @@ def _admin_page(application, midterm_form=None, acceptance_form=None):
     pilot = services.pilot_of(application)
     [entry] = services.pilot_entries([application])
     open_ = pilot is None or pilot.status == PilotStatus.UNDER_CONSTRUCTION
+    midterm_opens_on = services.midterm_opens_on(application)
     return render_template(
         "pilots/admin_show.html", application=application, pilot=pilot, entry=entry,
         reports=services.reports_of(application),
-        midterm_opens_on=services.midterm_opens_on(application),
+        midterm_opens_on=midterm_opens_on,
+        midterm_waits=midterm_opens_on is not None and local_today() < midterm_opens_on,
         construction_ends_on=services.construction_ends_on(application),
         core=services.core_indicators(application),
         midterm_form=(midterm_form or MidtermForm()) if open_ and not (pilot and pilot.midterm_decision) else None,

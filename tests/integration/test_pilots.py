@@ -189,8 +189,12 @@ def test_the_mid_term_review_waits_for_the_end_of_the_first_year(app, db, people
     admin, applicant, _other = people
     application = make_pilot(applicant, admin, listed_days_ago=30)
     db.session.commit()
-    response = client_for(app, admin).post(f"/admin/pilots/{application.id}/midterm", headers=EN,
-                                           data={"decision": "continue", "reason": ""})
+    staff = client_for(app, admin)
+    # The page says when the review opens, and offers no form before then.
+    page = staff.get(f"/admin/pilots/{application.id}", headers=EN).get_data(as_text=True)
+    assert "after the pilot's first year" in page and f"/admin/pilots/{application.id}/midterm" not in page
+    response = staff.post(f"/admin/pilots/{application.id}/midterm", headers=EN,
+                          data={"decision": "continue", "reason": ""})
     assert response.status_code == 400 and "after the pilot's first year" in response.get_data(as_text=True)
     assert db.session.execute(select(Pilot.midterm_decision)).scalar_one_or_none() is None
 
