@@ -38,11 +38,13 @@ def create_admin(email: str, name: str, password: str) -> None:
               help="Also add this many applications in bulk, in every state (see certify/demo/scale.py).")
 def demo_load(scale: int) -> None:
     """Load the demonstration data (safe to run again; --scale N adds N applications each time)."""
-    from certify.demo import DEMO_PASSWORD, load_demo, load_public_demo
+    from certify.demo import DEMO_PASSWORD, load_casework_demo, load_demo, load_public_demo
 
     logins = load_demo()
     db.session.commit()
     load_public_demo()
+    db.session.commit()
+    load_casework_demo()
     db.session.commit()
     if scale:
         from certify.demo.scale import load_scale

@@ -1,7 +1,9 @@
 """The demonstration accounts: the department's administrator, two assessment agencies with two
-assessors each, three applicant enterprises, the 21 city bureaus and an account of Panzhihua's
-(the first enterprise's city; its pre-review queue fills when CERTIFY_CITY_REVIEW_KINDS is set, as
-in Sichuan: factory,park,product,supply_chain). Loading twice changes nothing.
+assessors each, three applicant enterprises, the 21 city bureaus and an account at the bureau of
+each enterprise's city (Panzhihua's ``city@example.com``, Deyang's and Yibin's). When
+CERTIFY_CITY_REVIEW_KINDS is set, as in Sichuan (factory,park,product,supply_chain), these accounts
+recommend the demo's applications before assessors are assigned, and Panzhihua's queue holds one
+that waits. Loading twice changes nothing.
 
 All demo accounts share the password ``certify-demo``. Organisation names are fictitious; their
 credit codes are well formed (valid check characters) but belong to no real organisation.
@@ -21,6 +23,12 @@ DEMO_PASSWORD = "certify-demo"  # noqa: S105 - the documented password of the de
 ADMIN_EMAIL = "admin@example.com"
 CITY_EMAIL = "city@example.com"
 CITY_CODE = "510400"  # 攀枝花市
+# The bureau account of each applicant enterprise's city: (e-mail, city code, name).
+CITY_ACCOUNTS = (
+    (CITY_EMAIL, CITY_CODE, "攀枝花市经信局推荐员"),
+    ("city2@example.com", "510600", "德阳市经信局推荐员"),
+    ("city3@example.com", "511500", "宜宾市经信局推荐员"),
+)
 
 AGENCIES = (
     {"name": "四川环标绿色评价中心有限公司", "credit_code": "91510100MA6CB8QK0G", "city_code": "510100",
@@ -80,11 +88,12 @@ def load_demo() -> list[tuple[str, str]]:
                 auth_services.create_staff_user(None, email=email, name=name, role=Role.ASSESSOR,
                                                 organisation=agency, password=DEMO_PASSWORD)
     ensure_city_bureaus()
-    logins.append((CITY_EMAIL, Role.CITY.value))
-    if not _user_exists(CITY_EMAIL):
-        bureau = next(b for b in city_bureaus() if b.city_code == CITY_CODE)
-        auth_services.create_staff_user(None, email=CITY_EMAIL, name="攀枝花市经信局推荐员", role=Role.CITY,
-                                        organisation=bureau, password=DEMO_PASSWORD)
+    bureaus = {bureau.city_code: bureau for bureau in city_bureaus()}
+    for email, city_code, name in CITY_ACCOUNTS:
+        logins.append((email, Role.CITY.value))
+        if not _user_exists(email):
+            auth_services.create_staff_user(None, email=email, name=name, role=Role.CITY,
+                                            organisation=bureaus[city_code], password=DEMO_PASSWORD)
     for applicant_data in APPLICANTS:
         email, name = applicant_data["user"]
         logins.append((email, Role.APPLICANT.value))
@@ -100,3 +109,8 @@ def load_demo() -> list[tuple[str, str]]:
 
 def user(email: str) -> User:
     return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def city_user(city_code: str) -> User:
+    """The demo's account at the bureau of the city ``city_code``."""
+    return user(next(email for email, code, _name in CITY_ACCOUNTS if code == city_code))

@@ -6,6 +6,7 @@ copies what these build) and the tests' factories all start here, so none of the
 state the workflow cannot reach. Each step takes the application where the step before left it::
 
     application = submitted(applicant, kind="factory", subject="…")
+    recommended(application, city_user=bureau_user)   # where the city bureau pre-reviews the kind
     assessed(application, admin=admin, lead=assessor)
     decided(application, admin=admin)
     batch = in_notice([application], admin=admin, title="…")
@@ -37,6 +38,7 @@ from certify.rulesets.forms import ParsedAnswers
 from certify.scoring import applicable_indicators
 from certify.scoring.answers import best_answer as scoring_best_answer
 from certify.scoring.model import plain
+from certify.tiers import services as tiers
 from certify.timeutil import local_today
 
 # A small, complete PDF (one empty A4 page) standing in for an applicant's scanned evidence.
@@ -49,6 +51,7 @@ EVIDENCE_PDF = (
 APPROVAL_REASON = "评价报告结论为符合要求。"
 REJECTION_REASON = "评价得分未达到要求。"
 RETURN_QUESTIONS = "请补充说明能源计量器具的配备情况。"
+CITY_OPINION = "经核实，申报材料齐全，自评价情况属实，同意推荐。"
 REASONS = {DecisionOutcome.APPROVED: APPROVAL_REASON, DecisionOutcome.REJECTED: REJECTION_REASON,
            DecisionOutcome.RETURNED: RETURN_QUESTIONS}
 
@@ -77,10 +80,13 @@ def draft(applicant: User, *, kind: str, subject: str, answers: dict | None = No
 
 
 def complete(applicant: User, *, kind: str, subject: str, evidence: bytes = EVIDENCE_PDF,
-             evidence_name: str = "自评价报告.pdf", **fields) -> Application:
-    """A draft answered in full at its best, with one evidence file: ready to submit."""
+             evidence_name: str = "自评价报告.pdf", figures: dict | None = None, **fields) -> Application:
+    """A draft answered in full at its best, with one evidence file: ready to submit.
+    ``figures`` ({indicator id: {input key: text}}) changes those inputs of the best answers."""
     application = draft(applicant, kind=kind, subject=subject, **fields)
     answers = best_answers(rule_set_of(application), application.industry_code)
+    for indicator_id, given in (figures or {}).items():
+        answers[indicator_id] = dict(answers[indicator_id]) | given
     applications.save_answers(applicant, application, ParsedAnswers(answers=answers), seen_version=None)
     applications.add_evidence(applicant, application, indicator_id=None, fileobj=io.BytesIO(evidence),
                               filename=evidence_name)
@@ -99,6 +105,13 @@ def withdrawn(application: Application, *, reason: str = "企业调整申报计�
     """The application withdrawn by its applicant (a draft or a submitted one)."""
     applications.withdraw_application(application.created_by, application, reason=reason)
     return application
+
+
+def recommended(application: Application, *, city_user: User, opinion: str = CITY_OPINION):
+    """The city bureau's recommendation of a submitted application to the province, by a user of
+    the bureau of the applicant's city (for a kind in ``CERTIFY_CITY_REVIEW_KINDS``: assessors are
+    assigned only after it)."""
+    return tiers.recommend_application(city_user, application, opinion)
 
 
 def assigned(application: Application, *, admin: User, lead: User, second: User | None = None):

@@ -4,10 +4,12 @@ revoked) and a batch under public notice, each application taken there by the se
 
 from sqlalchemy import select
 
+from certify.applications.models import Application
 from certify.demo import builders
-from certify.demo.accounts import ADMIN_EMAIL, user
+from certify.demo.accounts import ADMIN_EMAIL, city_user, user
 from certify.extensions import db
 from certify.publication.models import Batch
+from certify.tiers.permissions import awaiting_city_recommendation
 
 ANNOUNCED_TITLE = "2026年四川省绿色制造名单（第一批）"
 NOTICE_TITLE = "2026年四川省绿色制造名单（第二批）公示"
@@ -28,11 +30,19 @@ def _batch(title: str) -> Batch | None:
     return db.session.execute(select(Batch).where(Batch.title == title)).scalar_one_or_none()
 
 
+def through_city(application: Application) -> Application:
+    """Where the city bureau pre-reviews the kind (``CERTIFY_CITY_REVIEW_KINDS``), the demo's
+    account at the bureau of the applicant's city recommends it, as assessors come after."""
+    if awaiting_city_recommendation(application):
+        builders.recommended(application, city_user=city_user(application.organisation.city_code))
+    return application
+
+
 def _under_notice(title: str, entries) -> Batch:
     admin, lead = user(ADMIN_EMAIL), user(LEAD_EMAIL)
     approved = []
     for email, kind, subject in entries:
-        application = builders.submitted(user(email), kind=kind, subject=subject)
+        application = through_city(builders.submitted(user(email), kind=kind, subject=subject))
         builders.assessed(application, admin=admin, lead=lead)
         builders.decided(application, admin=admin)
         approved.append(application)

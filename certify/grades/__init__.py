@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     """Register the pages, ``flask grades`` and the unit's own grades on its declarations page."""
     from certify.core.hooks import register_template_hook
     from certify.grades.cli import grades_cli
-    from certify.grades.labels import cohort_label
+    from certify.grades.labels import cohort_fields_label, cohort_label, share_percent
     from certify.grades.models import GRADE_LABELS, OUTCOME_LABELS
     from certify.grades.views import bp, own_grades_part
 
@@ -21,4 +21,5 @@ def init_app(app: Flask) -> None:
     register_template_hook(app, "declarations-bottom", "grades/_own_grades.html",
                            context=own_grades_part, order=10)
     app.jinja_env.globals.update(grade_labels=GRADE_LABELS, grade_outcome_labels=OUTCOME_LABELS)
-    app.jinja_env.filters["cohort_label"] = cohort_label
+    app.jinja_env.filters.update(cohort_label=cohort_label, cohort_fields_label=cohort_fields_label,
+                                 share_percent=share_percent)

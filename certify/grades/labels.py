@@ -1,11 +1,25 @@
 """A cohort key (``kind=factory;industry=3120;province=51``) as people read it:
-``绿色工厂 · 3120 炼钢 · 四川省``, in the reader's language. For templates (the ``cohort_label``
-filter)."""
+``绿色工厂 · 3120 炼钢 · 四川省``, in the reader's language; and a run's settings in words (the
+cohort's fields, the grade shares as percentages). For templates (the ``cohort_label``,
+``cohort_fields_label`` and ``share_percent`` filters)."""
+
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from certify.i18n import current_language
 from certify.organisations.reference import INDUSTRIES_BY_CODE, industry_label
+from certify.scoring.model import plain
+
+# The fields a cohort is formed by (``CERTIFY_GRADE_COHORT``), as the settings line names them.
+COHORT_FIELD_LABELS = {
+    "industry": _l("industry class"),
+    "industry_division": _l("industry division"),
+    "province": _l("province"),
+    "city": _l("city or prefecture"),
+    "all": _l("all units together"),
+}
 
 SICHUAN = "51"
 
@@ -39,3 +53,17 @@ def cohort_label(key: str) -> str:
         else:
             parts.append(part)
     return " · ".join(parts) or key
+
+
+def cohort_fields_label(fields) -> str:
+    """The cohort's fields in words: ``行业小类、省`` / ``industry class, province``."""
+    separator = "、" if current_language() == "zh" else ", "
+    return separator.join(str(COHORT_FIELD_LABELS.get(field, field)) for field in fields or ())
+
+
+def share_percent(share) -> str:
+    """A grade share as a percentage: ``0.05`` -> ``5``."""
+    try:
+        return plain(Decimal(str(share)) * 100)
+    except (InvalidOperation, ValueError):
+        return str(share)

@@ -17,13 +17,13 @@ class ReportForm(FlaskForm):
 
 
 class MidtermForm(FlaskForm):
-    decision = RadioField(_l("Decision"), validators=[_REQUIRED], choices=[
+    decision = RadioField(_l("Conclusion of the mid-term review"), validators=[_REQUIRED], choices=[
         SelectChoice(d.value, MIDTERM_DECISION_LABELS[d]) for d in MidtermDecision])
     reason = TextAreaField(_l("Reason (required to remove the pilot)"), validators=[Optional(), Length(max=4000)])
 
 
 class AcceptanceForm(FlaskForm):
-    decision = RadioField(_l("Decision"), validators=[_REQUIRED], choices=[
+    decision = RadioField(_l("Conclusion of the acceptance"), validators=[_REQUIRED], choices=[
         SelectChoice("accept", _l("Accept")), SelectChoice("refuse", _l("Refuse"))])
     emitted = StringField(_l("Carbon dioxide emitted in the final year (tCO2)"),
                           validators=[_REQUIRED, Length(max=40)])

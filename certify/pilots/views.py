@@ -13,12 +13,14 @@ from certify.auth.models import Role
 from certify.auth.permissions import roles_required
 from certify.core.forms import commit_change, date_arg, page_number
 from certify.extensions import db
+from certify.i18n import current_language
 from certify.pilots import services
 from certify.pilots.forms import AcceptanceForm, MidtermForm, ReportForm
 from certify.pilots.models import PilotReport, PilotStatus
 from certify.pilots.permissions import can_file_report, can_view_pilot, can_view_report
 from certify.rulesets.applied import rule_set_of
 from certify.rulesets.forms import answer_field, form_value, parse_page
+from certify.timeutil import local_today
 
 bp = Blueprint("pilots", __name__)
 
@@ -32,6 +34,26 @@ def _pilot_application(application_id: int) -> Application:
 
 
 # ---- the pilot's own pages ---------------------------------------------------------------------
+
+# How the rule files name the base year in their input titles: the application gives the base
+# year's figures, a progress report those of the year reported.
+_BASE_YEAR = {"zh": "基准年", "en": " in the base year"}
+
+
+def reported_figure_labels(indicators) -> dict[str, dict[str, str]]:
+    """Indicator id -> input key -> the label of that figure in a progress report: the rule
+    file's title, with its base year changed to the year reported."""
+    language = "zh" if current_language() == "zh" else "en"
+    labels = {}
+    for indicator in indicators:
+        for entry in indicator.inputs:
+            title = entry.title.zh if language == "zh" else entry.title.en
+            if _BASE_YEAR[language] in title:
+                labels.setdefault(indicator.id, {})[entry.key] = _(
+                    "%(figure)s in the year reported",
+                    figure=title.replace(_BASE_YEAR[language], "", 1).strip())
+    return labels
+
 
 @bp.route("/pilots")
 @roles_required(Role.APPLICANT)
@@ -84,7 +106,8 @@ def report(application_id: int):
         "pilots/report_form.html", application=application, period=period, form=form,
         indicators=indicators, values=values, errors=errors, answer_field=answer_field,
         base={i.id: services.value_of(application, i, base.get(i.id)) for i in indicators},
-        is_late=period < services.current_period(), rule_set=rule_set_of(application))
+        is_late=period < services.current_period(), rule_set=rule_set_of(application),
+        figure_labels=reported_figure_labels(indicators))
 
 
 @bp.route("/pilots/reports/<int:report_id>")
@@ -111,10 +134,12 @@ def _admin_page(application, midterm_form=None, acceptance_form=None):
     pilot = services.pilot_of(application)
     [entry] = services.pilot_entries([application])
     open_ = pilot is None or pilot.status == PilotStatus.UNDER_CONSTRUCTION
+    midterm_opens_on = services.midterm_opens_on(application)
     return render_template(
         "pilots/admin_show.html", application=application, pilot=pilot, entry=entry,
         reports=services.reports_of(application),
-        midterm_opens_on=services.midterm_opens_on(application),
+        midterm_opens_on=midterm_opens_on,
+        midterm_waits=midterm_opens_on is not None and local_today() < midterm_opens_on,
         construction_ends_on=services.construction_ends_on(application),
         core=services.core_indicators(application),
         midterm_form=(midterm_form or MidtermForm()) if open_ and not (pilot and pilot.midterm_decision) else None,

@@ -36,9 +36,9 @@ def test_demo_load_is_idempotent_and_complete(app, db, client):
     assert first.exit_code == 0, first.output
     counts = lambda: dict(db.session.execute(  # noqa: E731
         select(User.role, func.count()).group_by(User.role)).all())
-    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 1}
+    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 3}
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
-    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 1}
+    assert counts() == {Role.ADMIN: 1, Role.ASSESSOR: 4, Role.APPLICANT: 3, Role.CITY: 3}
 
     agencies = db.session.execute(
         select(Organisation).where(Organisation.kind == OrganisationKind.AGENCY)).scalars().all()
@@ -63,8 +63,8 @@ def test_demo_data_shows_the_public_side_at_once(app, db, client):
     batches = {batch.status: batch for batch in db.session.execute(select(Batch)).scalars()}
     assert set(batches) == {BatchStatus.ANNOUNCED, BatchStatus.IN_NOTICE}
     certificates = db.session.execute(select(Certificate)).scalars().all()
-    assert len(certificates) == 3
-    assert sorted(c.status.value for c in certificates) == ["revoked", "valid", "valid"]
+    assert len(certificates) == 4  # three green-manufacturing listings, one zero-carbon pilot
+    assert sorted(c.status.value for c in certificates) == ["revoked", "valid", "valid", "valid"]
     assert all(c.pdf_sha256 for c in certificates)  # rendered
 
     lists = client.get("/lists").get_data(as_text=True)

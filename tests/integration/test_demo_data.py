@@ -8,13 +8,18 @@ from sqlalchemy import select, update
 from certify.applications.models import Application
 from certify.assessment.models import Assignment, Recommendation
 from certify.audit.models import AuditEvent
+from certify.auth.models import Role
 from certify.certificates.models import Certificate, CertificateStatus
-from certify.demo import builders, load_demo, load_public_demo
-from certify.demo.accounts import ADMIN_EMAIL, user
+from certify.demo import builders, casework, load_casework_demo, load_demo, load_public_demo
+from certify.demo.accounts import ADMIN_EMAIL, city_user, user
 from certify.demo.scale import STEPS, load_scale
 from certify.extensions import db as sa_db
 from certify.ops.invariants import broken_rules
+from certify.pilots import services as pilots
+from certify.plausibility.models import PlausibilityFlag, PlausibilityRule
 from certify.publication.models import DecisionOutcome
+from certify.tiers.models import CityDecision, CityReview
+from certify.tiers.services import city_queue
 from certify.workflow import ANNOUNCED, Status
 
 # Left out of the volume data on purpose (see certify/demo/scale.py): evidence files; and what
@@ -49,6 +54,73 @@ def test_loaded_demo_and_volume_data_pass_the_audit_check_and_every_status_rule(
     broken = broken_rules()
     assert [(b.rule, b.application_ids) for b in broken] == [
         ("an application has a certificate only once announced", [listed.application_id])]
+
+
+def test_with_sichuans_city_pre_review_on_the_bureaus_recommend_before_assessors_are_assigned(app, db, monkeypatch):
+    sichuan = ("factory", "park", "product", "supply_chain")
+    monkeypatch.setitem(app.config, "CERTIFY_CITY_REVIEW_KINDS", sichuan)
+    load_demo()
+    db.session.commit()
+    load_public_demo()
+    db.session.commit()
+    load_casework_demo()
+    db.session.commit()
+
+    assigned = db.session.execute(select(Application).where(Application.kind.in_(sichuan), Application.id.in_(
+        select(Assignment.application_id)))).scalars().all()
+    assert assigned
+    for application in assigned:
+        [review] = db.session.execute(select(CityReview).where(
+            CityReview.application_id == application.id)).scalars().all()
+        assert review.decision == CityDecision.RECOMMENDED and review.opinion
+        # by an account of the bureau of the applicant's own city, before the assignment
+        assert review.reviewed_by.role == Role.CITY
+        assert review.reviewed_by.organisation.city_code == application.organisation.city_code
+        first_assignment = min(a.assigned_at for a in db.session.execute(select(Assignment).where(
+            Assignment.application_id == application.id)).scalars())
+        assert review.reviewed_at <= first_assignment
+    # Panzhihua's bureau finds the demo's waiting application in its queue.
+    assert [a.subject for a in city_queue(city_user("510400"))] == [casework.WAITING_SUBJECT]
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "the chain is intact" in result.output
+
+
+def _application(subject: str) -> Application:
+    return sa_db.session.execute(select(Application).where(Application.subject == subject)).scalar_one()
+
+
+def test_the_demo_shows_an_open_plausibility_flag_and_a_pilot_with_its_progress_report(app, db):
+    load_demo()
+    db.session.commit()
+    load_public_demo()
+    db.session.commit()
+    load_casework_demo()
+    db.session.commit()
+    load_casework_demo()  # loading again adds nothing
+    db.session.commit()
+
+    # The unit slip in the steelworks' self-assessment, flagged by the check on submission.
+    flagged = _application(casework.FLAGGED_SUBJECT)
+    assert flagged.status == Status.UNDER_ASSESSMENT
+    flags = db.session.execute(select(PlausibilityFlag).where(
+        PlausibilityFlag.application_id == flagged.id)).scalars().all()
+    slip = next(flag for flag in flags if flag.rule == PlausibilityRule.UNIT_SLIP)
+    assert slip.is_open and slip.submission_id is not None
+    assert slip.indicator_ids == ["energy.electric_arc_furnace"]
+    browser = app.test_client()
+    browser.post("/login", data={"email": "assessor1@example.com", "password": "certify-demo"})
+    assert f'id="flag-{slip.id}"' in browser.get(f"/applications/{flagged.id}").get_data(as_text=True)
+
+    # The zero-carbon pilot, listed, with this period's report filed, seen by its organisation.
+    pilot = _application(casework.PILOT_SUBJECT)
+    assert pilot.status == Status.LISTED
+    [report] = pilots.reports_of(pilot)
+    assert report.period == pilots.current_period() and not report.is_late
+    browser = app.test_client()
+    browser.post("/login", data={"email": "applicant3@example.com", "password": "certify-demo"})
+    assert casework.PILOT_SUBJECT in browser.get("/pilots").get_data(as_text=True)
+    # Without the city's pre-review, the waiting application waits for the department.
+    assert _application(casework.WAITING_SUBJECT).status == Status.SUBMITTED
 
 
 def _rows_of(application_id: int) -> dict[str, set[str]]:

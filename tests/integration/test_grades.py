@@ -162,6 +162,10 @@ def test_the_department_reads_each_cohort_and_each_units_grade(client, login_as,
     for application in units:
         assert application.reference in page
     assert "<strong>A</strong>" in page and page.count("<strong>B</strong>") == 2
+    # The run's settings in words, not the setting's keys and fractions.
+    settings = client.get("/admin/grades", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "cohorts by industry class, province" in settings and "A+ for the top 5 %, A for the next 35 %" in settings
+    assert "industry,province" not in settings.replace(" ", "") and "0.05" not in settings
     filtered = client.get("/admin/grades", query_string={"run": run.id, "cohort": "kind=park;all=*"})
     assert filtered.status_code == 200  # an unknown cohort shows the whole run
     assert client.get("/admin/grades", query_string={"run": "x", "page": "y"}).status_code == 200

@@ -74,6 +74,8 @@ def test_a_pilot_goes_from_listing_through_its_report_and_review_to_acceptance(a
     assert 'href="/pilots"' in browser.get(f"/applications/{application.id}").get_data(as_text=True)
     page = browser.get(f"/pilots/{application.id}/report", headers=EN).get_data(as_text=True)
     assert "Carbon dioxide per unit of energy used" in page and "Base year" in page
+    # The figures asked are the year reported's, not the base year's the rule file names.
+    assert "Carbon dioxide emitted in the year reported" in page and "in the base year" not in page
     response = browser.post(f"/pilots/{application.id}/report", headers=EN, data={
         **factory_figures(), "narrative": "光伏二期并网，余热回收改造完成。"})
     assert response.status_code == 302
@@ -188,8 +190,12 @@ def test_the_mid_term_review_waits_for_the_end_of_the_first_year(app, db, people
     admin, applicant, _other = people
     application = make_pilot(applicant, admin, listed_days_ago=30)
     db.session.commit()
-    response = client_for(app, admin).post(f"/admin/pilots/{application.id}/midterm", headers=EN,
-                                           data={"decision": "continue", "reason": ""})
+    staff = client_for(app, admin)
+    # The page says when the review opens, and offers no form before then.
+    page = staff.get(f"/admin/pilots/{application.id}", headers=EN).get_data(as_text=True)
+    assert "after the pilot's first year" in page and f"/admin/pilots/{application.id}/midterm" not in page
+    response = staff.post(f"/admin/pilots/{application.id}/midterm", headers=EN,
+                          data={"decision": "continue", "reason": ""})
     assert response.status_code == 400 and "after the pilot's first year" in response.get_data(as_text=True)
     assert db.session.execute(select(Pilot.midterm_decision)).scalar_one_or_none() is None
 

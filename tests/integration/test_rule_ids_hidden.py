@@ -183,12 +183,14 @@ def crawl(app, client, start: str) -> tuple[int, list[str]]:
     return len(seen), found
 
 
-@pytest.mark.parametrize("email", [None, "applicant1@example.com", "assessor1@example.com", "admin@example.com"])
+@pytest.mark.parametrize("email", [None, "applicant1@example.com", "applicant3@example.com", "assessor1@example.com",
+                                   "admin@example.com", "city@example.com"])
 def test_the_demo_shows_no_rule_file_id(app, client, db, email):
-    from certify.demo import DEMO_PASSWORD, load_demo, load_public_demo
+    from certify.demo import DEMO_PASSWORD, load_casework_demo, load_demo, load_public_demo
 
     load_demo()
     load_public_demo()
+    load_casework_demo()
     db.session.commit()
     if email:
         assert client.post("/login", data={"email": email, "password": DEMO_PASSWORD}).status_code == 302

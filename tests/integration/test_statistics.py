@@ -74,9 +74,9 @@ def test_the_console_and_statistics_work_on_the_demo_data(app, client, db):
                  "/admin/mail", "/admin/statistics", "/admin/certificates", "/admin/batches", "/assessment/"]:
         assert client.get(path, headers=EN).status_code == 200, path
     status = client.get("/admin/statistics/status.json", headers=EN).json
-    assert sum(sum(row[1:]) for row in status["rows"]) == 5  # the demo's five applications
+    assert sum(sum(row[1:]) for row in status["rows"]) == 8  # the demo's eight applications
     city = {row[0]: row[1] for row in client.get("/admin/statistics/city.json", headers=EN).json["rows"]}
-    assert city["Panzhihua"] == 1 and city["Deyang"] == 2 and city["Yibin"] == 2
+    assert city["Panzhihua"] == 3 and city["Deyang"] == 2 and city["Yibin"] == 3
 
 
 def test_the_turnaround_is_each_assessors_mean_days_to_a_submitted_sheet(client, login_as, db):
