@@ -39,13 +39,6 @@ OUTCOME_LABELS = {
     Outcome.NOT_DECLARED: _l("Not graded: no declaration submitted for the period"),
 }
 
-# Why a unit was withheld or not graded (the codes ``certify.grades.services`` records).
-REASON_LABELS = {
-    "not_declared": _l("No declaration was submitted for the period."),
-    "plausibility_flags_open": _l("The plausibility checks hold open flags."),
-}
-
-
 class GradingRun(db.Model):
     """One grading of a closed period: when, by whom (``None``: the command line), and the
     settings used (cohort fields, minimum size, shares, kinds), so that a past run can be read
@@ -107,10 +100,6 @@ class UnitGrade(db.Model):
     @property
     def grade_label(self) -> str:
         return GRADE_LABELS.get(self.grade, "") if self.grade else ""
-
-    @property
-    def reason_label(self) -> str:
-        return REASON_LABELS.get(self.reason, self.reason)
 
 
 class RemovalDecision(db.Model):
