@@ -64,9 +64,12 @@ def recipients(application, step: Transition) -> list[User]:
     return _Audience([(application, step)]).of(application, step)
 
 
-def notify_transition(application, step: Transition, actor, *, reason: str | None = None) -> None:
-    """Mail everyone concerned by ``step`` except the person who took it."""
-    _notify([(application, step)], actor, reason)
+def notify_transition(application, step: Transition, actor, *, reason: str | None = None,
+                      told_by_caller: bool = False) -> None:
+    """Mail everyone concerned by ``step`` except the person who took it (unless the area that
+    made the move tells them itself)."""
+    if not told_by_caller:
+        _notify([(application, step)], actor, reason)
 
 
 def notify_transitions(applications: list, *, steps: list[Transition], actor) -> None:
@@ -75,31 +78,14 @@ def notify_transitions(applications: list, *, steps: list[Transition], actor) ->
     _notify(list(zip(applications, steps, strict=True)), actor, None)
 
 
-def _replaced(application, step: Transition):
-    """The certificate ``step`` revokes when another replaces it (a construction pilot's listing
-    once the unit is recognised), or ``None``: that revocation is news of a recognition, told as
-    such."""
-    if step.action != Action.REVOKE:
-        return None
-    from certify.certificates.services import certificate_for
-
-    certificate = certificate_for(application)
-    return certificate if certificate is not None and certificate.superseded_by is not None else None
-
-
 def _notify(moves: list[tuple[object, Transition]], actor, reason: str | None) -> None:
     audience = _Audience(moves)
     mails = []
     for application, step in moves:
         link = absolute_url("applications.show", application_id=application.id)
         template = TEMPLATES.get(step.action, "application_status")
-        context = {"application": application, "step": step, "reason": reason, "link": link}
-        replaced = _replaced(application, step)
-        if replaced is not None:
-            template, successor = "certificate_replaced", replaced.superseded_by
-            context |= {"replaced": replaced, "successor": successor,
-                        "link": absolute_url("applications.show", application_id=successor.application_id),
-                        "verify_link": absolute_url("certificates.verify", number=successor.number)}
-        mails += [OutgoingMail(person.email, template, person.preferred_language, context | {"user": person})
+        mails += [OutgoingMail(person.email, template, person.preferred_language,
+                               {"user": person, "application": application, "step": step,
+                                "reason": reason, "link": link})
                   for person in audience.of(application, step) if actor is None or person.id != actor.id]
     send_mails(mails)

@@ -15,7 +15,8 @@ _signals = Namespace()
 application_transitioned = _signals.signal("application-transitioned", doc="""
 An application moved along the workflow table; its status is already the new one.
 Sender: the application. Keywords: ``step`` (the ``workflow.Transition``), ``actor`` (the user,
-or ``None`` for the system) and ``reason`` (text, or ``None``).
+or ``None`` for the system), ``reason`` (text, or ``None``) and ``told_by_caller`` (the area that
+made the move tells the people concerned itself).
 """)
 
 applications_transitioned = _signals.signal("applications-transitioned", doc="""

@@ -202,14 +202,16 @@ def check(application, action: Action, actor) -> Transition:
 
 
 def transition(application, action: Action, actor, *, reason: str | None = None,
-               details: dict | None = None) -> Transition:
+               details: dict | None = None, told_by_caller: bool = False) -> Transition:
     """Move ``application`` along the table and audit it, then announce the move
-    (``signals.application_transitioned``: the notifications listen), in the current transaction."""
+    (``signals.application_transitioned``: the notifications listen), in the current transaction.
+    ``told_by_caller``: the caller tells the people concerned itself, in its own words (a pilot's
+    listing replaced by its recognition is news of the recognition)."""
     step = check(application, action, actor)
     application.status = step.target
     record_event(f"application.{step.action.value}", actor=actor, obj=application,
                  details=_event_details(step, reason, details))
-    application_transitioned.send(application, step=step, actor=actor, reason=reason)
+    application_transitioned.send(application, step=step, actor=actor, reason=reason, told_by_caller=told_by_caller)
     return step
 
 

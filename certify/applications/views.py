@@ -39,6 +39,7 @@ from certify.applications.permissions import (
 from certify.applications.workbook import build_workbook, read_workbook
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
+from certify.certificates.services import certificate_for
 from certify.core.forms import (
     after_section_saved,
     commit_change,
@@ -144,8 +145,11 @@ def show(application_id: int):
     application = load_application(application_id)
     rule_set = rule_set_of(application)
     result = self_result(application)
+    certificate = certificate_for(application)
     return render_template(
         "applications/show.html", application=application, rule_set=rule_set, result=result,
+        # A recognition (a pilot's unit recognised at its acceptance) has no self-assessment.
+        recognition=certificate if certificate is not None and certificate.is_recognition else None,
         page_summaries=_page_summaries(application, rule_set, result),
         problems=services.completeness_problems(application),
         can_edit=can_edit_application(current_user, application),

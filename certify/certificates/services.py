@@ -683,7 +683,8 @@ def _revoke(admin, certificate: Certificate, reason: RevocationReason, note: str
     label = REASON_TEXTS[reason]
     transition(certificate.application, Action.REVOKE, admin,
                reason=f"{label.zh} / {label.en}" + (f": {note}" if note else ""),
-               details={"certificate": certificate.number, "revocation_reason": reason.value})
+               details={"certificate": certificate.number, "revocation_reason": reason.value},
+               told_by_caller=successor is not None)
     certificate.status = CertificateStatus.REVOKED
     certificate.revoked_at = utcnow()
     certificate.revocation_reason = reason

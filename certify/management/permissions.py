@@ -38,5 +38,8 @@ def can_review_declaration(user, declaration) -> bool:
 
 
 def can_open_re_evaluation(user, application) -> bool:
+    """A listing renewed by a re-evaluation under today's rules; a construction pilot and the
+    recognition that follows it are not (what follows a recognised zero-carbon unit is not
+    published yet, docs/tiers.md)."""
     return (is_own_application(user, application)
-            and application.status in RENEWABLE)
+            and application.status in RENEWABLE and owes_declarations(application.kind))

@@ -22,7 +22,16 @@ def init_app(app: Flask) -> None:
     from certify.pilots.permissions import can_file_report, is_pilot_application
 
     register_template_hook(app, "application-top", "pilots/_application_links.html", order=30)
+    register_template_hook(app, "application-top", "pilots/_recognition.html", context=_recognition_part, order=5)
     app.jinja_env.globals.update(pilot_status_labels=PILOT_STATUS_LABELS,
                                  midterm_decision_labels=MIDTERM_DECISION_LABELS,
                                  is_pilot_application=is_pilot_application,
                                  can_file_report=can_file_report)
+
+
+def _recognition_part(application, **_values) -> dict | None:
+    """What the application page shows of a recognition: the pilot accepted and its figures."""
+    from certify.pilots.services import recognised_pilot
+
+    found = recognised_pilot(application)
+    return None if found is None else {"listing": found[0], "pilot": found[1]}

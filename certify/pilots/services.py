@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 
 from certify.applications.models import Application
 from certify.audit.services import record_event
+from certify.auth.models import User
 from certify.certificates.models import Certificate, CertificateStatus, RevocationReason
 from certify.certificates.services import (
     certificate_for,
@@ -29,8 +30,10 @@ from certify.certificates.services import (
     revoke_certificate,
     supersede_certificate,
 )
+from certify.core.urls import absolute_url
 from certify.exceptions import PermissionDenied, ServiceError
 from certify.extensions import db
+from certify.mail.services import OutgoingMail, send_mails
 from certify.management import periods as _periods
 from certify.management.periods import parse_due_dates
 from certify.management.services import lead_assessor_answers
@@ -365,7 +368,34 @@ def recognise(admin, application: Application) -> Certificate:
     listing = certificate_for(application)
     if listing is not None and listing.public_status(local_today()) == CertificateStatus.VALID:
         supersede_certificate(admin, listing, certificate)
+        _tell_recognised(application, listing, certificate)
     return certificate
+
+
+def _tell_recognised(application: Application, listing: Certificate, certificate: Certificate) -> None:
+    """Mail the unit's people the news of its recognition, in their language: the new certificate
+    and the pilot certificate it replaces (whose revocation is told here, not as a revocation)."""
+    people = db.session.execute(
+        select(User).where(User.organisation_id == application.organisation_id, User.is_active.is_(True),
+                           User.password_hash.is_not(None)).order_by(User.id)).scalars()
+    context = {"application": application, "replaced": listing, "successor": certificate,
+               "link": absolute_url("applications.show", application_id=certificate.application_id),
+               "verify_link": absolute_url("certificates.verify", number=certificate.number)}
+    send_mails([OutgoingMail(person.email, "certificate_replaced", person.preferred_language,
+                             context | {"user": person}) for person in people])
+
+
+def recognised_pilot(application: Application) -> tuple[Certificate, Pilot | None] | None:
+    """For the application of a recognition: the pilot's listing certificate it replaced and the
+    pilot's record (its acceptance); ``None`` for any other application."""
+    certificate = certificate_for(application)
+    if certificate is None or not certificate.is_recognition:
+        return None
+    listing = db.session.execute(
+        select(Certificate).where(Certificate.superseded_by_id == certificate.id)).scalar_one_or_none()
+    if listing is None:
+        return None
+    return listing, pilot_of(listing.application)
 
 
 def recognition_certificate(application: Application) -> Certificate | None:

@@ -146,3 +146,35 @@ def test_the_unit_is_told_of_its_recognition_not_of_a_revocation(app, db, people
     assert "零碳工厂" in mail.body and recognition.number in mail.body and old_number in mail.body
     assert "不再有效" in mail.body and f"/verify?number={recognition.number}" in mail.body
     assert "已撤销" not in mail.body
+
+
+def test_the_recognitions_page_shows_its_basis_not_an_empty_self_assessment(app, db, people):
+    admin, applicant = people
+    application = make_pilot(applicant, admin, subject="一号厂区", listed_days_ago=400)
+    db.session.commit()
+    decide(app, admin, application, "accept", "1800")  # 1,800 tCO2 for 10,000 tce: 0.18
+    db.session.expire_all()
+    recognition = certificate_for(application).superseded_by
+
+    page = client_for(app, applicant).get(f"/applications/{recognition.application_id}").get_data(as_text=True)
+    assert "零碳工厂" in page and "零碳工厂（建设试点）" not in page
+    assert "在建设试点验收时获得认定" in page and application.reference in page
+    assert "0.18 tCO2/tce" in page
+    # No self-assessment, score or re-evaluation of its own
+    assert "自评得分" not in page and "暂未达到合格要求" not in page and "申请复评" not in page
+    # The pilot's own page offers no re-evaluation either
+    pilot_page = client_for(app, applicant).get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "申请复评" not in pilot_page
+
+
+def test_a_pilot_revoked_for_a_ground_of_removal_is_told_of_its_revocation(app, db, people, outbox):
+    admin, applicant = people
+    application = make_pilot(applicant, admin, subject="一号厂区")
+    db.session.commit()
+    outbox.clear()
+    with app.test_request_context():
+        revoke_certificate(admin, certificate_for(application), RevocationReason.FALSIFICATION.value, "数据造假")
+    db.session.commit()
+
+    [mail] = [m for m in outbox if m.recipient == applicant.email]
+    assert "已撤销" in mail.body and "数据造假" in mail.body
