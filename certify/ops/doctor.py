@@ -5,7 +5,6 @@ Every check gives one line: ``ok``, ``WARNING`` (works, but not as it should in 
 ``--strict``, any warning too), so that a deployment script can stop on it.
 """
 
-import hashlib
 import os
 import random
 import re
@@ -34,7 +33,7 @@ from certify.certificates.signing import (
 from certify.config import DEVELOPMENT_SECRET_KEYS
 from certify.extensions import db
 from certify.pdf.health import pdf_health
-from certify.storage import local_root, storage, storage_location_problem
+from certify.storage import local_root, sha256_of_stored, storage, storage_location_problem
 from certify.timeutil import as_utc, utcnow
 
 OK, WARNING, PROBLEM, SKIPPED = "ok", "WARNING", "PROBLEM", "skipped"
@@ -174,7 +173,7 @@ def check_stored_files(app: Flask) -> list[Finding]:
     damaged = []
     for item in sample:
         try:
-            if stored_sha256(store, item.sha256) != item.sha256:
+            if sha256_of_stored(store, item.sha256) != item.sha256:
                 damaged.append(item.sha256)
         except FileNotFoundError:  # deleted since it was listed
             continue
@@ -187,15 +186,6 @@ def check_stored_files(app: Flask) -> list[Finding]:
                         "restore each from a backup (flask backup restore), or from the object store's "
                         "versioning; the names are the sha256 of the bytes they must hold")]
     return [Finding("stored files", OK, f"{checked} hash to their names")]
-
-
-def stored_sha256(store, sha256: str) -> str:
-    """The sha256 of a stored file's bytes, read as a stream."""
-    digest = hashlib.sha256()
-    with store.open_file(sha256) as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_signing_key(app: Flask) -> list[Finding]:

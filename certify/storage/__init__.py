@@ -16,6 +16,7 @@ then answers with ``send_stored(sha256, ...)``. The module-level functions use t
 application's storage.
 """
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from flask import Flask, Response, current_app
 
 _EXTENSION_KEY = "certify.storage"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_HASH_CHUNK = 1024 * 1024
 # S3's rules for bucket names (lower case letters, digits, dots and hyphens, 3 to 63 characters).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
@@ -95,6 +97,8 @@ class Storage(Protocol):
     def delete(self, sha256: str) -> bool: ...
     def stored_files(self) -> Iterator[StoredFile]: ...
     def send(self, sha256: str, **options) -> Response: ...
+    def adopt(self, path: Path, sha256: str) -> None: ...
+    def staging_folder(self) -> Path | None: ...
     def describe(self) -> str: ...
 
 
@@ -157,6 +161,16 @@ def send_stored(sha256: str, **options) -> Response:
     return storage().send(sha256, **options)
 
 
+def sha256_of_stored(store: Storage, sha256: str) -> str:
+    """The sha256 of the bytes stored under ``sha256``, read as a stream (equal to ``sha256``
+    unless the file was damaged); ``FileNotFoundError`` if absent."""
+    digest = hashlib.sha256()
+    with store.open_file(sha256) as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def path_of(sha256: str) -> Path:
     """The path of a file in the local storage, for tools that need a file on disk; a
     ``StorageError`` with object storage, which has none (read with ``open_file`` instead)."""
@@ -191,5 +205,5 @@ from certify.storage.local import LocalStorage  # noqa: E402 - it builds on the 
 
 __all__ = ["DamagedFile", "FileTooLarge", "InvalidDigest", "LocalStorage", "Storage", "StorageError",
            "StoredFile", "check_digest", "delete", "exists", "open_file", "parse_storage_url",
-           "path_of", "send_stored", "storage", "storage_location_problem", "store_bytes",
+           "path_of", "send_stored", "sha256_of_stored", "storage", "storage_location_problem", "store_bytes",
            "store_stream"]

@@ -26,6 +26,7 @@ first: no object is ever made public or handed out by a presigned URL.
 import base64
 import hashlib
 import io
+import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -158,12 +159,20 @@ class S3Storage:
             response.content_length = int(found["ContentLength"])
         return response
 
+    def store_file(self, path: Path, sha256: str, *, replace: bool = False) -> bool:
+        """Upload the local file at ``path`` under ``sha256`` unless that object is stored
+        already (with ``replace``, over it); return whether it was sent. ``DamagedFile`` if its
+        bytes do not hash to ``sha256`` (the server checks them), and then nothing is stored."""
+        if not replace and self.exists(sha256):
+            return False
+        with path.open("rb") as handle:
+            self._put(handle, sha256, os.fstat(handle.fileno()).st_size)
+        return True
+
     def adopt(self, path: Path, sha256: str) -> None:
         """Upload the file at ``path``, whose content the caller has checked hashes to
         ``sha256``, and remove it (a restore)."""
-        if not self.exists(sha256):
-            with path.open("rb") as handle:
-                self._put(handle, sha256, path.stat().st_size)
+        self.store_file(path, sha256)
         path.unlink()
 
     def staging_folder(self) -> None:
