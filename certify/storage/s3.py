@@ -5,7 +5,7 @@ laid out as in the local folder, after the prefix: ``prefix/ab/cd/abcd…``. The
 credentials are boto3's own: ``AWS_ENDPOINT_URL_S3`` (or ``AWS_ENDPOINT_URL``),
 ``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, or any other source boto3
 reads (its config files, an instance role). With an endpoint other than Amazon's (SeaweedFS, MinIO,
-Ceph), buckets are addressed by path (``http://host:port/bucket/key``), which such servers accept
+Ceph), boto3 addresses buckets by path (``http://host:port/bucket/key``), which such servers accept
 without wildcard DNS.
 
 Writing: the key is the content's sha256, which is known only once the whole stream has been read.
@@ -32,7 +32,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 import boto3
 import flask
@@ -52,7 +51,6 @@ from certify.storage import (
 _CHUNK = 64 * 1024
 _STORED_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-_AMAZON_HOSTS = (".amazonaws.com", ".amazonaws.com.cn")
 _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard"})
 # Written by ``flask doctor`` to prove it may write, and removed at once; outside the layout of
 # stored files, so that nothing ever lists it as one.
@@ -61,13 +59,7 @@ _PROBE_NAME = ".certify-doctor-probe"
 
 def make_client(**options):
     """An S3 client configured as boto3 finds it (``options`` override, e.g. in tests)."""
-    session = boto3.session.Session()
-    client = session.client("s3", config=_CLIENT_CONFIG, **options)
-    host = urlsplit(client.meta.endpoint_url).hostname or ""
-    if not host.endswith(_AMAZON_HOSTS):
-        client = session.client("s3", config=_CLIENT_CONFIG.merge(Config(s3={"addressing_style": "path"})),
-                                **options)
-    return client
+    return boto3.session.Session().client("s3", config=_CLIENT_CONFIG, **options)
 
 
 def _error_code(error: ClientError) -> str:
