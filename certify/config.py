@@ -143,6 +143,12 @@ def _prefix(text: str) -> str:
     return check_prefix(text)
 
 
+def _storage_url(text: str) -> tuple:
+    from certify.storage import parse_storage_url
+
+    return parse_storage_url(text)
+
+
 def _rate_limit(text: str) -> str:
     from certify.ratelimit import check_rate_limit
 
@@ -298,6 +304,10 @@ class Settings:
 
     # Files: evidence and PDFs (outside any web root), and the rule files.
     certify_storage_dir: str | None = field(default=None, metadata=_text(in_instance="storage"))
+    # ... or, for several hosts, an S3-compatible bucket (and a key prefix) instead of the folder;
+    # its endpoint, region and credentials are boto3's own AWS_* variables (certify/storage/s3.py).
+    certify_storage_url: str | None = field(default=None, metadata=_text(
+        _storage_url, "an address such as s3://bucket/prefix"))
     certify_criteria_dir: str = field(default=str(PROJECT_ROOT / "criteria"), metadata=_text(key="CRITERIA_DIR"))
     # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
     certify_criteria_thresholds: dict = field(default_factory=dict, metadata=_json_object(

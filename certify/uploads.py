@@ -23,7 +23,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
-import flask
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -217,9 +216,9 @@ def send_evidence(evidence: Evidence, *, inline: bool = False):
     """The response giving out ``evidence``: downloaded under its original name (Werkzeug
     writes an RFC 5987 name, so Chinese names survive), or with ``inline`` shown in the browser
     — sandboxed, so that nothing in it runs as a page of this site."""
-    response = flask.send_file(storage.path_of(evidence.sha256), mimetype=evidence.content_type,
-                               as_attachment=not inline, download_name=evidence.original_name,
-                               conditional=True, etag=evidence.sha256)
+    response = storage.send_stored(evidence.sha256, mimetype=evidence.content_type,
+                                   as_attachment=not inline, download_name=evidence.original_name,
+                                   conditional=True, etag=evidence.sha256)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"

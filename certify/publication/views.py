@@ -1,7 +1,7 @@
 """Administrators' publication pages: the decision queue, batches, the notice with its
 objections, and announcement."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -296,5 +296,5 @@ def objection_evidence(objection_id: int):
     objection = db.get_or_404(Objection, objection_id)
     if not objection.evidence_sha256 or not storage.exists(objection.evidence_sha256):
         abort(404)
-    return send_file(storage.path_of(objection.evidence_sha256), as_attachment=True,
-                     mimetype=objection.evidence_content_type, download_name=objection.evidence_name)
+    return storage.send_stored(objection.evidence_sha256, as_attachment=True,
+                               mimetype=objection.evidence_content_type, download_name=objection.evidence_name)

@@ -5,6 +5,7 @@ admins see and manage certificates from their own pages."""
 import io
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from babel.dates import format_date
@@ -157,6 +158,20 @@ def test_anyone_downloads_an_issued_pdf_but_nothing_else(client, admin):
     assert response.mimetype == "application/pdf"
     assert response.data == pdf_of(certificate)
     assert client.get("/certificates/SC-GF-2099-0001.pdf").status_code == 404
+
+
+def test_with_object_storage_the_pdf_is_kept_in_the_bucket_and_served_and_verified_from_it(
+        client, admin, app, s3_settings, monkeypatch):
+    monkeypatch.setitem(app.config, "CERTIFY_STORAGE_URL", s3_settings["CERTIFY_STORAGE_URL"])
+    certificate = issue(admin)
+
+    pdf = pdf_of(certificate)
+    assert storage.storage().describe().startswith(s3_settings["CERTIFY_STORAGE_URL"])
+    assert not (Path(app.config["CERTIFY_STORAGE_DIR"]) / certificate.pdf_sha256[:2] / certificate.pdf_sha256[2:4]
+                / certificate.pdf_sha256).exists()
+    response = client.get(f"/certificates/{certificate.number}.pdf")
+    assert response.status_code == 200 and response.data == pdf
+    assert "byte for byte the one issued" in upload(client, pdf, certificate.number)
 
 
 def test_a_certificate_still_rendering_has_no_pdf_yet(client, admin, monkeypatch):

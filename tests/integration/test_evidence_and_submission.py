@@ -49,6 +49,32 @@ def test_an_uploaded_file_is_stored_by_content_and_downloads_with_its_chinese_na
     assert audit == ["evidence.uploaded"]
 
 
+def test_with_object_storage_evidence_goes_to_the_bucket_and_downloads_only_after_the_permission_check(
+        make_app, s3_settings, db, tmp_path):
+    site = make_app(**s3_settings)
+    owner, stranger = factories.make_user("applicant"), factories.make_user("applicant")
+    application = factories.make_application(owner)
+    db.session.commit()
+    owners, strangers = site.test_client(), site.test_client()
+    for client, user in ((owners, owner), (strangers, stranger)):
+        assert client.post("/login", data={"email": user.email, "password": factories.PASSWORD}).status_code == 302
+
+    response = _upload(owners, application, "X11", factories.PDF_BYTES, "发展规划（2024）.pdf", **{"a-X11": "8"})
+
+    assert response.status_code == 302
+    evidence = db.session.execute(select(Evidence)).scalar_one()
+    with site.app_context():
+        assert storage.exists(evidence.sha256)
+    assert not (tmp_path / "storage").exists(), "nothing is written to the local folder"
+    download = owners.get(f"/applications/{application.id}/evidence/{evidence.id}")
+    assert download.status_code == 200
+    assert download.data == factories.PDF_BYTES
+    assert download.headers["Content-Length"] == str(len(factories.PDF_BYTES))
+    assert "filename*=UTF-8''%E5%8F%91%E5%B1%95" in download.headers["Content-Disposition"]
+    assert "no-store" in download.headers["Cache-Control"]
+    assert strangers.get(f"/applications/{application.id}/evidence/{evidence.id}").status_code == 404
+
+
 def test_bad_uploads_are_refused_with_a_reason_and_nothing_is_stored(client, login_as, db, app, tmp_path):
     user = login_as("applicant")
     application = factories.make_application(user)

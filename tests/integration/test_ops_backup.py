@@ -3,7 +3,8 @@ file; restoring it gives back identical rows and files, with the audit chain int
 archives that are damaged, foreign or newer than the code, and targets that are not empty.
 
 Each test works on a database of its own (a SQLite file, or a PostgreSQL schema of its own), so
-that wiping and restoring never touches the rest of the suite."""
+that wiping and restoring never touches the rest of the suite; its files are in a folder of its own,
+or, for the tests marked so, in a prefix of its own in the object store (a real SeaweedFS)."""
 
 import hashlib
 import io
@@ -22,8 +23,7 @@ from certify.config import database_url as with_driver
 from certify.demo import load_demo
 from certify.extensions import db as _db
 from certify.ops import databases
-from certify.ops.backup import stored_files
-from certify.storage import storage, store_bytes
+from certify.storage import LocalStorage, open_file, storage, store_bytes
 from tests import factories
 from tests.conftest import PG_SCHEMA, is_postgresql
 
@@ -31,18 +31,20 @@ OPS_SCHEMA = f"{PG_SCHEMA}_backup"
 
 
 @pytest.fixture()
-def backup_app(make_app, database_url, tmp_path):
-    """An application on a migrated database of its own, with the ops commands registered."""
+def backup_app(request, make_app, database_url, tmp_path):
+    """An application on a migrated database of its own, with the ops commands registered; its
+    files in a local folder, or with ``indirect`` parameter ``"s3"`` in the object store."""
+    settings = request.getfixturevalue("s3_settings") if getattr(request, "param", "local") == "s3" else {}
     if is_postgresql(database_url):
         admin = sa.create_engine(with_driver(database_url))
         with admin.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {OPS_SCHEMA} CASCADE"))
             connection.execute(sa.text(f"CREATE SCHEMA {OPS_SCHEMA}"))
         application = make_app(SQLALCHEMY_ENGINE_OPTIONS={
-            "connect_args": {"options": f"-csearch_path={OPS_SCHEMA}"}})
+            "connect_args": {"options": f"-csearch_path={OPS_SCHEMA}"}}, **settings)
     else:
         admin = None
-        application = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'own.sqlite3'}")
+        application = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'own.sqlite3'}", **settings)
     ops.init_app(application)
     with application.app_context():
         upgrade()
@@ -88,8 +90,12 @@ def table_rows() -> dict[str, list[tuple]]:
 
 
 def file_set() -> dict[str, str]:
-    return {relative: hashlib.sha256(path.read_bytes()).hexdigest()
-            for relative, path in stored_files(storage().root).items()}
+    """Every stored file's place in the storage and the sha256 of the bytes read there."""
+    found = {}
+    for item in storage().stored_files():
+        with open_file(item.sha256) as handle:
+            found[f"{item.sha256[:2]}/{item.sha256[2:4]}/{item.sha256}"] = hashlib.sha256(handle.read()).hexdigest()
+    return found
 
 
 def wipe(application) -> None:
@@ -103,7 +109,12 @@ def wipe(application) -> None:
         else:
             _db.engine.dispose()
             Path(_db.engine.url.database).unlink()
-        shutil.rmtree(storage().root)
+        store = storage()
+        if isinstance(store, LocalStorage):
+            shutil.rmtree(store.root)
+        else:
+            for item in list(store.stored_files()):
+                store.delete(item.sha256)
 
 
 def create_archive(application, folder: Path) -> Path:
@@ -113,6 +124,7 @@ def create_archive(application, folder: Path) -> Path:
     return archive
 
 
+@pytest.mark.parametrize("backup_app", ["local", "s3"], indirect=True)
 def test_a_round_trip_restores_identical_rows_and_files_and_a_verifiable_chain(
         backup_app, tmp_path, monkeypatch):
     calls = []
@@ -194,6 +206,7 @@ def test_restore_refuses_a_target_that_is_not_empty_without_yes(backup_app, tmp_
         assert table_rows() == rows
 
 
+@pytest.mark.parametrize("backup_app", ["local", "s3"], indirect=True)
 def test_restore_with_yes_replaces_everything_with_the_archive(backup_app, tmp_path):
     with backup_app.app_context():
         fill_with_data()

@@ -2,6 +2,7 @@
 deployment (signing with the department's key, timestamped by a timestamp authority) passes with
 exit 0."""
 
+import hashlib
 import socket
 import threading
 from datetime import timedelta
@@ -274,3 +275,59 @@ def test_an_application_its_own_records_contradict_is_reported(make_app, healthy
     assert result.exit_code == 1 and line.startswith("PROBLEM")
     assert ("1 application(s) break the rule that an application has a certificate only once "
             f"announced (ids {certificate.application_id})") in line
+
+
+def finding(result, check: str) -> tuple[str, str]:
+    """The line of ``check`` in the doctor's output, and the line after it (its fix, if any)."""
+    lines = result.output.splitlines() + [""]
+    [at] = [i for i, line in enumerate(lines[:-1]) if line[9:].startswith(f"{check}  ")]
+    return lines[at], lines[at + 1]
+
+
+def test_a_stored_file_whose_bytes_no_longer_hash_to_its_name_is_a_problem(app, make_app):
+    from certify.storage import path_of, store_bytes
+
+    application = make_app()
+    with application.app_context():
+        store_bytes(b"kept as written")
+        altered = store_bytes(b"altered later on the disk")
+        path_of(altered.sha256).write_bytes(b"something else")
+
+    line, fix = finding(doctor(application), "stored files")
+
+    assert line.startswith("PROBLEM") and altered.sha256[:12] in line and "all 2 checked" in line
+    assert "flask backup restore" in fix
+
+
+def test_with_object_storage_the_bucket_is_probed_and_its_objects_hashed(app, make_app, s3_settings):
+    from certify.storage import storage, store_bytes
+
+    application = make_app(**s3_settings)
+    named = hashlib.sha256(b"what the name promises").hexdigest()
+    with application.app_context():
+        store_bytes(b"kept as written")
+        store = storage()
+        # Damage as a store could do it, bypassing the checksum every upload of certify carries.
+        store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}{named[:2]}/{named[2:4]}/{named}",
+                                Body=b"other bytes")
+
+    result = doctor(application)
+
+    line, _ = finding(result, "storage")
+    assert line.startswith("ok") and s3_settings["CERTIFY_STORAGE_URL"] in line and "probe" in line
+    line, fix = finding(result, "stored files")
+    assert line.startswith("PROBLEM") and named[:12] in line and "all 2 checked" in line
+    with application.app_context():
+        assert [item.sha256 for item in storage().stored_files()].count(named) == 1, "the probe is gone"
+
+
+def test_object_storage_that_refuses_the_credentials_is_a_problem_with_its_fix(app, make_app, s3_settings,
+                                                                               monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+
+    result = doctor(make_app(**s3_settings))
+
+    line, fix = finding(result, "storage")
+    assert line.startswith("PROBLEM") and "refused access" in line
+    assert "AWS_SECRET_ACCESS_KEY" in fix and "CERTIFY_STORAGE_URL" in fix
+    assert result.exit_code == 1

@@ -1,7 +1,7 @@
 """The evaluation report PDF: downloaded by those who may read it, rendered again on an
 administrator's request."""
 
-from flask import abort, redirect, send_file, url_for
+from flask import abort, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -25,9 +25,9 @@ def report(application_id: int):
     found = latest_report(application)
     if found is None or not storage.exists(found.sha256):
         abort(404)
-    response = send_file(storage.path_of(found.sha256), mimetype="application/pdf",
-                         as_attachment=True, conditional=True, etag=found.sha256,
-                         download_name=f"第三方评价报告-{application.reference}.pdf")
+    response = storage.send_stored(found.sha256, mimetype="application/pdf",
+                                   as_attachment=True, conditional=True, etag=found.sha256,
+                                   download_name=f"第三方评价报告-{application.reference}.pdf")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -1,0 +1,214 @@
+"""Content-addressed files in an S3-compatible object store (``CERTIFY_STORAGE_URL=s3://bucket/prefix``).
+
+Every web and worker host reads and writes the same bucket, so none needs a shared disk. Keys are
+laid out as in the local folder, after the prefix: ``prefix/ab/cd/abcd…``. The endpoint, region and
+credentials are boto3's own: ``AWS_ENDPOINT_URL_S3`` (or ``AWS_ENDPOINT_URL``),
+``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, or any other source boto3
+reads (its config files, an instance role). With an endpoint other than Amazon's (SeaweedFS, MinIO,
+Ceph), boto3 addresses buckets by path (``http://host:port/bucket/key``), which such servers accept
+without wildcard DNS.
+
+Writing: the key is the content's sha256, which is known only once the whole stream has been read.
+An upload is therefore spooled to an anonymous temporary file on local disk while it is hashed
+(never held in memory whole), and then sent in one PUT to its final key, carrying its sha256 in
+``x-amz-checksum-sha256``: the server recomputes it and refuses the upload (``DamagedFile``) if a
+byte changed on the way, so a stored object always holds what its name promises. Content already
+stored is not sent again. The other way, uploading to a temporary key and copying it to the final
+one, would write every object twice in the store, leave orphans in the bucket when a process dies
+between the two steps, and need a multipart copy past 5 GB; the spool costs only local disk for the
+file in flight. One PUT carries at most 5 GB (S3's limit), far above any upload certify accepts.
+
+Reading: ``open_file`` and ``send`` stream the object's body; boto3 checks it against the sha256
+stored with it as it is read to the end. Every download still passes the view's permission check
+first: no object is ever made public or handed out by a presigned URL.
+"""
+
+import base64
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import boto3
+import flask
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from certify.storage import (
+    DamagedFile,
+    FileTooLarge,
+    StorageError,
+    StoredFile,
+    check_digest,
+    parse_storage_url,
+    relative_name,
+)
+
+_CHUNK = 64 * 1024
+_STORED_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard"})
+# Written by ``flask doctor`` to prove it may write, and removed at once; outside the layout of
+# stored files, so that nothing ever lists it as one.
+_PROBE_NAME = ".certify-doctor-probe"
+
+
+def make_client(**options):
+    """An S3 client configured as boto3 finds it (``options`` override, e.g. in tests)."""
+    return boto3.session.Session().client("s3", config=_CLIENT_CONFIG, **options)
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Storage:
+    """Content-addressed files in one bucket of an S3-compatible object store, under a prefix."""
+
+    def __init__(self, client, bucket: str, prefix: str = "", *, url: str | None = None):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.url = url or f"s3://{bucket}/{prefix}"
+
+    @classmethod
+    def from_url(cls, url: str, **client_options) -> "S3Storage":
+        """The storage at ``s3://bucket/prefix``, with a client as ``make_client`` makes it."""
+        bucket, prefix = parse_storage_url(url)
+        return cls(make_client(**client_options), bucket, prefix, url=url)
+
+    def store_bytes(self, data: bytes) -> StoredFile:
+        """Store ``data`` once and return its address; storing it again sends nothing."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not self.exists(sha256):
+            self._put(io.BytesIO(data), sha256, len(data))
+        return StoredFile(sha256, len(data))
+
+    def store_stream(self, fileobj: BinaryIO, max_size: int) -> StoredFile:
+        """Copy ``fileobj`` into the bucket: spooled to local disk while hashed, then sent to its
+        final key (see the module's docstring).
+
+        Raises ``FileTooLarge`` as soon as more than ``max_size`` bytes have been read; nothing is
+        sent and the rest of the stream is left unread.
+        """
+        digest, size = hashlib.sha256(), 0
+        with tempfile.TemporaryFile(prefix="certify-upload-") as spool:
+            while chunk := fileobj.read(_CHUNK):
+                size += len(chunk)
+                if size > max_size:
+                    raise FileTooLarge(max_size)
+                digest.update(chunk)
+                spool.write(chunk)
+            sha256 = digest.hexdigest()
+            if not self.exists(sha256):
+                spool.seek(0)
+                self._put(spool, sha256, size)
+        return StoredFile(sha256, size)
+
+    def open_file(self, sha256: str) -> BinaryIO:
+        """The object's body, streamed as it is read; ``FileNotFoundError`` if absent."""
+        return self._get(sha256)["Body"]
+
+    def exists(self, sha256: str) -> bool:
+        """Whether an object with this digest is stored."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError as error:
+            if _error_code(error) in _MISSING:
+                return False
+            raise
+        return True
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the object; return whether there was one (as ``LocalStorage.delete``)."""
+        if not self.exists(sha256):
+            return False
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+        return True
+
+    def stored_files(self) -> Iterator[StoredFile]:
+        """Every stored object, in the order of their digests (S3 lists keys in order); other
+        keys under the prefix are left out."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", ()):
+                relative = item["Key"][len(self.prefix):]
+                if _STORED_KEY.fullmatch(relative):
+                    yield StoredFile(relative.rsplit("/", 1)[1], int(item["Size"]))
+
+    def send(self, sha256: str, **options) -> flask.Response:
+        """The object as a streamed response (``options`` as for ``flask.send_file``); its sha256
+        is its ETag. Range requests are answered with the whole file."""
+        found = self._get(sha256)
+        if options.get("etag", True) is True:
+            options["etag"] = sha256
+        response = flask.send_file(found["Body"], **options)
+        if response.status_code == 200:
+            response.content_length = int(found["ContentLength"])
+        return response
+
+    def store_file(self, path: Path, sha256: str, *, replace: bool = False) -> bool:
+        """Upload the local file at ``path`` under ``sha256`` unless that object is stored
+        already (with ``replace``, over it); return whether it was sent. ``DamagedFile`` if its
+        bytes do not hash to ``sha256`` (the server checks them), and then nothing is stored."""
+        if not replace and self.exists(sha256):
+            return False
+        with path.open("rb") as handle:
+            self._put(handle, sha256, os.fstat(handle.fileno()).st_size)
+        return True
+
+    def adopt(self, path: Path, sha256: str) -> None:
+        """Upload the file at ``path``, whose content the caller has checked hashes to
+        ``sha256``, and remove it (a restore)."""
+        self.store_file(path, sha256)
+        path.unlink()
+
+    def staging_folder(self) -> None:
+        """A restore unpacks into the system's temporary folder (``None``)."""
+        return None
+
+    def describe(self) -> str:
+        return f"{self.url} at {self.client.meta.endpoint_url}"
+
+    def access_problem(self) -> str | None:
+        """Why this host cannot use the bucket (unreachable, refused, not writable), or ``None``
+        after a small object was written, read back and removed."""
+        probe = f"{self.prefix}{_PROBE_NAME}"
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            self.client.put_object(Bucket=self.bucket, Key=probe, Body=b"certify")
+            read = self.client.get_object(Bucket=self.bucket, Key=probe)["Body"].read()
+            self.client.delete_object(Bucket=self.bucket, Key=probe)
+        except ClientError as error:
+            return f"{self.describe()} refused access: {_error_code(error)} {error}"
+        except BotoCoreError as error:
+            return f"{self.describe()} cannot be reached: {error}"
+        if read != b"certify":
+            return f"{self.describe()} gave back other bytes than were written"
+        return None
+
+    def _key(self, sha256: str) -> str:
+        return f"{self.prefix}{relative_name(sha256)}"
+
+    def _get(self, sha256: str) -> dict:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError as error:
+            if _error_code(error) in _MISSING:
+                raise FileNotFoundError(f"no stored file {sha256}") from None
+            raise
+
+    def _put(self, body: BinaryIO, sha256: str, size: int) -> None:
+        check_digest(sha256)
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(sha256), Body=body, ContentLength=size,
+                                   ContentType="application/octet-stream", ChecksumSHA256=checksum)
+        except ClientError as error:
+            if _error_code(error) in {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}:
+                raise DamagedFile(f"{self.bucket} refused {sha256}: its bytes do not hash to it") from error
+            raise StorageError(f"cannot store {sha256} in {self.describe()}: {error}") from error
