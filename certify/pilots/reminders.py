@@ -35,6 +35,22 @@ def _report_link(application: Application, period: date) -> str:
     return absolute_url("pilots.report", application_id=application.id, period=period.isoformat())
 
 
+def _tell(sent: Sent, entries, period: date, template: str, when: str) -> Sent:
+    """Mail each pilot of ``entries`` its reminder ``template`` for ``period``, once per period
+    (``_claim``), with the link to file the report; audited as ``reminder.<template>``."""
+    for entry in entries:
+        application = entry.application
+        people = organisation_users(application.organisation_id)
+        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
+            continue
+        emails = _mail(people, template, application=application, period=period,
+                       link=_report_link(application, period))
+        record_event(f"reminder.{template}", obj=application, details={
+            "period": period.isoformat(), "recipients": emails})
+        sent.lines.append(_line(f"{application.reference} ({when} {period.isoformat()})", emails))
+    return sent
+
+
 def remind_reports_due(today: date, days: int) -> Sent:
     """Tell the pilots whose progress report for the current period is due within ``days`` and
     not yet filed."""
@@ -42,39 +58,16 @@ def remind_reports_due(today: date, days: int) -> Sent:
     period = services.current_period(today)
     if (period - today).days > days:
         return sent
-    for entry in _entries(today):
-        if not entry.current_due or entry.current_report is not None:
-            continue
-        application = entry.application
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
-            continue
-        emails = _mail(people, "pilot_report_due", application=application, period=period,
-                       link=_report_link(application, period))
-        record_event("reminder.pilot_report_due", obj=application, details={
-            "period": period.isoformat(), "recipients": emails})
-        sent.lines.append(_line(f"{application.reference} (due {period.isoformat()})", emails))
-    return sent
+    due = [entry for entry in _entries(today) if entry.current_due and entry.current_report is None]
+    return _tell(sent, due, period, "pilot_report_due", "due")
 
 
 def warn_reports_overdue(today: date) -> Sent:
     """Tell the pilots that did not file the report of the period that closed last (once per
     period), with the link to file it late."""
-    sent = Sent(ReminderKind.PILOT_REPORT_OVERDUE)
-    period = services.last_closed_period(today)
-    for entry in _entries(today):
-        if not entry.overdue:
-            continue
-        application = entry.application
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
-            continue
-        emails = _mail(people, "pilot_report_overdue", application=application, period=period,
-                       link=_report_link(application, period))
-        record_event("reminder.pilot_report_overdue", obj=application, details={
-            "period": period.isoformat(), "recipients": emails})
-        sent.lines.append(_line(f"{application.reference} (was due {period.isoformat()})", emails))
-    return sent
+    overdue = [entry for entry in _entries(today) if entry.overdue]
+    return _tell(Sent(ReminderKind.PILOT_REPORT_OVERDUE), overdue, services.last_closed_period(today),
+                 "pilot_report_overdue", "was due")
 
 
 def send_pilot_reminders(config, today: date | None = None, *, commit=None) -> list[Sent]:
