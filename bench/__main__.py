@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 MODULES = ["bench.scoring", "bench.lists", "bench.certificates", "bench.workers", "bench.rescore", "bench.latency",
-           "bench.api"]
+           "bench.api", "bench.storage"]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 

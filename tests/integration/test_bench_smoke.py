@@ -16,6 +16,14 @@ def test_the_list_benchmark_builds_its_database_and_counts_statements_per_page(t
     assert lists.page_statements(app, lists.ADMIN_PAGE, cookie)
 
 
+def test_the_storage_benchmark_serves_the_same_file_from_a_bucket_and_from_the_folder(tmp_path):
+    from bench import storage
+
+    measured = storage.run(seconds=1, folder=tmp_path)
+    assert measured["storage_s3_ratio"] > 0
+    assert measured["storage_s3_rps"] > 0 and measured["storage_local_rps"] > 0
+
+
 def test_the_certificate_benchmark_reports_a_ratio():
     measured = certificates.run(repeats=2)
     assert measured["certificate_render_ratio"] > 0 and measured["certificate_pdf_kb"] > 1
