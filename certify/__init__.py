@@ -3,6 +3,7 @@
 ``create_app(config)`` builds the application; nothing touches the database at import time.
 """
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -16,10 +17,19 @@ from certify.extensions import csrf, db, migrate
 __all__ = ["ConfigurationError", "SettingError", "create_app"]
 
 
+def instance_folder() -> str | None:
+    """This host's own folder (``CERTIFY_INSTANCE_PATH``): its secret-key file, keys, prepared
+    fonts and, without object storage, its stored files; the project's ``instance/`` by default.
+    Read before the other settings, whose defaults lie in it."""
+    configured = os.environ.get("CERTIFY_INSTANCE_PATH")
+    return str(Path(configured).resolve()) if configured else None
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the application. ``config`` overrides settings from the environment."""
     app = Flask(
         __name__,
+        instance_path=instance_folder(),
         instance_relative_config=True,
         template_folder=str(settings.PROJECT_ROOT / "templates"),
     )

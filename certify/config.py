@@ -309,6 +309,8 @@ class Settings:
     certify_storage_url: str | None = field(default=None, metadata=_text(
         _storage_url, "an address such as s3://bucket/prefix"))
     certify_criteria_dir: str = field(default=str(PROJECT_ROOT / "criteria"), metadata=_text(key="CRITERIA_DIR"))
+    # The Chinese PDF fonts, prepared once from the system's (certify/pdf/fonts.py).
+    certify_font_dir: str | None = field(default=None, metadata=_text(in_instance="fonts"))
     # Provinces set their own pass thresholds: {"id@version" or "id": threshold}.
     certify_criteria_thresholds: dict = field(default_factory=dict, metadata=_json_object(
         '{"factory-gbt-36132-2025@1.0": "70"}', key="CRITERIA_THRESHOLDS"))
