@@ -27,6 +27,7 @@ from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 from werkzeug.utils import send_file
 
 from certify import storage
@@ -193,14 +194,13 @@ def servable_evidence(application_id: int, evidence_id: int) -> Evidence | None:
     """The evidence file ``evidence_id`` of the application, when it may be given out (the
     caller has checked that the user may see the application): a file still attached, or one
     removed since that a submission listed (part of that submission's record). ``None`` for a
-    file removed before any submission listed it, another application's file, or one not in
-    storage."""
+    file removed before any submission listed it, or another application's file. Whether its bytes
+    are still in storage is learnt by sending them (``send_evidence``): one request to an object
+    store, not two."""
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None or evidence.application_id != application_id:
         return None
     if evidence.deleted_at is not None and not _listed_by_a_submission(evidence):
-        return None
-    if not storage.exists(evidence.sha256):
         return None
     return evidence
 
@@ -216,9 +216,12 @@ def send_evidence(evidence: Evidence, *, inline: bool = False):
     """The response giving out ``evidence``: downloaded under its original name (Werkzeug
     writes an RFC 5987 name, so Chinese names survive), or with ``inline`` shown in the browser
     — sandboxed, so that nothing in it runs as a page of this site."""
-    response = storage.send_stored(evidence.sha256, mimetype=evidence.content_type,
-                                   as_attachment=not inline, download_name=evidence.original_name,
-                                   conditional=True, etag=evidence.sha256)
+    try:
+        response = storage.send_stored(evidence.sha256, mimetype=evidence.content_type,
+                                       as_attachment=not inline, download_name=evidence.original_name,
+                                       conditional=True, etag=evidence.sha256)
+    except FileNotFoundError:  # lost from storage (``flask doctor`` reports it): not found here
+        raise NotFound() from None
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"

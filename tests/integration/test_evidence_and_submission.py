@@ -4,6 +4,7 @@ import io
 import re
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from certify import storage
@@ -292,3 +293,19 @@ def test_file_sizes_read_in_the_readers_language(client, login_as, db):
     assert f"{small} 字节" in page and "2.6 kB" in page and "Bytes" not in page
     english = client.get(f"/applications/{application.id}", headers=EN).get_data(as_text=True)
     assert f"{small} bytes" in english and "2.6 kB" in english
+
+
+@pytest.mark.parametrize("on_s3", [False, True])
+def test_a_file_lost_from_storage_is_not_found_rather_than_an_error(make_app, s3_settings, db, on_s3):
+    site = make_app(**(s3_settings if on_s3 else {}))
+    owner = factories.make_user("applicant")
+    application = factories.make_application(owner)
+    db.session.commit()
+    browser = site.test_client()
+    assert browser.post("/login", data={"email": owner.email, "password": factories.PASSWORD}).status_code == 302
+    assert _upload(browser, application, "X11", factories.PDF_BYTES, "发展规划.pdf").status_code == 302
+    evidence = db.session.execute(select(Evidence)).scalar_one()
+    with site.app_context():
+        assert storage.delete(evidence.sha256)
+
+    assert browser.get(f"/applications/{application.id}/evidence/{evidence.id}").status_code == 404
