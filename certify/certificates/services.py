@@ -63,7 +63,6 @@ RENDER_REQUEUED = "certificate.render_requeued"
 _RENDER_REQUESTS = ("certificate.issued", "certificate.render_requested")
 _MAX_NOTE = 2000
 _MAX_ERROR = 2000
-_HASH_CHUNK = 1024 * 1024
 
 
 def _require_admin(user) -> None:
@@ -579,11 +578,7 @@ def _stored_sha256(sha256: str) -> str | None:
             return None
     except storage.InvalidDigest:
         return None
-    digest = hashlib.sha256()
-    with storage.open_file(sha256) as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return storage.sha256_of_stored(storage.storage(), sha256)
 
 
 def _number_of(certificate_id: int) -> str:

@@ -134,7 +134,7 @@ def units_of(applications, declarations: dict[int, Declaration], fields) -> tupl
         for indicator in indicators:
             directions.setdefault(indicator.id, indicator.better)
         known = {indicator.id for indicator in indicators}
-        values = {key: number for key, value in management.declared_values(declaration).items()
+        values = {key: number for key, value in management.declared_values(declaration, indicators).items()
                   if key in known and (number := _decimal(value)) is not None}
         units.append(Unit(application.id, unit_cohort(application, fields), values))
     return units, directions

@@ -205,13 +205,14 @@ def certified_values(application: Application) -> dict:
     return certified_values_of([application])[application.id]
 
 
-def declared_values(declaration: Declaration) -> dict[str, str]:
+def declared_values(declaration: Declaration, metrics: list[Indicator] | None = None) -> dict[str, str]:
     """Indicator id -> the declared value as a decimal string: the number given, or a computed
-    metric's value computed from the figures given (to four decimal places)."""
+    metric's value computed from the figures given (to four decimal places). ``metrics``: the
+    application's ``key_metrics``, when the caller has them already."""
     application = declaration.application
     stored = declaration.values or {}
     values = {}
-    for indicator in key_metrics(application):
+    for indicator in metrics if metrics is not None else key_metrics(application):
         value = _value_text(application, indicator, stored.get(indicator.id))
         if value is not None:
             values[indicator.id] = value

@@ -161,6 +161,19 @@ def send_stored(sha256: str, **options) -> Response:
     return storage().send(sha256, **options)
 
 
+def copy_hashed(fileobj: BinaryIO, out: BinaryIO, max_size: int, chunk_size: int = 64 * 1024) -> StoredFile:
+    """Copy ``fileobj`` into ``out`` while hashing it; ``FileTooLarge`` as soon as more than
+    ``max_size`` bytes have been read (the rest of the stream is left unread)."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := fileobj.read(chunk_size):
+        size += len(chunk)
+        if size > max_size:
+            raise FileTooLarge(max_size)
+        digest.update(chunk)
+        out.write(chunk)
+    return StoredFile(digest.hexdigest(), size)
+
+
 def sha256_of_stored(store: Storage, sha256: str) -> str:
     """The sha256 of the bytes stored under ``sha256``, read as a stream (equal to ``sha256``
     unless the file was damaged); ``FileNotFoundError`` if absent."""

@@ -17,9 +17,8 @@ from typing import BinaryIO
 
 import flask
 
-from certify.storage import FileTooLarge, StoredFile, relative_name
+from certify.storage import StoredFile, copy_hashed, relative_name
 
-_CHUNK = 64 * 1024
 _STORED_PATH = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
 
 
@@ -45,16 +44,8 @@ class LocalStorage:
         Raises ``FileTooLarge`` as soon as more than ``max_size`` bytes have been read; the
         partial copy is removed and the rest of the stream is left unread.
         """
-        digest = hashlib.sha256()
-        size = 0
         with self._temporary_file() as (handle, temporary):
-            while chunk := fileobj.read(_CHUNK):
-                size += len(chunk)
-                if size > max_size:
-                    raise FileTooLarge(max_size)
-                digest.update(chunk)
-                handle.write(chunk)
-            sha256 = digest.hexdigest()
+            sha256, size = copy_hashed(fileobj, handle, max_size)
             target = self._path(sha256)
             if not target.exists():
                 self._move_into_place(handle, temporary, target)

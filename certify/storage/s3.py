@@ -40,15 +40,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from certify.storage import (
     DamagedFile,
-    FileTooLarge,
     StorageError,
     StoredFile,
     check_digest,
+    copy_hashed,
     parse_storage_url,
     relative_name,
 )
 
-_CHUNK = 64 * 1024
 _SEND_CHUNK = 1024 * 1024
 _STORED_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -111,15 +110,8 @@ class S3Storage:
         Raises ``FileTooLarge`` as soon as more than ``max_size`` bytes have been read; nothing is
         sent and the rest of the stream is left unread.
         """
-        digest, size = hashlib.sha256(), 0
         with tempfile.TemporaryFile(prefix="certify-upload-") as spool:
-            while chunk := fileobj.read(_CHUNK):
-                size += len(chunk)
-                if size > max_size:
-                    raise FileTooLarge(max_size)
-                digest.update(chunk)
-                spool.write(chunk)
-            sha256 = digest.hexdigest()
+            sha256, size = copy_hashed(fileobj, spool, max_size)
             if not self.exists(sha256):
                 spool.seek(0)
                 self._put(spool, sha256, size)
