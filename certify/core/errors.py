@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 from certify.core.urls import AddressUnknown
 from certify.exceptions import PermissionDenied
 from certify.extensions import db
+from certify.storage import StorageUnavailable
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -73,6 +74,15 @@ def register_error_handlers(app: Flask) -> None:
         # A deployment without its public address: nothing that would mail a link is saved.
         db.session.rollback()
         return _render(503, error.message)
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error: StorageUnavailable):
+        # The file store down or refusing: nothing of the request is kept, and it can be sent again.
+        db.session.rollback()
+        app.logger.error("File storage unavailable on %s %s: %s", request.method, request.path, error)
+        return _render(503, _l("The file store cannot be reached at the moment, so files can be neither uploaded "
+                               "nor downloaded. Nothing was changed; please try again in a few minutes."),
+                       back=_same_site_referrer())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -59,6 +59,11 @@ class DamagedFile(StorageError):
     """The bytes read or written do not hash to the name they are stored under."""
 
 
+class StorageUnavailable(StorageError):
+    """The store cannot be reached or refused the request (an object store down, wrong
+    credentials): the user is told to try again later, and nothing of the request is saved."""
+
+
 def check_digest(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex characters, else raise ``InvalidDigest``.
 
@@ -217,6 +222,6 @@ def storage_location_problem(app: Flask) -> str | None:
 from certify.storage.local import LocalStorage  # noqa: E402 - it builds on the names above
 
 __all__ = ["DamagedFile", "FileTooLarge", "InvalidDigest", "LocalStorage", "Storage", "StorageError",
-           "StoredFile", "check_digest", "delete", "exists", "open_file", "parse_storage_url",
+           "StorageUnavailable", "StoredFile", "check_digest", "delete", "exists", "open_file", "parse_storage_url",
            "path_of", "send_stored", "sha256_of_stored", "storage", "storage_location_problem", "store_bytes",
            "store_stream"]

@@ -18,9 +18,15 @@ one, would write every object twice in the store, leave orphans in the bucket wh
 between the two steps, and need a multipart copy past 5 GB; the spool costs only local disk for the
 file in flight. One PUT carries at most 5 GB (S3's limit), far above any upload certify accepts.
 
-Reading: ``open_file`` and ``send`` stream the object's body; boto3 checks it against the sha256
-stored with it as it is read to the end. Every download still passes the view's permission check
-first: no object is ever made public or handed out by a presigned URL.
+Reading: ``open_file`` streams the object's body for certify's own use (rendering, backups,
+re-hashing) and boto3 checks it against the sha256 stored with it as it is read to the end.
+``send``, the downloads, streams the body to the client as it arrives: the view's permission check
+has passed first, then a GET signed by boto3 for this one request (valid five minutes, never shown
+to anyone) is sent by urllib3, the HTTP client under botocore, and its body is passed on a megabyte
+at a time. This skips botocore's request machinery and the checksum on a path where every byte only
+passes through: a download is checked as the local folder's downloads are, by ``flask doctor`` and
+``flask storage verify`` re-hashing what is stored, and TCP's own checks on the way. No object is
+ever made public, and no address of the store is handed out.
 """
 
 import base64
@@ -30,17 +36,20 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 import boto3
 import flask
+import urllib3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.httpsession import get_cert_path
 
 from certify.storage import (
     DamagedFile,
-    StorageError,
+    StorageUnavailable,
     StoredFile,
     check_digest,
     copy_hashed,
@@ -51,25 +60,33 @@ from certify.storage import (
 _SEND_CHUNK = 1024 * 1024
 _STORED_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard"})
+# Bodies are checked only where ``open_file`` asks for it (``ChecksumMode``); see the docstring.
+# Requests and the downloads' signed GETs alike are signed with Signature Version 4 (boto3 would
+# sign the GETs with version 2, which newer stores refuse).
+_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard"}, signature_version="s3v4",
+                        response_checksum_validation="when_required")
+# A download's signed GET is used at once by the process that signed it; five minutes leave room
+# for a store whose clock runs behind.
+_SIGNED_FOR_SECONDS = 300
 # Written by ``flask doctor`` to prove it may write, and removed at once; outside the layout of
 # stored files, so that nothing ever lists it as one.
 _PROBE_NAME = ".certify-doctor-probe"
 
 
 class _LargeReads:
-    """An object's body read in pieces of ``_SEND_CHUNK``, whatever size is asked: the WSGI file
-    wrappers ask 8 KB at a time, and each read of a network stream is a round through urllib3 and
-    botocore's checksum in Python, as dear for 8 KB as for a megabyte."""
+    """A download's body read in pieces of ``_SEND_CHUNK``, whatever size is asked: the WSGI file
+    wrappers ask 8 KB at a time, and each read of a network stream is a round through urllib3 in
+    Python, as dear for 8 KB as for a megabyte. Closing it gives the connection back to the pool
+    (or drops it, when the body was not read to the end)."""
 
-    def __init__(self, body):
+    def __init__(self, body: urllib3.BaseHTTPResponse):
         self.body = body
 
     def read(self, size: int = -1) -> bytes:
         return self.body.read(_SEND_CHUNK)
 
     def close(self) -> None:
-        self.body.close()
+        self.body.release_conn()
 
 
 def make_client(**options):
@@ -89,6 +106,10 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix
         self.url = url or f"s3://{bucket}/{prefix}"
+        # The downloads' connections, trusting what boto3 trusts (``AWS_CA_BUNDLE``, else certifi's).
+        self._downloads = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5, read=60), retries=urllib3.Retry(total=2, redirect=False),
+            ca_certs=os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True))
 
     @classmethod
     def from_url(cls, url: str, **client_options) -> "S3Storage":
@@ -118,24 +139,27 @@ class S3Storage:
         return StoredFile(sha256, size)
 
     def open_file(self, sha256: str) -> BinaryIO:
-        """The object's body, streamed as it is read; ``FileNotFoundError`` if absent."""
+        """The object's body, streamed as it is read and checked against the sha256 stored with
+        it; ``FileNotFoundError`` if absent."""
         return self._get(sha256)["Body"]
 
     def exists(self, sha256: str) -> bool:
         """Whether an object with this digest is stored."""
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
-        except ClientError as error:
-            if _error_code(error) in _MISSING:
-                return False
-            raise
+        with self._reaching("look for", sha256):
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+            except ClientError as error:
+                if _error_code(error) in _MISSING:
+                    return False
+                raise
         return True
 
     def delete(self, sha256: str) -> bool:
         """Remove the object; return whether there was one (as ``LocalStorage.delete``)."""
         if not self.exists(sha256):
             return False
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+        with self._reaching("delete", sha256):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
         return True
 
     def stored_files(self) -> Iterator[StoredFile]:
@@ -150,13 +174,25 @@ class S3Storage:
 
     def send(self, sha256: str, **options) -> flask.Response:
         """The object as a streamed response (``options`` as for ``flask.send_file``); its sha256
-        is its ETag. Range requests are answered with the whole file."""
-        found = self._get(sha256)
+        is its ETag. Range requests are answered with the whole file. ``FileNotFoundError`` if
+        absent, ``StorageUnavailable`` if the store refuses or cannot be reached."""
+        signed = self.client.generate_presigned_url("get_object", ExpiresIn=_SIGNED_FOR_SECONDS,
+                                                    Params={"Bucket": self.bucket, "Key": self._key(sha256)})
+        try:
+            found = self._downloads.request("GET", signed, preload_content=False)
+        except urllib3.exceptions.HTTPError as error:
+            raise StorageUnavailable(f"cannot read {sha256} from {self.describe()}: {error}") from error
+        if found.status != 200:
+            found.drain_conn()
+            found.release_conn()
+            if found.status == 404:
+                raise FileNotFoundError(f"no stored file {sha256}")
+            raise StorageUnavailable(f"{self.describe()} answered {found.status} for {sha256}")
         if options.get("etag", True) is True:
             options["etag"] = sha256
-        response = flask.send_file(_LargeReads(found["Body"]), **options)
+        response = flask.send_file(_LargeReads(found), **options)
         if response.status_code == 200:
-            response.content_length = int(found["ContentLength"])
+            response.content_length = int(found.headers["Content-Length"])
         return response
 
     def store_file(self, path: Path, sha256: str, *, replace: bool = False) -> bool:
@@ -203,12 +239,22 @@ class S3Storage:
         return f"{self.prefix}{relative_name(sha256)}"
 
     def _get(self, sha256: str) -> dict:
+        with self._reaching("read", sha256):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256), ChecksumMode="ENABLED")
+            except ClientError as error:
+                if _error_code(error) in _MISSING:
+                    raise FileNotFoundError(f"no stored file {sha256}") from None
+                raise
+
+    @contextmanager
+    def _reaching(self, action: str, sha256: str) -> Iterator[None]:
+        """Turn the client's failures (the store unreachable, the request refused) into
+        ``StorageUnavailable``, which the views answer with a page saying to try again later."""
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))
-        except ClientError as error:
-            if _error_code(error) in _MISSING:
-                raise FileNotFoundError(f"no stored file {sha256}") from None
-            raise
+            yield
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"cannot {action} {sha256} in {self.describe()}: {error}") from error
 
     def _put(self, body: BinaryIO, sha256: str, size: int) -> None:
         check_digest(sha256)
@@ -219,4 +265,6 @@ class S3Storage:
         except ClientError as error:
             if _error_code(error) in {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}:
                 raise DamagedFile(f"{self.bucket} refused {sha256}: its bytes do not hash to it") from error
-            raise StorageError(f"cannot store {sha256} in {self.describe()}: {error}") from error
+            raise StorageUnavailable(f"cannot store {sha256} in {self.describe()}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"cannot store {sha256} in {self.describe()}: {error}") from error

@@ -13,6 +13,7 @@ from http import HTTPStatus
 
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, json, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from flask_smorest.exceptions import NotModified
 from flask_smorest.utils import unpack_tuple_response
@@ -42,6 +43,7 @@ from certify.api.spec import SECURITY_SCHEME, document_outline
 from certify.certificates import credentials
 from certify.extensions import db, limiter
 from certify.publication.models import BatchStatus
+from certify.storage import StorageUnavailable
 
 
 class ApiBlueprint(Blueprint):
@@ -94,6 +96,15 @@ def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     return from_http_exception(error)
+
+
+@bp.errorhandler(StorageUnavailable)
+def _storage_unavailable(error: StorageUnavailable):
+    # A credential names its PDF's sha256, read from the file store: down, the caller tries later.
+    db.session.rollback()
+    current_app.logger.error("File storage unavailable in the API: %s", error)
+    return problem_response(503, detail=_l("The file store cannot be reached at the moment; please try again in a "
+                                           "few minutes."), headers={"Retry-After": "60"})
 
 
 @bp.errorhandler(Exception)
