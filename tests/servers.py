@@ -100,6 +100,7 @@ def _wait_until_up(process: subprocess.Popen, port: int, output: IO[bytes], time
 
 
 WEED = Path(sys.executable).with_name("weed")
+S3_CACHE_MB = 64
 # The object store's own account, with full rights on its buckets (SeaweedFS checks signatures
 # once any identity is configured, so a wrong secret is refused as by Amazon S3).
 S3_ACCESS_KEY, S3_SECRET_KEY = "certify-test", "certify-test-secret"
@@ -126,6 +127,8 @@ def seaweedfs(folder: Path, bucket: str, *, log: Path | None = None) -> Iterator
                  "-filer", "-s3", f"-s3.config={config}", "-s3.iam=false", "-s3.port.iceberg=0",
                  "-s3.port.lance=0", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
                  "-volume.max=20", "-volume.preStopSeconds=0",
+                 # The gateway's cache of recently read chunks, as compose.hosts.yaml sets it.
+                 f"-s3.cacheCapacityMB={S3_CACHE_MB}",
                  f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
                  *(f"-{name.replace('.grpc', '.port.grpc')}={port}" if name.endswith(".grpc") else f"-{name}.port={port}"
                    for name, port in ports.items())]

@@ -83,7 +83,9 @@ class _LargeReads:
         self.body = body
 
     def read(self, size: int = -1) -> bytes:
-        return self.body.read(_SEND_CHUNK)
+        # As it came (nothing is asked compressed): urllib3 then hands over the bytes it read
+        # rather than copying them through its decoding buffer.
+        return self.body.read(_SEND_CHUNK, decode_content=False)
 
     def close(self) -> None:
         self.body.release_conn()
@@ -179,7 +181,7 @@ class S3Storage:
         signed = self.client.generate_presigned_url("get_object", ExpiresIn=_SIGNED_FOR_SECONDS,
                                                     Params={"Bucket": self.bucket, "Key": self._key(sha256)})
         try:
-            found = self._downloads.request("GET", signed, preload_content=False)
+            found = self._downloads.request("GET", signed, preload_content=False, decode_content=False)
         except urllib3.exceptions.HTTPError as error:
             raise StorageUnavailable(f"cannot read {sha256} from {self.describe()}: {error}") from error
         if found.status != 200:
