@@ -317,7 +317,23 @@ def _warm_up(app) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
-    run_jobs(session.info.pop(_PENDING_KEY, []))
+    calls = session.info.pop(_PENDING_KEY, [])
+    try:
+        run_jobs(calls)
+    except _queue_unreachable() as error:
+        # The change is committed and must not be reported as failed. PDFs are queued again by
+        # ``flask certificates sweep``; the e-mails stay in the mail log as queued, unsent.
+        log.error("Redis cannot be reached: %d job(s) not queued (%s): %s", len(calls),
+                  ", ".join(sorted({job_path(func) for func, _ in calls})), error)
+
+
+def _queue_unreachable() -> tuple[type[Exception], ...]:
+    """What queuing raises when Redis cannot be reached (nothing without Redis: jobs run inline)."""
+    if not has_app_context() or not current_app.config.get("REDIS_URL"):
+        return ()
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return ConnectionError, TimeoutError
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -6,6 +6,11 @@ whole limit again. Here the counters are shared by every process: in Redis when 
 set, else in the application's own database (``database://``, SQLite or PostgreSQL), on the table
 ``rate_limit_counters``.
 
+When Redis cannot be reached, the limits are counted in each process's memory until it answers
+again (Flask-Limiter's in-memory fallback, which checks every so often whether the store is back):
+signing in, /verify and the API keep working through an outage, each process granting the limits
+by itself meanwhile, rather than failing every request they guard. ``take`` falls back the same way.
+
 The database store keeps fixed windows: a key's window starts at its first hit and lasts the
 limit's period; the first hit after it starts a new one. A hit is one atomic statement (INSERT …
 ON CONFLICT DO UPDATE … RETURNING, SQLite ≥ 3.35 and PostgreSQL), so two processes can never both
@@ -19,7 +24,8 @@ import time
 from flask import Flask
 from limits import parse, parse_many
 from limits.errors import ConfigurationError
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Float, Integer, String, case, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -159,6 +165,7 @@ def storage_uri(app: Flask) -> str:
 
 def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
 
 
@@ -180,4 +187,12 @@ def take(limit: str, *identifiers: str) -> bool:
     refuse the request (a mail not sent, the page the same)."""
     if not limiter.enabled:
         return True
-    return limiter.limiter.hit(parse(limit), "certify", *identifiers)
+    try:
+        return limiter.limiter.hit(parse(limit), "certify", *identifiers)
+    except Exception:  # noqa: BLE001 - whatever the store's client raises when it cannot be reached
+        log.warning("Rate limit store unreachable: %s counted in this process only", limit, exc_info=True)
+        return _in_this_process.hit(parse(limit), "certify", *identifiers)
+
+
+# ``take``'s counters while the shared store cannot be reached.
+_in_this_process = FixedWindowRateLimiter(MemoryStorage())
