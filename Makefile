@@ -8,7 +8,9 @@ PORT ?= 5000
 export FLASK_APP := certify
 
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
-TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) chromium postgresql-client
+# The tests also start servers of their own from these: PostgreSQL clusters (a primary and its
+# replica), a Redis they stop and start, and nginx in front of two web hosts.
+TEST_SYSTEM_PACKAGES := $(SYSTEM_PACKAGES) chromium postgresql-client postgresql redis-server nginx
 # The load generator of `make bench` (a threaded Python one is used if it is missing).
 BENCH_SYSTEM_PACKAGES := wrk
 

@@ -32,10 +32,6 @@ BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 PASSWORD, REPLICATION_PASSWORD = "primary-secret", "replication-secret"
 WAIT = 60  # seconds: a limit for a loaded machine, never reached otherwise
 
-pytestmark = pytest.mark.skipif(
-    not BINARIES, reason="PostgreSQL's server binaries are needed (apt-get install postgresql)")
-
-
 def _as_postgres(*arguments, env: dict | None = None, **options) -> subprocess.CompletedProcess:
     """Run a PostgreSQL program as the ``postgres`` user (the server refuses to run as root)."""
     command = [str(a) for a in arguments]
@@ -51,7 +47,7 @@ class Cluster:
 
     def __init__(self, folder: Path, port: int):
         self.folder, self.port = folder, port
-        self.bin = BINARIES[-1].parent
+        self.bin = BINARIES[-1].parent  # the newest installed
 
     def url(self, database: str = "certify", user: str = "certify", password: str = PASSWORD) -> str:
         return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{self.port}/{database}"
@@ -70,6 +66,9 @@ class Cluster:
 @pytest.fixture()
 def folder(tmp_path):
     """A folder the ``postgres`` user may write in."""
+    if not BINARIES:
+        pytest.fail("PostgreSQL's server programs are needed for this test: apt-get install -y postgresql "
+                    "(make install-test installs it)")
     place = tmp_path / "clusters"
     place.mkdir()
     if os.geteuid() == 0:
