@@ -93,6 +93,21 @@ def _line(label: str, emails: list[str]) -> str:
     return f"{label} -> {', '.join(emails) or '(nobody to tell)'}"
 
 
+def remind_organisation(sent: Sent, obj, organisation_id: int, *, window: str, template: str, action: str,
+                        label: str, details: dict, **context) -> bool:
+    """Mail the active users of ``organisation_id`` the reminder ``template`` about ``obj`` (in
+    their own language, with ``context``), once per ``window``: claimed in ``reminders_sent``
+    under ``sent.kind`` before anything is mailed. Audited as ``action`` with ``details`` and the
+    recipients; a line of ``label`` is added to ``sent``. ``False`` when it was sent before."""
+    people = organisation_users(organisation_id)
+    if not _claim(sent.kind, obj.id, window, len(people)):
+        return False
+    emails = _mail(people, template, **context)
+    record_event(action, obj=obj, details=details | {"recipients": emails})
+    sent.lines.append(_line(label, emails))
+    return True
+
+
 def remind_expiring_certificates(today: date, days: int) -> Sent:
     """Tell the holders of valid certificates whose last day is within ``days``."""
     sent = Sent(ReminderKind.CERTIFICATE_EXPIRY)
@@ -103,17 +118,12 @@ def remind_expiring_certificates(today: date, days: int) -> Sent:
         .order_by(Certificate.valid_until, Certificate.id)
     ).scalars().all()
     for certificate in certificates:
-        application = certificate.application
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, certificate.id, certificate.valid_until.isoformat(), len(people)):
-            continue
-        emails = _mail(people, "certificate_expiry_reminder", certificate=certificate,
-                       application=application,
-                       link=absolute_url("management.re_evaluation", application_id=application.id))
-        record_event("reminder.certificate_expiry", obj=certificate, details={
-            "valid_until": certificate.valid_until.isoformat(), "recipients": emails})
-        until = certificate.valid_until.isoformat()
-        sent.lines.append(_line(f"{certificate.number} (valid until {until})", emails))
+        application, until = certificate.application, certificate.valid_until.isoformat()
+        remind_organisation(sent, certificate, application.organisation_id, window=until,
+                            template="certificate_expiry_reminder", action="reminder.certificate_expiry",
+                            label=f"{certificate.number} (valid until {until})", details={"valid_until": until},
+                            certificate=certificate, application=application,
+                            link=absolute_url("management.re_evaluation", application_id=application.id))
     return sent
 
 
@@ -134,14 +144,11 @@ def remind_declarations_due(today: date, days: int) -> Sent:
         declaration = services.declaration_for(application, period)
         if declaration is not None and declaration.status != DeclarationStatus.DRAFT:
             continue
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
-            continue
-        emails = _mail(people, "declaration_due_reminder", application=application, period=period,
-                       link=absolute_url("management.declare", application_id=application.id))
-        record_event("reminder.declaration_due", obj=application, details={
-            "period": period.isoformat(), "recipients": emails})
-        sent.lines.append(_line(f"{application.reference} (due {period.isoformat()})", emails))
+        remind_organisation(sent, application, application.organisation_id, window=period.isoformat(),
+                            template="declaration_due_reminder", action="reminder.declaration_due",
+                            label=f"{application.reference} (due {period.isoformat()})",
+                            details={"period": period.isoformat()}, application=application, period=period,
+                            link=absolute_url("management.declare", application_id=application.id))
     return sent
 
 
@@ -158,17 +165,13 @@ def warn_missed_declarations(today: date, limits: missed.Thresholds) -> Sent:
         if limits.step_for(entry.misses_in_a_row) != sent.kind:
             continue
         application = entry.application
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
-            continue
-        emails = _mail(people, "declaration_missed_warning", application=application, period=period,
-                       misses=entry.misses_in_a_row, review_after=limits.proposal,
-                       link=_declare_late_link(application, period))
-        record_event("declaration.missed_warning", obj=application, details={
-            "period": period.isoformat(), "misses_in_a_row": entry.misses_in_a_row,
-            "recipients": emails})
-        sent.lines.append(_line(f"{application.reference} (missed {entry.misses_in_a_row} in a row, "
-                                f"last due {period.isoformat()})", emails))
+        remind_organisation(
+            sent, application, application.organisation_id, window=period.isoformat(),
+            template="declaration_missed_warning", action="declaration.missed_warning",
+            label=f"{application.reference} (missed {entry.misses_in_a_row} in a row, last due {period.isoformat()})",
+            details={"period": period.isoformat(), "misses_in_a_row": entry.misses_in_a_row},
+            application=application, period=period, misses=entry.misses_in_a_row, review_after=limits.proposal,
+            link=_declare_late_link(application, period))
     return sent
 
 

@@ -1,5 +1,5 @@
 """Reminders of the construction pilots' yearly progress reports, sent by ``flask reminders send``
-after the others (``certify.management.reminders``, whose helpers these use), to the pilot
+after the others (``certify.management.reminders``, whose ``remind_organisation`` mails them), to the pilot
 organisation's active users in their own language:
 
 - report due: once per pilot and period, ``CERTIFY_DECLARATION_REMINDER_DAYS`` (default 30, the
@@ -17,11 +17,10 @@ nothing more.
 from datetime import date
 
 from certify.applications.models import Application
-from certify.audit.services import record_event
 from certify.core.urls import absolute_url
 from certify.extensions import db
 from certify.management.models import ReminderKind
-from certify.management.reminders import Sent, _claim, _line, _mail, organisation_users, run_steps
+from certify.management.reminders import Sent, remind_organisation, run_steps
 from certify.pilots import services
 from certify.timeutil import local_today
 
@@ -36,18 +35,15 @@ def _report_link(application: Application, period: date) -> str:
 
 
 def _tell(sent: Sent, entries, period: date, template: str, when: str) -> Sent:
-    """Mail each pilot of ``entries`` its reminder ``template`` for ``period``, once per period
-    (``_claim``), with the link to file the report; audited as ``reminder.<template>``."""
+    """Mail each pilot of ``entries`` its reminder ``template`` for ``period``, once per period,
+    with the link to file the report; audited as ``reminder.<template>``."""
     for entry in entries:
         application = entry.application
-        people = organisation_users(application.organisation_id)
-        if not _claim(sent.kind, application.id, period.isoformat(), len(people)):
-            continue
-        emails = _mail(people, template, application=application, period=period,
-                       link=_report_link(application, period))
-        record_event(f"reminder.{template}", obj=application, details={
-            "period": period.isoformat(), "recipients": emails})
-        sent.lines.append(_line(f"{application.reference} ({when} {period.isoformat()})", emails))
+        remind_organisation(sent, application, application.organisation_id, window=period.isoformat(),
+                            template=template, action=f"reminder.{template}",
+                            label=f"{application.reference} ({when} {period.isoformat()})",
+                            details={"period": period.isoformat()}, application=application, period=period,
+                            link=_report_link(application, period))
     return sent
 
 
