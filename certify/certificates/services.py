@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
 from certify import storage
 from certify.applications.models import Application
@@ -102,6 +103,22 @@ def certificates_by_application(application_ids) -> dict[int, Certificate]:
     rows = db.session.execute(
         select(Certificate).where(Certificate.application_id.in_(ids))).scalars()
     return {certificate.application_id: certificate for certificate in rows}
+
+
+def replacing_applications(application_ids) -> dict[int, Application]:
+    """Application id -> the application holding the certificate that replaced its certificate
+    (a pilot's listing replaced at its recognition), for those among ``application_ids`` whose
+    certificate was replaced (one query, for list pages)."""
+    ids = list(set(application_ids))
+    if not ids:
+        return {}
+    successor = aliased(Certificate)
+    rows = db.session.execute(
+        select(Certificate.application_id, Application)
+        .join(successor, Certificate.superseded_by_id == successor.id)
+        .join(Application, Application.id == successor.application_id)
+        .where(Certificate.application_id.in_(ids))).all()
+    return {replaced: application for replaced, application in rows}
 
 
 def find_by_number(number: str) -> Certificate | None:

@@ -178,3 +178,23 @@ def test_a_pilot_revoked_for_a_ground_of_removal_is_told_of_its_revocation(app, 
 
     [mail] = [m for m in outbox if m.recipient == applicant.email]
     assert "已撤销" in mail.body and "数据造假" in mail.body
+
+
+def test_the_units_list_of_applications_leads_from_the_pilot_to_its_recognition(app, db, people):
+    admin, applicant = people
+    application = make_pilot(applicant, admin, subject="一号厂区", listed_days_ago=400)
+    other = make_pilot(applicant, admin, subject="二号厂区", listed_days_ago=400)
+    db.session.commit()
+    decide(app, admin, application, "accept", "1800")
+    db.session.expire_all()
+    recognition = certificate_for(application).superseded_by.application
+
+    listing = client_for(app, applicant).get("/applications").get_data(as_text=True)
+
+    pilot_row = listing[listing.index(application.reference):].split("</tr>")[0]
+    assert "接续申请：" in pilot_row and f'href="/applications/{recognition.id}"' in pilot_row
+    assert recognition.reference in pilot_row
+    # The pilot still under construction, and the recognition itself, lead nowhere else.
+    for row_of in (other, recognition):
+        row = listing[listing.index(f'>{row_of.reference}<'):].split("</tr>")[0]
+        assert "接续申请" not in row
