@@ -39,7 +39,7 @@ from certify.applications.permissions import (
 from certify.applications.workbook import build_workbook, read_workbook
 from certify.auth.models import Role
 from certify.auth.permissions import roles_required
-from certify.certificates.services import certificate_for, replacing_applications
+from certify.certificates.services import certificate_for, certificates_by_application, replacing_applications
 from certify.core.forms import (
     after_section_saved,
     commit_change,
@@ -84,8 +84,12 @@ def index():
         select(Application).where(Application.organisation_id == current_user.organisation_id)
         .order_by(Application.created_at.desc(), Application.id.desc()),
         page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    ids = [application.id for application in page.items]
+    certificates = certificates_by_application(ids)
+    # A recognition is named by its certificate's title (零碳工厂), not by its pilot's kind.
+    recognitions = {i: c for i, c in certificates.items() if c.is_recognition}
     return render_template("applications/index.html", page=page, can_open=can_open_application(current_user),
-                           replaced_by=replacing_applications(a.id for a in page.items))
+                           replaced_by=replacing_applications(ids), recognitions=recognitions)
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])

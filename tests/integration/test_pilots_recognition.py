@@ -160,8 +160,9 @@ def test_the_recognitions_page_shows_its_basis_not_an_empty_self_assessment(app,
     assert "零碳工厂" in page and "零碳工厂（建设试点）" not in page
     assert "在建设试点验收时获得认定" in page and application.reference in page
     assert "0.18 tCO2/tce" in page
-    # No self-assessment, score or re-evaluation of its own
+    # No self-assessment, score or re-evaluation of its own, and no steps it never took
     assert "自评得分" not in page and "暂未达到合格要求" not in page and "申请复评" not in page
+    assert "审批决定" not in page and 'class="steps' not in page
     # The pilot's own page offers no re-evaluation either
     pilot_page = client_for(app, applicant).get(f"/applications/{application.id}").get_data(as_text=True)
     assert "申请复评" not in pilot_page
@@ -194,6 +195,9 @@ def test_the_units_list_of_applications_leads_from_the_pilot_to_its_recognition(
     pilot_row = listing[listing.index(application.reference):].split("</tr>")[0]
     assert "接续申请：" in pilot_row and f'href="/applications/{recognition.id}"' in pilot_row
     assert recognition.reference in pilot_row
+    recognition_row = listing[listing.index(f'>{recognition.reference}<'):].split("</tr>")[0]
+    assert "零碳工厂" in recognition_row and "建设试点" not in recognition_row
+    assert "零碳工厂（建设试点）" in pilot_row
     # The pilot still under construction, and the recognition itself, lead nowhere else.
     for row_of in (other, recognition):
         row = listing[listing.index(f'>{row_of.reference}<'):].split("</tr>")[0]
