@@ -22,7 +22,7 @@ from tests.integration.test_signatures_long_term import timestamp_authority
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 
 HEALTHY = {"MAIL_SERVER": "smtp.example.com", "SECRET_KEY": "k" * 64}
 
@@ -36,10 +36,12 @@ def doctor(application):
     return result
 
 
-def write_pair(folder: Path, *, days: int = 365, expired: bool = False, name: str = "signing"):
-    """A key and a self-signed certificate in PEM files; returns their paths."""
+def write_pair(folder: Path, *, days: int = 365, expired: bool = False, name: str = "signing",
+               rsa_key: bool = False):
+    """A key (EC P-256, or RSA) and a self-signed certificate in PEM files; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key else ec.generate_private_key(
+        ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "certify test")])
     start = utcnow() - timedelta(days=days + 10 if expired else 1)
     certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
@@ -331,3 +333,15 @@ def test_object_storage_that_refuses_the_credentials_is_a_problem_with_its_fix(a
     assert line.startswith("PROBLEM") and "refused access" in line
     assert "AWS_SECRET_ACCESS_KEY" in fix and "CERTIFY_STORAGE_URL" in fix
     assert result.exit_code == 1
+
+
+def test_a_key_that_is_not_ec_p256_signs_pdfs_but_is_a_warning_for_the_json(app, make_app, healthy, tmp_path):
+    key, cert = write_pair(tmp_path / "rsa", rsa_key=True)
+    result = doctor(make_app(**(healthy | {"CERTIFY_SIGNING_KEY": key, "CERTIFY_SIGNING_CERT": cert})))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("ok") and "key matches the certificate" in line for line in lines)
+    [at] = [i for i, line in enumerate(lines) if line.startswith("WARNING") and "not an EC P-256 key" in line]
+    assert "machine-readable certificates" in lines[at] and "flask keys rotate" in lines[at + 1]
+    # The healthy pair (EC P-256) raises no such warning.
+    assert "not an EC P-256 key" not in doctor(make_app(**healthy)).output
