@@ -237,6 +237,16 @@ def test_cursor_pages_walk_every_row_once(client, db):
     assert len({batch["id"] for batch in batches}) == 5
 
 
+def test_the_document_declares_the_link_header_of_every_paged_answer(client):
+    document = client.get(f"{API}/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        answer = operations.get("get", {}).get("responses", {}).get("200", {})
+        body = answer.get("content", {}).get("application/json", {}).get("schema", {})
+        schema = document["components"]["schemas"].get(body.get("$ref", "").rsplit("/", 1)[-1], {})
+        paged = "next_cursor" in schema.get("properties", {})
+        assert ("Link" in answer.get("headers", {})) == paged, path
+
+
 def test_a_cursor_not_given_out_is_a_400_problem(client, db):
     for cursor in ("not-a-cursor", "eyJhZnRlciI6ICJ4In0", "e30"):
         body = assert_problem(client.get(f"{API}/certificates", query_string={"cursor": cursor}), 400)

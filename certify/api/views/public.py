@@ -160,12 +160,19 @@ def read_operation(rule: str, schema, *, query=None, errors=()):
         def answer(*args, **kwargs):
             return json_answer(view(*args, **kwargs))
 
-        operation = bp.response(200, schema)(documented_errors(*errors)(answer))
+        paged = "next_cursor" in schema().fields
+        operation = bp.response(200, schema, headers=PAGE_HEADERS if paged else None)(
+            documented_errors(*errors)(answer))
         if query is not None:
             operation = bp.arguments(query, location="query", as_kwargs=False)(operation)
         return bp.route(rule)(bp.etag(operation))
 
     return decorator
+
+
+# A page that has a next one says where it is in a header as well as in its body (RFC 8288).
+PAGE_HEADERS = {"Link": {"description": 'The next page, as `<address>; rel="next"`; absent on the last page.',
+                         "schema": {"type": "string"}}}
 
 
 def _paged(items, next_cursor):
