@@ -102,7 +102,20 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)  # the JSON API under /api/v1, and the administrators' key pages
 
-    from certify import assessment, certificates, cli, grades, management, notifications, ops, pilots, plausibility, rulesets, tiers
+    from certify import (
+        assessment,
+        certificates,
+        cli,
+        grades,
+        mail,
+        management,
+        notifications,
+        ops,
+        pilots,
+        plausibility,
+        rulesets,
+        tiers,
+    )
     from certify.applications.kinds import KindLabels
     from certify.applications.models import reference as application_reference
     from certify.assessment import reports
@@ -128,6 +141,7 @@ def create_app(config: dict | None = None) -> Flask:
                                  reference=application_reference)
 
     cli.init_app(app)
+    mail.init_app(app)
     ops.init_app(app)
     rulesets.init_app(app)
     assessment.init_app(app)

@@ -322,7 +322,7 @@ def _run_pending(session: Session) -> None:
         run_jobs(calls)
     except _queue_unreachable() as error:
         # The change is committed and must not be reported as failed. PDFs are queued again by
-        # ``flask certificates sweep``; the e-mails stay in the mail log as queued, unsent.
+        # ``flask certificates sweep``, e-mails by ``flask mail resend``.
         log.error("Redis cannot be reached: %d job(s) not queued (%s): %s", len(calls),
                   ", ".join(sorted({job_path(func) for func, _ in calls})), error)
 

@@ -1,6 +1,8 @@
 """Sending e-mail. Messages are rendered in the recipient's language from ``templates/mail/``."""
 
 import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
@@ -8,8 +10,10 @@ from blinker import Namespace
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certify.audit.services import record_event
 from certify.extensions import db
 from certify.jobs import call_after_commit
 from certify.mail.models import MailMessage, MailStatus
@@ -60,11 +64,14 @@ def send_mails(mails: list[OutgoingMail]) -> list[MailMessage]:
     return messages
 
 
+_HIDDEN_SECRET = _l("[a personal link, not kept in the mail log]")
+
+
 def _rendered(mail: OutgoingMail) -> tuple[str, str, str | None]:
     """The subject, the body as the mail log keeps it, and the whole body when it differs."""
     with force_locale(mail.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
         rendered = render_template(f"mail/{mail.template}.txt", **mail.context)
-        hidden = str(_l("[a personal link, not kept in the mail log]")) if mail.secret else ""
+        hidden = str(_HIDDEN_SECRET) if mail.secret else ""
     subject, _, body = rendered.strip().partition("\n")
     body = body.strip() + "\n"
     if not mail.secret:
@@ -115,3 +122,49 @@ def deliver_mail(message_id: int, body: str | None = None) -> None:
         if message.status == MailStatus.SENT:
             message_delivered.send(current_app._get_current_object(), message=message,
                                    body=body or message.body)
+
+
+# What a message whose delivery was lost, and that carried a personal link, is marked with.
+LINK_LOST = ("Its delivery job was lost (Redis down, or a worker stopped before it ran). It carried a "
+             "personal link, which is never kept, so it cannot be sent again: the person must ask for "
+             "a new link, or be invited again.")
+
+
+@dataclass
+class Resent:
+    """What ``resend_queued`` did: the messages queued again, and those marked failed."""
+
+    requeued: list[MailMessage] = field(default_factory=list)
+    lost: list[MailMessage] = field(default_factory=list)
+
+
+def resend_queued(older_than: timedelta, now: datetime | None = None) -> Resent:
+    """Queue again every message still queued ``older_than`` after it was stored: the job that was
+    to send it was lost (Redis down when it was queued, a worker stopped before it ran). A message
+    that carried a personal link cannot be sent again, since the link was never kept: it is marked
+    failed, saying so. Each is audited; the deliveries run after the caller commits, and one that
+    finds its message sent meanwhile sends nothing. Only with a mail server (without one, messages
+    are logged, never queued)."""
+    done = Resent()
+    if not current_app.config.get("MAIL_SERVER"):
+        return done
+    cutoff = (now or utcnow()) - older_than
+    notes = set()
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            notes.add(str(_HIDDEN_SECRET))
+    waiting = db.session.execute(
+        select(MailMessage).where(MailMessage.status == MailStatus.QUEUED, MailMessage.created_at < cutoff)
+        .order_by(MailMessage.id)).scalars().all()
+    for message in waiting:
+        details = {"recipient": message.recipient, "subject": message.subject,
+                   "queued_at": message.created_at.isoformat()}
+        if any(note in message.body for note in notes):
+            message.status, message.error = MailStatus.FAILED, LINK_LOST
+            record_event("mail.delivery_lost", obj=message, details=details)
+            done.lost.append(message)
+        else:
+            record_event("mail.requeued", obj=message, details=details)
+            call_after_commit(deliver_mail, message.id)
+            done.requeued.append(message)
+    return done
