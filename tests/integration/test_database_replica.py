@@ -38,8 +38,12 @@ def _as_postgres(*arguments, env: dict | None = None, **options) -> subprocess.C
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", "env", *(f"{k}={v}" for k, v in (env or {}).items()), *command]
         env = None
-    return subprocess.run(command, env=os.environ | (env or {}), capture_output=True, text=True, check=True,
-                          timeout=WAIT, **options)
+    done = subprocess.run(command, env=os.environ | (env or {}), capture_output=True, text=True, timeout=WAIT,
+                          **options)
+    if done.returncode:  # what the program said, in the failure's message
+        raise subprocess.CalledProcessError(done.returncode, command, done.stdout,
+                                            done.stderr) from AssertionError(done.stderr.strip()[-2000:])
+    return done
 
 
 class Cluster:
