@@ -15,7 +15,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from certify import create_app
+from certify import create_app, ratelimit
 from certify.extensions import db as _db
 from certify.extensions import limiter
 from tests import factories
@@ -113,16 +113,24 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture()
-def make_app(database_url, tmp_path):
-    """A fresh application on the test database, for tests that add routes or change settings."""
+def make_app(database_url, tmp_path, app):
+    """A fresh application on the test database, for tests that add routes or change settings.
+
+    The rate limiter is one object, bound to the last application built: afterwards it is bound
+    to the suite's application again, so that no test meets the store of another's (a Redis
+    stopped, say)."""
+    built = []
 
     def make(**overrides):
         url = overrides.get("SQLALCHEMY_DATABASE_URI", database_url)
         application = create_app(test_config(url, tmp_path / "storage") | overrides)
         application.test_client_class = IsolatedClient
+        built.append(application)
         return application
 
-    return make
+    yield make
+    if built:
+        ratelimit.init_app(app)
 
 
 def _empty_tables() -> None:

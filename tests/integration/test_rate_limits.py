@@ -20,7 +20,6 @@ from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import func, select
 
-from certify import ratelimit
 from certify.extensions import limiter
 from certify.ratelimit import DatabaseStorage, RateLimitCounter
 from tests import factories
@@ -107,15 +106,7 @@ def test_one_client_address_verifies_at_most_thirty_numbers_a_minute(client, db)
     assert other.status_code == 200
 
 
-@pytest.fixture()
-def restore_limiter(app):
-    """Tests that build applications with another store put the suite's back afterwards (the
-    limiter is one object, bound to the last application built)."""
-    yield
-    ratelimit.init_app(app)
-
-
-def test_the_store_is_redis_when_configured_else_the_database(make_app, restore_limiter, monkeypatch):
+def test_the_store_is_redis_when_configured_else_the_database(make_app, monkeypatch):
     make_app()
     assert isinstance(limiter.storage, DatabaseStorage)
     make_app(REDIS_URL=REDIS_URL)

@@ -17,7 +17,6 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from certify import ratelimit
 from certify.auth.models import User
 from certify.mail.models import MailMessage
 from tests import factories
@@ -52,14 +51,12 @@ def redis_server(port: int):
 
 
 @pytest.fixture()
-def site(make_app, app, db):
-    """An application whose jobs and rate limits are in a Redis of the test's own; the suite's
-    application gets the limiter back afterwards (it is one object, bound to the last one built)."""
+def site(make_app, db):
+    """An application whose jobs and rate limits are in a Redis of the test's own."""
     if not REDIS_SERVER.is_file():
         pytest.fail(f"{REDIS_SERVER} is needed for this test (apt-get install redis-server)")
     port = free_port()
-    yield make_app(REDIS_URL=f"redis://127.0.0.1:{port}/0", RATELIMIT_ENABLED=True), port
-    ratelimit.init_app(app)
+    return make_app(REDIS_URL=f"redis://127.0.0.1:{port}/0", RATELIMIT_ENABLED=True), port
 
 
 def test_with_redis_down_sign_in_stays_guarded_and_a_registration_is_saved(site, db):
