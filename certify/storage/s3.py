@@ -81,14 +81,20 @@ class _LargeReads:
 
     def __init__(self, body: urllib3.BaseHTTPResponse):
         self.body = body
+        self.read_to_the_end = False
 
     def read(self, size: int = -1) -> bytes:
         # As it came (nothing is asked compressed): urllib3 then hands over the bytes it read
         # rather than copying them through its decoding buffer.
-        return self.body.read(_SEND_CHUNK, decode_content=False)
+        chunk = self.body.read(_SEND_CHUNK, decode_content=False)
+        self.read_to_the_end = not chunk
+        return chunk
 
     def close(self) -> None:
-        self.body.release_conn()
+        if self.read_to_the_end:
+            self.body.release_conn()
+        else:  # the client went away: the rest of the body is not read, and the connection not reused
+            self.body.close()
 
 
 def make_client(**options):

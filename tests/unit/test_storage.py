@@ -283,3 +283,17 @@ def test_a_storage_folder_inside_the_static_folder_is_reported_with_the_fix(make
 
     assert problem is not None
     assert "CERTIFY_STORAGE_DIR" in problem
+
+
+def test_a_download_left_half_read_does_not_spoil_the_next_one(s3, app):
+    first, second = s3.store_bytes(b"a" * 3_000_000), s3.store_bytes(b"b" * 3_000_000)
+    with app.test_request_context():
+        abandoned = s3.send(first.sha256, mimetype="application/octet-stream")
+        next(iter(abandoned.response))  # a client that went away after the first megabyte
+        abandoned.close()
+        for _ in range(3):  # the pool's connections serve whole, right files afterwards
+            for stored, byte in ((second, b"b"), (first, b"a")):
+                response = s3.send(stored.sha256, mimetype="application/octet-stream")
+                body = b"".join(response.response)
+                response.close()
+                assert body == byte * 3_000_000
