@@ -122,18 +122,25 @@ def canonical_json(value) -> bytes:
 
 
 @functools.lru_cache(maxsize=2)
+def signs_es256(private_key) -> bool:
+    """Whether the signing key can sign the credentials and the status list (ES256: an EC P-256
+    key); any other key signs the PDFs only."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.name == "secp256r1"
+
+
 def _signing_pair(key_path: str, cert_path: str, stamp: tuple, passphrase: bytes | None):
     """The private key (as a JWK) and the certificate's DER bytes, read once per pair of files
     and their modification times (a rotated pair is read again): an encrypted key costs tens of
     milliseconds to open."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
     from joserfc.jwk import ECKey
 
     with open(key_path, "rb") as handle:
         private_key = serialization.load_pem_private_key(handle.read(), password=passphrase)
-    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or private_key.curve.name != "secp256r1":
+    if not signs_es256(private_key):
         raise ValueError(f"{key_path} is not an EC P-256 key: the credentials are signed ES256")
     with open(cert_path, "rb") as handle:
         certificate = x509.load_pem_x509_certificate(handle.read())

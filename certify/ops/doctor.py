@@ -23,6 +23,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from certify.certificates.credentials import signs_es256
 from certify.certificates.signing import (
     DEVELOPMENT_COMMON_NAME,
     read_certificates,
@@ -229,36 +230,39 @@ def check_signing_key(app: Flask) -> list[Finding]:
     if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
         return [Finding("signing key", PROBLEM, "the key does not belong to the certificate",
                         "configure the key and certificate of the same pair")]
-    findings = _credential_key_findings(key)
+    return [_certificate_finding(certificate)] + _credential_key_findings(key)
+
+
+def _certificate_finding(certificate) -> Finding:
+    """The signing certificate of a key that matches it: not the development one, valid today
+    (a warning when it expires soon)."""
+    from cryptography import x509
+
     common_names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     if any(name.value == DEVELOPMENT_COMMON_NAME for name in common_names):
-        return [Finding("signing key", PROBLEM, "the development key made by flask keys init "
-                        "signs the certificates: its certificate is self-signed and says "
-                        "\"development\"", "flask keys rotate --key KEY.pem --cert CERT.pem with "
-                        "the department's pair (certificates signed so far stay valid)")] + findings
+        return Finding("signing key", PROBLEM, "the development key made by flask keys init "
+                       "signs the certificates: its certificate is self-signed and says "
+                       "\"development\"", "flask keys rotate --key KEY.pem --cert CERT.pem with "
+                       "the department's pair (certificates signed so far stay valid)")
     now = utcnow()
     if certificate.not_valid_after_utc < now:
-        return [Finding("signing key", PROBLEM, "the certificate expired on "
-                        f"{certificate.not_valid_after_utc:%Y-%m-%d}",
-                        "renew the signing certificate and point CERTIFY_SIGNING_CERT at it")] + findings
+        return Finding("signing key", PROBLEM, "the certificate expired on "
+                       f"{certificate.not_valid_after_utc:%Y-%m-%d}",
+                       "renew the signing certificate and point CERTIFY_SIGNING_CERT at it")
     if certificate.not_valid_before_utc > now:
-        return [Finding("signing key", PROBLEM, "the certificate is valid only from "
-                        f"{certificate.not_valid_before_utc:%Y-%m-%d}",
-                        "check the server's clock or the certificate's dates")] + findings
+        return Finding("signing key", PROBLEM, "the certificate is valid only from "
+                       f"{certificate.not_valid_before_utc:%Y-%m-%d}",
+                       "check the server's clock or the certificate's dates")
     if certificate.not_valid_after_utc - now < CERTIFICATE_EXPIRY_WARNING:
-        return [Finding("signing key", WARNING, "the certificate expires on "
-                        f"{certificate.not_valid_after_utc:%Y-%m-%d}",
-                        "renew the signing certificate soon")] + findings
-    return [Finding("signing key", OK, "key matches the certificate, valid until "
-                    f"{certificate.not_valid_after_utc:%Y-%m-%d}")] + findings
+        return Finding("signing key", WARNING, "the certificate expires on "
+                       f"{certificate.not_valid_after_utc:%Y-%m-%d}", "renew the signing certificate soon")
+    return Finding("signing key", OK, "key matches the certificate, valid until "
+                   f"{certificate.not_valid_after_utc:%Y-%m-%d}")
 
 
 def _credential_key_findings(key) -> list[Finding]:
-    """The machine-readable certificates (JWS, ES256) are signed with the PDFs' key, which must
-    then be an EC P-256 key; any other key signs the PDFs only."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1":
+    """The machine-readable certificates (JWS, ES256) are signed with the PDFs' key."""
+    if signs_es256(key):
         return []
     return [Finding("signing key", WARNING, "the key is not an EC P-256 key: PDFs are signed, but the "
                     "machine-readable certificates (JSON, ES256) and the status list cannot be, and their "

@@ -3,7 +3,6 @@
 gunicorn hosts that share the database and the secret key. A user signed in through the proxy
 stays signed in, and every page and form keeps being answered, while one host is stopped."""
 
-import re
 import shutil
 import subprocess
 import time
@@ -16,10 +15,10 @@ import requests
 from certify.audit.keys import create_key, load_key
 from tests import factories
 from tests.conftest import PG_SCHEMA, TEST_SECRET_KEY
+from tests.integration.test_multi_host import token
 from tests.servers import ROOT, free_port, process_database_url, process_environment, served
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 WAIT = 30  # seconds: a limit for a loaded machine, never reached otherwise
 
 
@@ -50,13 +49,6 @@ http {{
 }}
 """, encoding="utf-8")
     return configuration
-
-
-def _csrf(browser: requests.Session, page: str) -> str:
-    response = browser.get(page, timeout=WAIT)
-    assert response.status_code == 200, response.text[-500:]
-    match = CSRF.search(response.text)
-    return match.group(1) or match.group(2)
 
 
 def test_with_one_web_host_stopped_the_proxy_sends_everything_to_the_other(database_url, db, tmp_path):
@@ -94,7 +86,7 @@ def test_with_one_web_host_stopped_the_proxy_sends_everything_to_the_other(datab
 
         browser = requests.Session()
         signed_in = browser.post(f"{site}/login", allow_redirects=False, timeout=WAIT, data={
-            "csrf_token": _csrf(browser, f"{site}/login"), "email": user.email, "password": factories.PASSWORD})
+            "csrf_token": token(browser, f"{site}/login"), "email": user.email, "password": factories.PASSWORD})
         assert signed_in.status_code == 302
         # Addresses the application builds are the proxy's, whichever host built them.
         assert all(str(p) not in signed_in.headers["Location"] for p in ports)
@@ -104,6 +96,6 @@ def test_with_one_web_host_stopped_the_proxy_sends_everything_to_the_other(datab
         pages = [browser.get(f"{site}/workbench", timeout=WAIT, allow_redirects=False) for _ in range(10)]
         assert [page.status_code for page in pages] == [200] * 10, "every page answered, signed in"
         switched = browser.post(f"{site}/language", timeout=WAIT, allow_redirects=False,
-                                data={"csrf_token": _csrf(browser, f"{site}/workbench"), "language": "en"})
+                                data={"csrf_token": token(browser, f"{site}/workbench"), "language": "en"})
         assert switched.status_code in (302, 303)
         assert "Workbench" in browser.get(f"{site}/workbench", timeout=WAIT).text
